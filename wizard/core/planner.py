@@ -1,0 +1,827 @@
+"""Machine + the user's choices -> the PyTorch build to install, and why, in plain words.
+
+The planner picks the newest torch release whose CUDA/ROCm/XPU/CPU build runs on every
+supported GPU with this driver, OS and Python. When an action (a driver update, a newer
+Python) unlocks a newer release, it recommends the action and offers the build that works as
+the machine is now as an alternative. Its output is the ``plan --json`` contract of
+tests/profiles/SCHEMA.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
+
+from wizard.core import gpu_catalog
+from wizard.core.errors import ChoiceError
+from wizard.core.knowledge import (
+    Knowledge,
+    Release,
+    format_cc,
+    load_knowledge,
+    parse_cc,
+    variant_cuda,
+    variant_device,
+)
+from wizard.core.machine import Gpu, Machine
+
+PYTORCH_INDEX = "https://download.pytorch.org/whl"
+PYPI_INDEX = "https://pypi.org/simple"
+# The Python a person is asked to install when theirs cannot run a current build: new enough
+# for every release since 2.2, old enough that every library has wheels for it.
+RECOMMENDED_PYTHON = "3.12"
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the user asked for; None means "let the planner decide"."""
+
+    torch: str | None = None
+    variant: str | None = None
+    torchvision: bool = True
+    torchaudio: bool = False
+    prefer_cpu: bool = False
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something that must happen before the build can run (``kind`` per SCHEMA.md)."""
+
+    kind: str
+    min_version: str | None
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The action as in the plan contract."""
+        return {"kind": self.kind, "min_version": self.min_version, "detail": self.detail}
+
+
+@dataclass
+class Build:
+    """One installable build: torch version, variant, where it comes from, what it needs first."""
+
+    torch: str
+    variant: str
+    device: str
+    index_url: str
+    requirements: list[str]
+    actions: list[Action] = field(default_factory=list)
+    why_not: str | None = None
+    inferred: bool = False
+    python: str | None = None
+
+    def label(self) -> str:
+        """"torch 2.14.1+cu126" for sentences."""
+        return f"torch {self.torch}" + ("" if self.variant in ("mps",) else f"+{self.variant}")
+
+    def to_json(self) -> dict[str, Any]:
+        """The build as in the plan contract."""
+        data: dict[str, Any] = {
+            "torch": self.torch,
+            "variant": self.variant,
+            "device": self.device,
+            "index_url": self.index_url,
+            "requirements": list(self.requirements),
+            "actions": [a.to_json() for a in self.actions],
+            "inferred": self.inferred,
+        }
+        if self.python:
+            data["python"] = self.python
+        if self.why_not is not None:
+            data["why_not"] = self.why_not
+        return data
+
+
+@dataclass
+class GpuVerdict:
+    """Whether the recommended build will use this GPU, and why."""
+
+    name: str
+    supported: bool
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The verdict as in the plan contract."""
+        return {"name": self.name, "supported": self.supported, "reason": self.reason}
+
+
+@dataclass
+class Plan:
+    """The planner's answer (SCHEMA.md "plan contract")."""
+
+    status: str
+    recommended: Build | None
+    alternatives: list[Build]
+    gpus: list[GpuVerdict]
+    warnings: list[str]
+    explanation: list[str]
+    knowledge_date: str = ""
+    machine_id: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan as one JSON-ready object."""
+        return {
+            "status": self.status,
+            "recommended": self.recommended.to_json() if self.recommended else None,
+            "alternatives": [b.to_json() for b in self.alternatives],
+            "gpus": [g.to_json() for g in self.gpus],
+            "warnings": list(self.warnings),
+            "explanation": list(self.explanation),
+            "knowledge_date": self.knowledge_date,
+            "machine": self.machine_id,
+        }
+
+
+# --------------------------------------------------------------------------- machine reading
+
+
+def platform_key(family: str, arch: str) -> str:
+    """The knowledge base's platform name: "linux-x86_64", "windows-x86_64", "macos-arm64" ..."""
+    if family == "macos":
+        return "macos-arm64" if arch in ("arm64", "aarch64") else f"macos-{arch}"
+    if family == "linux" and arch == "arm64":
+        arch = "aarch64"
+    return f"{family}-{arch}"
+
+
+@dataclass(frozen=True)
+class _GpuFacts:
+    """A GPU with what the planner learned about it."""
+
+    index: int
+    gpu: Gpu
+    cc: tuple[int, int] | None = None
+    cc_inferred: bool = False
+    gfx: str | None = None
+    architecture: str = ""
+    usable_kind: str | None = None  # "cuda", "rocm", "xpu", "mps" or None (ignored)
+    ignore_reason: str = ""
+
+
+def _gpu_facts(index: int, gpu: Gpu, family: str) -> _GpuFacts:
+    if gpu.vendor == "nvidia":
+        if gpu.compute_capability:
+            cc = parse_cc(gpu.compute_capability)
+            arch = gpu.architecture or gpu_catalog.architecture_name(gpu.compute_capability)
+            return _GpuFacts(index, gpu, cc=cc, architecture=arch, usable_kind="cuda")
+        guess = gpu_catalog.infer_nvidia(gpu.name, gpu.pci_id)
+        if guess is None:
+            return _GpuFacts(index, gpu, usable_kind=None,
+                             ignore_reason="its architecture could not be told from its name or PCI id "
+                                           "(install the NVIDIA driver so it can report it)")
+        return _GpuFacts(index, gpu, cc=parse_cc(guess.compute_capability), cc_inferred=True,
+                         architecture=guess.architecture, usable_kind="cuda")
+    if gpu.vendor == "amd":
+        gfx = gpu.gfx_arch or gpu_catalog.infer_amd_gfx(gpu.name, gpu.pci_id)
+        if family != "linux":
+            return _GpuFacts(index, gpu, gfx=gfx, usable_kind=None,
+                             ignore_reason="PyTorch publishes ROCm builds for Linux only; on "
+                                           f"{_family_name(family)} an AMD GPU cannot run PyTorch's GPU builds")
+        if gfx is None:
+            return _GpuFacts(index, gpu, usable_kind=None,
+                             ignore_reason="its gfx architecture could not be told (install ROCm so "
+                                           "rocm_agent_enumerator can report it)")
+        return _GpuFacts(index, gpu, gfx=gfx, architecture=gfx, usable_kind="rocm")
+    if gpu.vendor == "intel":
+        discrete = not gpu.integrated and gpu_catalog.intel_is_discrete(gpu.name, gpu.pci_id)
+        if not discrete:
+            return _GpuFacts(index, gpu, usable_kind=None,
+                             ignore_reason="integrated Intel graphics are not used for PyTorch here; "
+                                           "only discrete Arc and Data Center GPUs get the XPU build")
+        if family not in ("linux", "windows"):
+            return _GpuFacts(index, gpu, usable_kind=None, ignore_reason="XPU builds exist for Linux and Windows only")
+        return _GpuFacts(index, gpu, architecture="Intel Arc", usable_kind="xpu")
+    if gpu.vendor == "apple":
+        return _GpuFacts(index, gpu, architecture="Apple silicon", usable_kind="mps" if family == "macos" else None,
+                         ignore_reason="" if family == "macos" else "Apple GPUs are used only on macOS")
+    return _GpuFacts(index, gpu, ignore_reason="unknown vendor")
+
+
+def _family_name(family: str) -> str:
+    return {"linux": "Linux", "windows": "Windows", "macos": "macOS"}.get(family, family)
+
+
+def _vkey(text: str) -> Version:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return Version("0")
+
+
+# --------------------------------------------------------------------------- candidates
+
+
+@dataclass(frozen=True)
+class _Fixes:
+    """Which obstacles the plan may ask the person to remove."""
+
+    driver: bool = False
+    python: bool = False
+
+
+@dataclass
+class _Candidate:
+    release: Release
+    variant: str
+    python: str
+    driver_fit: str  # "native", "compat", "update", "missing", "n/a"
+    min_driver: str | None
+    companions: dict[str, str]
+    missing_companions: list[str]
+    inferred: bool
+    python_changed: bool
+
+
+class _Planner:
+    def __init__(self, machine: Machine, choices: Choices, kb: Knowledge) -> None:
+        self.m = machine
+        self.c = choices
+        self.kb = kb
+        self.family = machine.os.family
+        self.platform = platform_key(machine.os.family, machine.os.arch)
+        # WSL uses the Windows driver, so Windows driver numbering and floors apply there.
+        self.driver_family = "windows" if (machine.os.family == "windows" or machine.os.wsl) else "linux"
+        self.explain: list[str] = []
+        self.warnings: list[str] = []
+        self.facts = [_gpu_facts(i, g, self.family) for i, g in enumerate(machine.gpus)]
+
+    # ---- python
+
+    def _python_now(self) -> tuple[str | None, str]:
+        """The target Python as "3.12" when usable for PyTorch, else None and why."""
+        py = self.m.python
+        if py is None:
+            return None, "no Python interpreter was found"
+        if py.implementation.lower() != "cpython":
+            return None, f"PyTorch publishes wheels for CPython only, not {py.implementation}"
+        if py.bits != 64:
+            return None, "the Python is 32-bit; PyTorch publishes 64-bit wheels only"
+        if self.m.os.arch == "x86":
+            return None, "the operating system is 32-bit"
+        return f"{py.minor[0]}.{py.minor[1]}", ""
+
+    def _python_ok(self, rel: Release, py: str) -> tuple[bool, bool]:
+        """(has torch wheels for py here, companions have wheels too)."""
+        ft = bool(self.m.python and self.m.python.free_threaded)
+        if ft and py not in rel.free_threaded:
+            return False, False
+        if py in rel.python:
+            return True, True
+        if self.platform in rel.python_index_only.get(py, ()):
+            return True, False  # e.g. cp315 on download.pytorch.org: torch only, no torchvision
+        return False, False
+
+    def _glibc_ok(self, rel: Release) -> bool:
+        if self.family != "linux" or not self.m.os.glibc:
+            return True
+        return _vkey(self.m.os.glibc) >= _vkey(rel.glibc_min)
+
+    # ---- driver
+
+    def _driver_fit(self, variant: str) -> tuple[str, str | None]:
+        cuda = variant_cuda(variant)
+        if cuda is None:
+            return "n/a", None
+        major = int(cuda.split(".")[0])
+        bundled = self.kb.bundled_driver(cuda, self.driver_family)
+        floor = self.kb.floor(major, self.driver_family)
+        needed = bundled or floor
+        drv = self.m.nvidia_driver
+        if drv is None:
+            return "missing", needed
+        if drv.cuda_version and _vkey(cuda) <= _vkey(drv.cuda_version):
+            return "native", needed
+        if not drv.cuda_version and bundled and _vkey(drv.version) >= _vkey(bundled):
+            return "native", needed
+        if floor and _vkey(drv.version) >= _vkey(floor):
+            return "compat", needed
+        return "update", needed
+
+    # ---- coverage
+
+    def _covers(self, rel: Release, variant: str, targets: list[_GpuFacts]) -> bool:
+        arch = rel.variants.get(self.platform, {}).get(variant)
+        device = variant_device(variant)
+        for f in targets:
+            if device == "cuda":
+                if arch is None or f.cc is None or arch.runs_on(f.cc) is None:
+                    return False
+            elif device == "rocm":
+                gfx = self.kb.rocm_gfx.get(variant)
+                if gfx is None or f.gfx not in gfx[0]:
+                    return False
+            elif device != f.usable_kind:
+                return False
+        return True
+
+    def candidates(self, device: str, targets: list[_GpuFacts], fixes: _Fixes,
+                   need_companions: bool = True) -> list[_Candidate]:
+        """Every build that would run, newest release first, best variant first within one."""
+        py_now, _ = self._python_now()
+        out: list[_Candidate] = []
+        for rel in self.kb.releases:
+            if self.c.torch and self.kb.release(self.c.torch) is not rel:
+                continue
+            if not self._glibc_ok(rel):
+                continue
+            python = py_now
+            py_ok, comp_ok = (self._python_ok(rel, py_now) if py_now else (False, False))
+            changed = False
+            if not py_ok or (need_companions and not comp_ok and self._wants_companions()):
+                if not fixes.python:
+                    if not py_ok:
+                        continue
+                else:
+                    python = RECOMMENDED_PYTHON if RECOMMENDED_PYTHON in rel.python else rel.python[-1]
+                    py_ok, comp_ok, changed = True, True, True
+            assert python is not None
+            variants = rel.variants.get(self.platform, {})
+            found: list[_Candidate] = []
+            for variant in variants:
+                if self.c.variant and variant != self.c.variant:
+                    continue
+                if variant_device(variant) != device:
+                    continue
+                if not self.c.variant and not self._covers(rel, variant, targets):
+                    continue
+                fit, needed = self._driver_fit(variant)
+                if fit in ("update", "missing") and not fixes.driver:
+                    continue
+                companions, missing = self._companions(rel, variant, comp_ok)
+                if missing and need_companions:
+                    continue
+                inferred = rel.is_inferred(variant, self.platform, "variants") or (
+                    device == "rocm" and self.kb.rocm_gfx.get(variant, (frozenset(), False))[1])
+                found.append(_Candidate(rel, variant, python, fit, needed, companions, missing,
+                                        inferred, changed))
+            out.extend(sorted(found, key=lambda c: self._variant_rank(c)))
+        return out
+
+    def _wants_companions(self) -> bool:
+        return self.c.torchvision or self.c.torchaudio
+
+    def _companions(self, rel: Release, variant: str, wheels_ok: bool) -> tuple[dict[str, str], list[str]]:
+        wanted = [n for n, on in (("torchvision", self.c.torchvision), ("torchaudio", self.c.torchaudio)) if on]
+        have: dict[str, str] = {}
+        missing: list[str] = []
+        for name in wanted:
+            comp = getattr(rel, name)
+            if comp is None or not comp.published or not wheels_ok:
+                missing.append(name)
+            else:
+                have[name] = comp.version
+        return have, missing
+
+    def _variant_rank(self, c: _Candidate) -> tuple[int, Any]:
+        """Sort key within one release: builds that run as the driver is now come first."""
+        cuda = variant_cuda(c.variant)
+        if cuda is None:
+            # ROCm/XPU/CPU: the newest ROCm first.
+            return (0, tuple(-p for p in _vkey(c.variant.removeprefix("rocm")).release))
+        v = _vkey(cuda)
+        if c.driver_fit == "native":
+            return (0, tuple(-p for p in v.release))          # newest CUDA the driver supports
+        if c.driver_fit == "compat":
+            return (1, v.release)                            # closest to the driver
+        # The driver will be installed or updated anyway: prefer the release's stable CUDA
+        # (its PyPI default), then the newest.
+        stable = c.release.pypi_default.get("linux-x86_64")
+        return (2, (0 if c.variant == stable else 1, tuple(-p for p in v.release)))
+
+    # ---- build assembly
+
+    def build(self, cand: _Candidate, why_not: str | None = None) -> Build:
+        device = variant_device(cand.variant)
+        local = self.platform.startswith("macos") or cand.variant == "mps"
+        label = "" if local else f"+{cand.variant}"
+        index = PYPI_INDEX if local else f"{PYTORCH_INDEX}/{cand.variant}"
+        reqs = [f"torch=={cand.release.torch}{label}"]
+        reqs += [f"{name}=={version}{label}" for name, version in cand.companions.items()]
+        actions: list[Action] = []
+        if cand.python_changed:
+            actions.append(Action(
+                "python_install", cand.python,
+                f"Install 64-bit Python {cand.python} (python.org or your package manager); the wizard then "
+                f"creates a new environment with it. {self._python_now()[1] or self._python_problem(cand)}"))
+        if cand.driver_fit in ("update", "missing"):
+            actions.extend(self._driver_actions(cand))
+        return Build(
+            torch=cand.release.torch, variant=cand.variant, device=device, index_url=index,
+            requirements=reqs, actions=actions, why_not=why_not,
+            inferred=cand.inferred or any(f.cc_inferred for f in self.facts if f.usable_kind == "cuda"
+                                          and device == "cuda"),
+            python=cand.python,
+        )
+
+    def _python_problem(self, cand: _Candidate) -> str:
+        py = self.m.python
+        if py is None:
+            return ""
+        return (f"Python {py.version} has no wheels for torch {cand.release.torch}"
+                + (" with its companions" if self._wants_companions() else "") + ".")
+
+    def _driver_actions(self, cand: _Candidate) -> list[Action]:
+        cuda = variant_cuda(cand.variant) or ""
+        drv = self.m.nvidia_driver
+        old_gpu = any(f.cc is not None and f.cc < (7, 5) for f in self.facts if f.usable_kind == "cuda")
+        branch_note = (" Choose the R580 branch: it is the last one that supports Maxwell, Pascal and Volta GPUs."
+                       if old_gpu else "")
+        if self.m.os.wsl:
+            where = ("Update the NVIDIA driver on the Windows side (from NVIDIA or Windows Update); "
+                     "never install a Linux driver inside WSL.")
+        elif self.family == "windows":
+            where = "Install it from NVIDIA's driver download page or the NVIDIA app."
+        else:
+            where = "Install it with your distribution's package manager (e.g. 'sudo ubuntu-drivers install')."
+        if drv is None:
+            kind = "driver_install" if not self.m.os.wsl else "driver_update"
+            text = (f"No NVIDIA driver is {'visible in WSL' if self.m.os.wsl else 'installed'}. "
+                    f"{cand.release.torch}+{cand.variant} needs driver {cand.min_driver} or newer "
+                    f"(CUDA {cuda}). {where}{branch_note}")
+        else:
+            kind = "driver_update"
+            text = (f"Driver {drv.version} supports CUDA up to {drv.cuda_version or 'unknown'}; "
+                    f"torch {cand.release.torch}+{cand.variant} needs driver {cand.min_driver} or newer "
+                    f"(CUDA {cuda}). {where}{branch_note}")
+        actions = [Action(kind, cand.min_driver, text)]
+        if self.family == "linux" and not self.m.os.wsl:
+            sb = (" Secure Boot is on: the driver's kernel module must be signed; enroll the key (MOK) when "
+                  "the blue screen asks at the next boot." if self.m.os.secure_boot else "")
+            actions.append(Action("reboot", None, "Restart the computer after the driver install so the new "
+                                                  f"kernel module loads.{sb}"))
+        return actions
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+def make_plan(machine: Machine, choices: Choices | None = None, kb: Knowledge | None = None) -> Plan:
+    """Plan the PyTorch build for ``machine``.
+
+    Raises :class:`ChoiceError` when the user's choices name a torch version or variant the
+    knowledge base does not know.
+    """
+    choices = choices or Choices()
+    kb = kb or load_knowledge()
+    p = _Planner(machine, choices, kb)
+    _check_choices(p)
+    explain, warnings = p.explain, p.warnings
+    explain.extend(kb.notes)
+
+    if p.platform not in ("linux-x86_64", "linux-aarch64", "windows-x86_64", "macos-arm64", "macos-x86_64"):
+        reason = (f"PyTorch publishes no wheels for {_family_name(p.family)} on {machine.os.arch}"
+                  + (" (Windows on Arm has nightly builds only)" if p.platform == "windows-arm64" else ""))
+        explain.append(reason + ".")
+        verdicts = [GpuVerdict(g.name, False, reason) for g in machine.gpus]
+        return Plan("unsupported", None, [], verdicts, warnings, explain, kb.date, machine.id)
+
+    _, py_problem = p._python_now()
+    if py_problem:
+        explain.append(f"Python: {py_problem}; a 64-bit CPython {RECOMMENDED_PYTHON} is needed.")
+
+    device, targets = _choose_device(p)
+    fixes_order = [_Fixes(), _Fixes(driver=True), _Fixes(python=True), _Fixes(driver=True, python=True)]
+    # Several GPUs no single build covers: keep the newest ones (the card a person bought for
+    # this), drop the oldest generation, and say so.
+    groups = _target_groups(targets)
+    chosen_targets: list[_GpuFacts] = []
+    best: dict[_Fixes, _Candidate | None] = {}
+    for group in groups:
+        best = {fx: next(iter(p.candidates(device, group, fx)), None) for fx in fixes_order}
+        if any(best.values()):
+            chosen_targets = group
+            break
+    if device != "cpu" and not any(best.values()):
+        explain.append(f"No {device.upper()} build runs on {_names(targets)}; falling back to the CPU build.")
+        device, chosen_targets = "cpu", []
+        best = {fx: next(iter(p.candidates("cpu", [], fx)), None) for fx in fixes_order}
+
+    now = best.get(_Fixes())
+    recommended_c = _pick(best, fixes_order)
+    if recommended_c is None:
+        return _unsupported(p, machine, device)
+
+    rec = p.build(recommended_c)
+    alternatives: list[Build] = []
+    _explain_choice(p, device, recommended_c, now, chosen_targets)
+
+    if now is not None and (now.release is not recommended_c.release or now.variant != recommended_c.variant):
+        alternatives.append(p.build(now, why_not=(
+            f"works as the machine is now, but {rec.label()} is newer; it needs: "
+            + ", ".join(a.kind.replace('_', ' ') for a in rec.actions))))
+    driver_only = next((c for c in p.candidates(device, chosen_targets, _Fixes(driver=True))
+                        if c.release is recommended_c.release and c.driver_fit == "update"), None)
+    if driver_only is not None and device == "cuda" and not rec.actions:
+        alt = p.build(driver_only, why_not=(
+            f"the same PyTorch release with CUDA {variant_cuda(driver_only.variant)}; needs driver "
+            f"{driver_only.min_driver} or newer, and the current driver already runs {rec.label()}"))
+        alternatives.append(alt)
+    _companion_alternative(p, device, chosen_targets, recommended_c, alternatives)
+    _dropped_gpu_alternatives(p, chosen_targets, targets, alternatives)
+    if device != "cpu" and not choices.prefer_cpu:
+        cpu = next(iter(p.candidates("cpu", [], _Fixes(python=True))), None)
+        if cpu is not None:
+            alternatives.append(p.build(cpu, why_not="runs on the CPU only: training is many times slower"))
+
+    _disk_action(p, rec, device)
+    _warnings(p, rec, device, chosen_targets)
+    verdicts = _verdicts(p, rec, device, chosen_targets, targets)
+    status = "action_required" if rec.actions else "ready"
+    explain.append(f"Recommended: {rec.label()} from {rec.index_url}"
+                   + (f" after: {', '.join(a.kind.replace('_', ' ') for a in rec.actions)}." if rec.actions else "."))
+    return Plan(status, rec, alternatives, verdicts, warnings, explain, kb.date, machine.id)
+
+
+def _check_choices(p: _Planner) -> None:
+    if p.c.torch and p.kb.release(p.c.torch) is None:
+        known = ", ".join(r.torch for r in p.kb.releases)
+        raise ChoiceError(f"torch {p.c.torch} is not a release the wizard knows",
+                          hint=f"known releases: {known}; 'torch-gpu-setup data refresh' reads newer ones")
+    if p.c.variant:
+        known_variants = sorted({v for r in p.kb.releases for v in r.variants.get(p.platform, {})})
+        if p.c.variant not in known_variants:
+            raise ChoiceError(f"variant '{p.c.variant}' has no builds for {p.platform}",
+                              hint="choose one of: " + ", ".join(known_variants))
+
+
+def _choose_device(p: _Planner) -> tuple[str, list[_GpuFacts]]:
+    if p.c.variant:
+        device = variant_device(p.c.variant)
+        return device, [f for f in p.facts if f.usable_kind == device]
+    if p.c.prefer_cpu:
+        p.explain.append("You asked for the CPU build.")
+        return "cpu", []
+    for kind in ("cuda", "rocm", "xpu", "mps"):
+        targets = [f for f in p.facts if f.usable_kind == kind]
+        if targets:
+            return kind, targets
+    return "cpu", []
+
+
+def _target_groups(targets: list[_GpuFacts]) -> list[list[_GpuFacts]]:
+    """All targets first, then without the oldest CUDA generation, and so on."""
+    groups = [targets]
+    ccs = sorted({f.cc for f in targets if f.cc is not None})
+    for cut in ccs[1:]:
+        groups.append([f for f in targets if f.cc is not None and f.cc >= cut])
+    return groups
+
+
+def _pick(best: dict[_Fixes, _Candidate | None], order: list[_Fixes]) -> _Candidate | None:
+    """The newest release wins; on a tie, the one needing fewer actions."""
+    chosen: _Candidate | None = None
+    for fx in order:  # ordered by how much they ask of the person
+        cand = best.get(fx)
+        if cand is None:
+            continue
+        if chosen is None or cand.release.version > chosen.release.version:
+            chosen = cand
+    return chosen
+
+
+def _names(facts: Iterable[_GpuFacts]) -> str:
+    """GPU names for a sentence, identical cards counted once: "4 x Tesla V100-SXM2-32GB"."""
+    counts: dict[str, int] = {}
+    for f in facts:
+        counts[f.gpu.name] = counts.get(f.gpu.name, 0) + 1
+    return ", ".join(name if n == 1 else f"{n} x {name}" for name, n in counts.items()) or "this machine"
+
+
+def _explain_choice(p: _Planner, device: str, cand: _Candidate, now: _Candidate | None,
+                    targets: list[_GpuFacts]) -> None:
+    e = p.explain
+    for f in p.facts:
+        if f.usable_kind is None:
+            e.append(f"{f.gpu.name}: not used: {f.ignore_reason}.")
+    if device == "cuda":
+        seen: set[tuple[str, Any]] = set()
+        for f in targets:
+            if (f.gpu.name, f.cc) in seen:
+                continue
+            seen.add((f.gpu.name, f.cc))
+            assert f.cc is not None
+            how = " (inferred from its name; no driver reported it)" if f.cc_inferred else ""
+            e.append(f"{f.gpu.name}: {f.architecture}, compute capability {format_cc(f.cc)}{how}.")
+        drv = p.m.nvidia_driver
+        if drv:
+            e.append(f"NVIDIA driver {drv.version} supports CUDA up to {drv.cuda_version or 'an unknown version'}.")
+        else:
+            e.append("No NVIDIA driver is installed, so the GPU cannot be used until one is.")
+        arch = cand.release.variants[p.platform][cand.variant]
+        if arch is not None:
+            e.append(f"torch {cand.release.torch}+{cand.variant} carries GPU code for {arch.describe()}.")
+        if cand.driver_fit == "compat":
+            e.append(f"CUDA {variant_cuda(cand.variant)} runs on this driver through NVIDIA's minor-version "
+                     "compatibility (same CUDA major).")
+    elif device == "rocm":
+        for f in targets:
+            e.append(f"{f.gpu.name}: AMD {f.gfx}; ROCm builds are chosen by gfx architecture.")
+    elif device == "xpu":
+        e.append(f"{_names(targets)}: a discrete Intel GPU gets the XPU build.")
+    elif device == "mps":
+        e.append("Apple silicon: the default macOS build uses the GPU through Metal (MPS).")
+    else:
+        if p.platform == "linux-x86_64":
+            e.append("No usable GPU: the CPU build from PyTorch's CPU index (PyPI's Linux wheel would pull "
+                     "gigabytes of CUDA libraries for nothing).")
+        else:
+            e.append("No usable GPU: the CPU build.")
+    if p.family == "windows" and device == "cuda":
+        e.append("Windows: PyPI's torch wheel is CPU-only, so the CUDA build comes from PyTorch's own index.")
+    if p.platform == "macos-x86_64":
+        e.append("Intel Macs: PyTorch published its last macOS x86_64 wheels with 2.2.")
+    newest = p.kb.releases[0]
+    if cand.release is not newest and not p.c.torch:
+        e.append(f"torch {cand.release.torch} is the newest release that fits; " + _why_not_newer(p, device, cand))
+
+
+def _why_not_newer(p: _Planner, device: str, cand: _Candidate) -> str:
+    newer = [r for r in p.kb.releases if r.version > cand.release.version]
+    reasons = []
+    for rel in newer[:2]:
+        py_now, _ = p._python_now()
+        if py_now and not p._python_ok(rel, py_now)[0]:
+            reasons.append(f"{rel.torch} has no wheels for Python {py_now}")
+        elif p._wants_companions() and not all((getattr(rel, n) or _Unpub).published
+                                               for n, on in (("torchvision", p.c.torchvision),
+                                                             ("torchaudio", p.c.torchaudio)) if on):
+            reasons.append(f"{rel.torch} has no published "
+                           + " / ".join(n for n, on in (("torchvision", p.c.torchvision),
+                                                        ("torchaudio", p.c.torchaudio)) if on) + " yet")
+        elif not p._glibc_ok(rel):
+            reasons.append(f"{rel.torch} needs glibc {rel.glibc_min} (this system has {p.m.os.glibc})")
+        elif device == "cuda":
+            reasons.append(f"{rel.torch} has no build with this GPU's architecture")
+        else:
+            reasons.append(f"{rel.torch} has no {device} build here")
+    return "; ".join(reasons) + "." if reasons else "newer releases do not fit."
+
+
+class _Unpub:
+    published = False
+
+
+def _companion_alternative(p: _Planner, device: str, targets: list[_GpuFacts], cand: _Candidate,
+                           alts: list[Build]) -> None:
+    if not p._wants_companions():
+        return
+    for fx in (_Fixes(), _Fixes(driver=True)):
+        bare = next(iter(p.candidates(device, targets, fx, need_companions=False)), None)
+        if bare is not None and bare.release.version > cand.release.version:
+            bare.companions = {}
+            names = " and ".join(n for n, on in (("torchvision", p.c.torchvision),
+                                                 ("torchaudio", p.c.torchaudio)) if on)
+            alts.append(p.build(bare, why_not=f"newer, but no {names} has been published for "
+                                              f"torch {bare.release.torch} yet"))
+            return
+
+
+def _dropped_gpu_alternatives(p: _Planner, chosen: list[_GpuFacts], targets: list[_GpuFacts],
+                              alts: list[Build]) -> None:
+    dropped = [f for f in targets if f not in chosen]
+    if not dropped:
+        return
+    fixes = [_Fixes(), _Fixes(driver=True), _Fixes(python=True), _Fixes(driver=True, python=True)]
+    for_dropped = _pick({fx: next(iter(p.candidates("cuda", dropped, fx)), None) for fx in fixes}, fixes)
+    if for_dropped is not None:
+        alts.append(p.build(for_dropped, why_not=(
+            f"runs on {_names(dropped)} but not on {_names(chosen)}; use it in a separate environment "
+            "for those GPUs")))
+    p.explain.append(f"No single build runs on both {_names(chosen)} and {_names(dropped)}; "
+                     f"the plan serves {_names(chosen)}.")
+
+
+def _unsupported(p: _Planner, machine: Machine, device: str) -> Plan:
+    py_now, problem = p._python_now()
+    if problem:
+        reason = f"No PyTorch build fits: {problem}."
+    elif p.family == "linux" and machine.os.glibc and all(not p._glibc_ok(r) for r in p.kb.releases):
+        reason = f"No PyTorch build fits: glibc {machine.os.glibc} is older than any release needs (2.17)."
+    else:
+        reason = f"No PyTorch build fits this machine ({p.platform}, Python {py_now})."
+    p.explain.append(reason)
+    verdicts = [GpuVerdict(g.name, False, reason) for g in machine.gpus]
+    return Plan("unsupported", None, [], verdicts, p.warnings, p.explain, p.kb.date, machine.id)
+
+
+def _disk_action(p: _Planner, rec: Build, device: str) -> None:
+    need = p.kb.disk_needs_gib.get(device)
+    free = p.m.disk_free_gib
+    if need is None or free is None or free >= need:
+        return
+    rec.actions.append(Action("free_disk", f"{need:g} GiB",
+                              f"{rec.label()} needs about {need:g} GiB (downloads and the installed "
+                              f"environment); only {free:g} GiB are free. Free some space or choose "
+                              "another folder for the environment."))
+    p.explain.append(f"Disk: {free:g} GiB free, about {need:g} GiB needed.")
+
+
+def _warnings(p: _Planner, rec: Build, device: str, targets: list[_GpuFacts]) -> None:
+    w = p.warnings
+    old = [f for f in targets if f.cc is not None and f.cc < (7, 5)]
+    if device == "cuda" and old:
+        w.append(f"{_names(old)} ({', '.join(sorted({f.architecture for f in old}))}): torch 2.14 with CUDA 12.6 "
+                 "is the last PyTorch build for this GPU generation; from 2.15 on it gets no CUDA builds, and "
+                 "NVIDIA's R580 is its last driver branch.")
+    if any(f.cc_inferred for f in targets) and device == "cuda":
+        w.append("The GPU's architecture was inferred from its name because no driver reported it; "
+                 "the plan is confirmed once the driver is installed.")
+    if rec.inferred:
+        w.append(f"Part of what the plan relies on for {rec.label()} is inferred, not verified; the index "
+                 "is checked for every wheel before anything is downloaded.")
+    drv = p.m.nvidia_driver
+    if device == "cuda" and drv and variant_cuda(rec.variant) and drv.cuda_version and \
+            _vkey(variant_cuda(rec.variant) or "0") > _vkey(drv.cuda_version) and not rec.actions:
+        w.append(f"The driver supports CUDA {drv.cuda_version} and the build uses CUDA {variant_cuda(rec.variant)}: "
+                 "it runs through minor-version compatibility, but code that JIT-compiles PTX may fail until "
+                 "the driver is updated.")
+    if p.m.os.wsl and device == "cuda":
+        w.append("WSL: the GPU driver is the Windows one; never install a Linux NVIDIA driver inside WSL.")
+    py = p.m.python
+    if py is not None:
+        if py.externally_managed:
+            w.append(f"Python {py.version} is managed by the operating system (PEP 668): the wizard installs "
+                     "into a new virtual environment and leaves the system Python untouched.")
+        if py.microsoft_store:
+            w.append("Python from the Microsoft Store runs in a sandbox with redirected folders; a python.org "
+                     "Python avoids path problems.")
+        if py.user_site_torch:
+            w.append(f"A torch {py.user_site_torch} in your user site-packages would shadow the environment's; "
+                     "the wizard runs Python with user site disabled.")
+        if py.installed_torch is not None:
+            installed = py.installed_torch.version
+            target = rec.requirements[0].split("==", 1)[1]
+            if installed == target or (installed.split("+")[0] == rec.torch and p.platform.startswith("macos")):
+                p.explain.append(f"torch {installed} is already installed in the target environment.")
+            else:
+                what = "a CPU-only torch" if _is_cpu_torch(installed, p.platform) else "torch"
+                w.append(f"The target environment already has {what} {installed}: it will be replaced by "
+                         f"{target} (you are asked first).")
+    if p.m.os.secure_boot and device == "cuda" and any(a.kind == "driver_install" for a in rec.actions):
+        w.append("Secure Boot is on: the NVIDIA kernel module must be signed. Distribution packages do this; "
+                 "you will be asked to enroll a key (MOK) at the next boot.")
+
+
+def _is_cpu_torch(version: str, platform: str) -> bool:
+    label = version.split("+", 1)[1] if "+" in version else None
+    if label is not None:
+        return label == "cpu"
+    return platform == "windows-x86_64"  # PyPI's Windows wheel is the CPU build
+
+
+def _verdicts(p: _Planner, rec: Build, device: str, chosen: list[_GpuFacts],
+              targets: list[_GpuFacts]) -> list[GpuVerdict]:
+    rel = p.kb.release(rec.torch)
+    out = []
+    for f in p.facts:
+        name = f.gpu.name
+        if f in chosen and device != "cpu":
+            out.append(GpuVerdict(name, *_verdict_for_target(p, rel, rec, f)))
+        elif f.usable_kind is None:
+            out.append(GpuVerdict(name, False, _capitalise(f.ignore_reason or "not usable by PyTorch")))
+        elif device == "cpu" and p.c.prefer_cpu:
+            out.append(GpuVerdict(name, False, "You chose the CPU build."))
+        elif f in targets:
+            out.append(GpuVerdict(name, False, f"{rec.label()} has no GPU code for it "
+                                               f"({f.architecture}); see the alternatives."))
+        else:
+            out.append(GpuVerdict(name, False, f"The build serves the {device.upper()} GPUs on this machine; "
+                                               "one PyTorch build cannot drive two GPU vendors."))
+    return out
+
+
+def _verdict_for_target(p: _Planner, rel: Release | None, rec: Build, f: _GpuFacts) -> tuple[bool, str]:
+    if rec.device == "cuda" and rel is not None and f.cc is not None:
+        arch = rel.variants.get(p.platform, {}).get(rec.variant)
+        how = arch.runs_on(f.cc) if arch else None
+        if how is None:
+            return False, f"{rec.label()} has no code for compute capability {format_cc(f.cc)}."
+        code = f"sm_{f.cc[0]}{f.cc[1]}"
+        via = "natively" if how == "sass" else "through PTX just-in-time compilation"
+        extra = " (architecture inferred from the name)" if f.cc_inferred else ""
+        pending = " once the driver is installed" if rec.actions and p.m.nvidia_driver is None else ""
+        return True, f"{f.architecture} ({code}){extra}: runs {rec.label()} {via}{pending}."
+    if rec.device == "rocm":
+        return True, f"{f.gfx} is in the {rec.variant} build's architecture list."
+    if rec.device == "xpu":
+        return True, "discrete Intel GPU: runs the XPU build."
+    if rec.device == "mps":
+        return True, "Apple GPU: used through Metal (MPS)."
+    return False, "not used by the chosen build."
+
+
+def _capitalise(text: str) -> str:
+    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+def all_variants(kb: Knowledge) -> list[str]:
+    """Every variant name the knowledge base knows, for help texts."""
+    return sorted({v for r in kb.releases for t in r.variants.values() for v in t},
+                  key=lambda v: (variant_device(v), v))
+
+
+__all__ = ["Action", "Build", "Choices", "GpuVerdict", "Plan", "all_variants", "make_plan", "platform_key"]
+
