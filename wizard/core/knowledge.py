@@ -268,7 +268,9 @@ def merge_overlay(kb: Knowledge, doc: dict[str, Any]) -> Knowledge:
             for rel_key, rel in list(releases.items()):
                 comp = getattr(rel, project)
                 if comp is not None and comp.version == version and variants_seen:
-                    releases[rel_key] = replace(rel, **{project: Companion(version, True, comp.inferred)})
+                    published = Companion(version, True, comp.inferred)
+                    releases[rel_key] = (replace(rel, torchvision=published) if project == "torchvision"
+                                         else replace(rel, torchaudio=published))
 
     ordered = tuple(sorted(releases.values(), key=lambda r: r.version, reverse=True))
     note = f"index data refreshed {doc.get('fetched_at', '?')} from {doc.get('index_base', '?')}"

@@ -427,5 +427,6 @@ def load_profile(path: str | Path) -> Machine:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ProfileError(source, "(file)", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        problem = f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        raise ProfileError(source, "(file)", problem) from None
     return machine_from_profile(data, source)
