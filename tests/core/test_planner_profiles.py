@@ -243,3 +243,37 @@ def test_unsupported_platform() -> None:
     plan = make_plan(machine).to_json()
     assert plan["status"] == "unsupported" and plan["recommended"] is None
     assert plan["gpus"] and not plan["gpus"][0]["supported"]
+
+
+def test_driver_library_mismatch_plans_a_reboot_first() -> None:
+    from wizard.core.machine import DriverState, DriverStatus
+
+    machine = load_profile(PROFILES / "ubuntu2204-gtx1080-drv570.json")
+    machine.driver_status = DriverStatus(DriverState.MISMATCH, "The driver was updated but the old one is still "
+                                         "loaded (driver/library version mismatch).", "Restart the computer.")
+    plan = make_plan(machine)
+    assert plan.status == "action_required"
+    assert plan.recommended is not None and plan.recommended.actions[0].kind == "reboot"
+    assert "mismatch" in plan.recommended.actions[0].detail
+
+
+def test_detect_json_round_trips_the_driver_state(tmp_path: Path) -> None:
+    from wizard.core.machine import DriverState, DriverStatus, machine_from_profile
+
+    machine = load_profile(PROFILES / "ubuntu2404-rtx3060-nodriver.json")
+    machine.driver_status = DriverStatus(DriverState.NOT_LOADED, "The driver is installed but not loaded.",
+                                         "Secure Boot may have rejected it.", "nvml")
+    back = machine_from_profile(json.loads(json.dumps(machine.to_profile())), "x.json")
+    assert back.driver_status == machine.driver_status
+
+
+def test_driver_installed_but_not_loaded_is_not_reinstalled() -> None:
+    from wizard.core.machine import DriverState, DriverStatus
+
+    machine = load_profile(PROFILES / "ubuntu2404-rtx3060-nodriver.json")
+    machine.driver_status = DriverStatus(DriverState.NOT_LOADED, "The NVIDIA driver is installed but not loaded.",
+                                         "Secure Boot rejected the unsigned module: enroll the MOK key.")
+    plan = make_plan(machine)
+    assert plan.recommended is not None
+    assert [a.kind for a in plan.recommended.actions] == ["reboot"]
+    assert "MOK" in plan.recommended.actions[0].detail

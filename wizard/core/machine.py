@@ -346,6 +346,16 @@ def machine_from_profile(data: Any, source: str = "<profile>") -> Machine:
     gpus = [_gpu_from(r, r.obj(g, f"gpus[{i}]"), f"gpus[{i}]") for i, g in enumerate(raw_gpus)]
 
     disk = r.number(top, "disk_free_gib", "")
+    status: DriverStatus | None = None
+    raw_status = top.get("driver_status")
+    if raw_status is not None:  # written by `detect --json`; optional in hand-made profiles
+        s = r.obj(raw_status, "driver_status")
+        state = r.string(s, "state", "driver_status", choices=tuple(d.value for d in DriverState))
+        assert state is not None
+        status = DriverStatus(DriverState(state),
+                              r.string(s, "message", "driver_status", required=False, nullable=True) or "",
+                              r.string(s, "hint", "driver_status", required=False, nullable=True) or "",
+                              r.string(s, "source", "driver_status", required=False, nullable=True) or "profile")
     return Machine(
         os=os_info,
         python=python,
@@ -354,6 +364,7 @@ def machine_from_profile(data: Any, source: str = "<profile>") -> Machine:
         disk_free_gib=disk,
         id=r.string(top, "id", "", required=False, nullable=True) or Path(source).stem,
         description=r.string(top, "description", "", required=False, nullable=True) or "",
+        driver_status=status,
     )
 
 

@@ -26,7 +26,7 @@ from wizard.core.knowledge import (
     variant_cuda,
     variant_device,
 )
-from wizard.core.machine import Gpu, Machine
+from wizard.core.machine import DriverState, Gpu, Machine
 
 PYTORCH_INDEX = "https://download.pytorch.org/whl"
 PYPI_INDEX = "https://pypi.org/simple"
@@ -526,6 +526,7 @@ def make_plan(machine: Machine, choices: Choices | None = None, kb: Knowledge | 
         if cpu is not None:
             alternatives.append(p.build(cpu, why_not="runs on the CPU only: training is many times slower"))
 
+    _driver_state_action(p, rec, device)
     _disk_action(p, rec, device)
     _warnings(p, rec, device, chosen_targets)
     verdicts = _verdicts(p, rec, device, chosen_targets, targets)
@@ -705,6 +706,22 @@ def _unsupported(p: _Planner, machine: Machine, device: str) -> Plan:
     p.explain.append(reason)
     verdicts = [GpuVerdict(g.name, False, reason) for g in machine.gpus]
     return Plan("unsupported", None, [], verdicts, p.warnings, p.explain, p.kb.date, machine.id)
+
+
+def _driver_state_action(p: _Planner, rec: Build, device: str) -> None:
+    """A driver that is installed but not working (reboot pending, module rejected) comes first."""
+    status = p.m.driver_status
+    if device != "cuda" or status is None:
+        return
+    words = f"{status.message} {status.hint}".strip()
+    if status.state in (DriverState.MISMATCH, DriverState.NOT_LOADED):
+        # The driver is installed but its kernel module is not running: installing it again
+        # would not help; a restart (or fixing what blocked the module) does.
+        rec.actions[:] = [a for a in rec.actions if a.kind not in ("driver_install", "reboot")]
+        rec.actions.insert(0, Action("reboot", None, words or "Restart the computer so the NVIDIA driver loads."))
+        p.explain.append(f"NVIDIA driver: {status.message}")
+    elif status.state in (DriverState.NO_PERMISSION, DriverState.GPU_LOST, DriverState.ERROR):
+        p.warnings.append(f"NVIDIA driver: {words}")
 
 
 def _disk_action(p: _Planner, rec: Build, device: str) -> None:
