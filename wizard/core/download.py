@@ -1,0 +1,655 @@
+"""Resumable, verified, cancellable downloads with progress.
+
+How a file travels:
+
+1. It is downloaded into the cache (:func:`default_cache_dir`) as ``<name>.part`` with a small
+   JSON sidecar ``<name>.part.json`` saying what it is (url, sha256, size, etag) and how far each
+   range got, so a restarted process resumes instead of starting over.
+2. Dropped connections, timeouts and 5xx answers are retried with exponential backoff, each retry
+   resuming with an HTTP ``Range`` request (``If-Range`` with the ETag, so a file that changed on
+   the server restarts from zero instead of being spliced).
+3. Large files are fetched as several ranges in parallel when the server says
+   ``Accept-Ranges: bytes``; several files are fetched in parallel.
+4. The finished ``.part`` is checked against the index's sha256 (or, when the index gave none,
+   against the expected size: the same check pip can make without a hash). A mismatch deletes it
+   and downloads once more from zero; a second mismatch is an error in words.
+5. Only a verified file is moved into place with ``os.replace``, then hard-linked (or copied to a
+   temporary name and renamed) into the destination: no unverified file ever sits where a
+   finished one would.
+
+Cancelling (a ``threading.Event``) stops at the next chunk and keeps the ``.part`` for later.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import json
+import os
+import shutil
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+import urllib3
+
+from wizard.core.errors import WizardError
+from wizard.core.net import NetworkError, check_response, classify_error, make_session, redact_url
+
+# done, total (0 when unknown), rate in bytes/s, eta in seconds (None when unknown). Python ints
+# are unbounded; a Qt receiver must use qlonglong (ARCHITECTURE.md: Signal(int) overflows at 2 GiB).
+ProgressCallback = Callable[[int, int, float, "float | None"], None]
+
+CACHE_ENV = "TORCH_GPU_SETUP_CACHE_DIR"
+_SIDECAR_SCHEMA = "download-part/1"
+MiB = 1024 * 1024
+
+
+def default_cache_dir() -> Path:
+    """``$TORCH_GPU_SETUP_CACHE_DIR`` or the platform user cache dir + ``downloads``."""
+    override = os.environ.get(CACHE_ENV, "").strip()
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return platformdirs.user_cache_path("torch-gpu-setup", appauthor=False) / "downloads"
+
+
+def free_bytes(path: Path) -> int:
+    """Free space on the filesystem holding ``path`` (its nearest existing parent)."""
+    p = path
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    return shutil.disk_usage(p).free
+
+
+@dataclass(frozen=True)
+class DownloadItem:
+    """One file to fetch: where from, what it must be."""
+
+    url: str
+    filename: str
+    sha256: str | None = None
+    size: int | None = None
+
+
+class DownloadCancelled(WizardError):
+    """The user cancelled; the ``.part`` file was kept and the next run resumes it."""
+
+
+class ChecksumMismatch(WizardError):
+    """The file was downloaded twice and both times was not the file the index described."""
+
+
+class DiskFull(WizardError):
+    """Not enough free space to finish (checked before starting, and on ENOSPC while writing)."""
+
+
+def _fmt_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} GB"
+
+
+class _Progress:
+    """Thread-safe byte counter with a sliding-window rate, throttled callbacks."""
+
+    def __init__(self, callback: ProgressCallback | None, total: int, interval: float = 0.2) -> None:
+        self.callback = callback
+        self.total = total
+        self.done = 0
+        self.network_bytes = 0
+        self.lock = threading.Lock()
+        self.samples: deque[tuple[float, int]] = deque()
+        self.interval = interval
+        self.last_call = 0.0
+
+    def add(self, n: int, *, network: bool = True) -> None:
+        with self.lock:
+            self.done += n
+            if network:
+                self.network_bytes += n
+            now = time.monotonic()
+            self.samples.append((now, self.network_bytes))
+            while len(self.samples) > 2 and now - self.samples[0][0] > 3.0:  # a 3 s window
+                self.samples.popleft()
+            due = now - self.last_call >= self.interval
+            if due:
+                self.last_call = now
+        if due:
+            self.emit()
+
+    def rate(self) -> float:
+        with self.lock:
+            if len(self.samples) < 2:
+                return 0.0
+            (t0, b0), (t1, b1) = self.samples[0], self.samples[-1]
+        return (b1 - b0) / (t1 - t0) if t1 > t0 else 0.0
+
+    def emit(self) -> None:
+        if self.callback is None:
+            return
+        rate = self.rate()
+        with self.lock:
+            done, total = self.done, self.total
+        eta: float | None = None
+        if rate > 0 and total > done:
+            eta = (total - done) / rate
+        elif total and done >= total:
+            eta = 0.0
+        self.callback(done, total, rate, eta)
+
+
+class _Part:
+    """The ``.part`` file, its sidecar, and the ranges still to fetch."""
+
+    def __init__(self, item: DownloadItem, entry: Path) -> None:
+        self.item = item
+        self.path = entry / f"{item.filename}.part"
+        self.sidecar = entry / f"{item.filename}.part.json"
+        self.lock = threading.Lock()
+        self.etag: str | None = None
+        self.size: int | None = item.size
+        self.segments: list[list[int]] = []   # [start, end (exclusive, -1 = unknown), done]
+        self.last_saved = 0.0
+
+    def load(self) -> bool:
+        """Resume state from a previous run; False (and files removed) when it does not match."""
+        try:
+            state = json.loads(self.sidecar.read_text(encoding="utf-8"))
+            ok = (state.get("schema") == _SIDECAR_SCHEMA and self.path.exists()
+                  and (state.get("url") == self.item.url
+                       or (self.item.sha256 and state.get("sha256") == self.item.sha256))
+                  and (self.item.size is None or state.get("size") in (None, self.item.size)))
+            segments = [[int(a), int(b), int(c)] for a, b, c in state.get("segments", [])]
+        except (OSError, ValueError, TypeError, AttributeError):
+            ok, segments = False, []
+        if not ok or not segments:
+            self.discard()
+            return False
+        self.etag = state.get("etag")
+        self.size = state.get("size") or self.item.size
+        if len(segments) == 1:
+            # One stream appends in order: what is on disk is the truth (the sidecar may lag it).
+            segments[0][2] = self.path.stat().st_size - segments[0][0]
+            if segments[0][1] >= 0:
+                segments[0][2] = min(segments[0][2], segments[0][1] - segments[0][0])
+        self.segments = segments
+        return True
+
+    def discard(self) -> None:
+        for p in (self.path, self.sidecar):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+        self.segments = []
+        self.etag = None
+
+    def done_bytes(self) -> int:
+        return sum(s[2] for s in self.segments)
+
+    def save(self, force: bool = False) -> None:
+        """Write the sidecar (after the data it describes was flushed by the caller)."""
+        now = time.monotonic()
+        with self.lock:
+            if not force and now - self.last_saved < 0.5:
+                return
+            self.last_saved = now
+            state = {"schema": _SIDECAR_SCHEMA, "url": self.item.url, "sha256": self.item.sha256,
+                     "size": self.size, "etag": self.etag, "segments": [list(s) for s in self.segments]}
+            tmp = self.sidecar.with_name(self.sidecar.name + ".tmp")
+            tmp.write_text(json.dumps(state), encoding="utf-8")
+            os.replace(tmp, self.sidecar)
+
+
+class _RestartFromZero(Exception):
+    """The server ignored our Range or the file changed: the part must start over."""
+
+
+class _WrongSize(Exception):
+    """The server's file is not the size the index announced."""
+
+    def __init__(self, actual: int) -> None:
+        super().__init__(actual)
+        self.actual = actual
+
+
+class Downloader:
+    """Fetches files into a cache and places verified copies in a destination folder.
+
+    ``free_space`` is injectable (tests simulate a full disk without filling one). ``segments``
+    is the most parallel ranges per file; files smaller than ``2 * min_segment`` use one stream.
+    """
+
+    def __init__(self, session: requests.Session | None = None, cache_dir: Path | None = None, *,
+                 workers: int = 3, segments: int = 4, min_segment: int = 32 * MiB,
+                 max_attempts: int = 6, backoff: float = 0.5, max_backoff: float = 10.0,
+                 chunk_size: int = 256 * 1024, free_space: Callable[[Path], int] = free_bytes) -> None:
+        self.session = session or make_session()
+        self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+        self.workers = max(1, workers)
+        self.segments = max(1, segments)
+        self.min_segment = max(1, min_segment)
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.chunk_size = chunk_size
+        self.free_space = free_space
+        self.network_bytes = 0   # bytes received from the network by the last fetch_all
+
+    # ------------------------------------------------------------------ public
+
+    def entry_dir(self, item: DownloadItem) -> Path:
+        """The cache folder for one file: keyed by its sha256, else by its URL."""
+        key = item.sha256 or hashlib.sha256(item.url.encode("utf-8")).hexdigest()
+        return self.cache_dir / key[:2] / key
+
+    def cached_path(self, item: DownloadItem) -> Path:
+        """Where the verified file lives in the cache."""
+        return self.entry_dir(item) / item.filename
+
+    def fetch(self, item: DownloadItem, dest_dir: Path, progress: ProgressCallback | None = None,
+              cancel: threading.Event | None = None, extra_bytes: int = 0) -> Path:
+        """Download one file into ``dest_dir``; see :meth:`fetch_all`."""
+        return self.fetch_all([item], dest_dir, progress, cancel, extra_bytes)[0]
+
+    def fetch_all(self, items: Sequence[DownloadItem], dest_dir: Path,
+                  progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
+                  extra_bytes: int = 0) -> list[Path]:
+        """Download every item (in parallel), verify each, and place it in ``dest_dir``.
+
+        ``extra_bytes`` is space needed besides the downloads (the unpacked install), included
+        in the disk-space check made before anything starts. Returns the destination paths.
+        """
+        cancel = cancel or threading.Event()
+        dest_dir = Path(dest_dir)
+        names = [i.filename for i in items]
+        if len(set(names)) != len(names):
+            raise WizardError("two downloads have the same file name", hint="this is a bug; please report it",
+                              details=", ".join(names))
+        for i in items:
+            if "/" in i.filename or "\\" in i.filename or i.filename in ("", ".", ".."):
+                raise WizardError(f"refusing to download to the unsafe file name '{i.filename}'")
+        try:
+            dest_dir.mkdir(parents=True, exist_ok=True)
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WizardError(f"cannot create {exc.filename}: {exc.strerror}",
+                              hint="choose a folder you can write to") from None
+        remaining = self._check_space(items, dest_dir, extra_bytes)
+        total = sum(i.size or 0 for i in items)
+        tracker = _Progress(progress, total)
+        tracker.add(total - remaining if total else 0, network=False)
+        results: dict[str, Path] = {}
+        errors: list[BaseException] = []
+        stop = threading.Event()
+
+        def one(item: DownloadItem) -> None:
+            try:
+                results[item.filename] = self._fetch_one(item, dest_dir, tracker, cancel, stop)
+            except BaseException as exc:
+                errors.append(exc)
+                stop.set()
+
+        with ThreadPoolExecutor(max_workers=min(self.workers, max(1, len(items)))) as pool:
+            list(pool.map(one, items))
+        self.network_bytes = tracker.network_bytes
+        tracker.emit()
+        if errors:
+            raise _first_error(errors, cancel)
+        return [results[i.filename] for i in items]
+
+    # ------------------------------------------------------------------ one file
+
+    def _check_space(self, items: Sequence[DownloadItem], dest_dir: Path, extra_bytes: int) -> int:
+        remaining = 0
+        for item in items:
+            if self.cached_path(item).exists():
+                continue
+            part = _Part(item, self.entry_dir(item))
+            have = part.done_bytes() if part.load() else 0
+            remaining += max(0, (item.size or 0) - have)
+        need = remaining + max(0, extra_bytes)
+        free = self.free_space(self.cache_dir)
+        if need > free:
+            raise DiskFull(
+                f"not enough disk space: {_fmt_bytes(need)} needed in {self.cache_dir}, "
+                f"{_fmt_bytes(free)} free",
+                hint="free some space or set TORCH_GPU_SETUP_CACHE_DIR to a bigger disk; "
+                     "nothing was downloaded",
+            )
+        with contextlib.suppress(OSError):
+            if os.stat(dest_dir).st_dev != os.stat(self.cache_dir).st_dev:
+                # Another filesystem: the finished files are copied, not linked, so DEST needs room too.
+                dest_need = sum(i.size or 0 for i in items)
+                dest_free = self.free_space(dest_dir)
+                if dest_need > dest_free:
+                    raise DiskFull(
+                        f"not enough disk space: {_fmt_bytes(dest_need)} needed in {dest_dir}, "
+                        f"{_fmt_bytes(dest_free)} free", hint="choose another destination folder")
+        return remaining
+
+    def _verify(self, path: Path, item: DownloadItem) -> str | None:
+        """None when ``path`` is the file ``item`` describes, else what is wrong (in words)."""
+        size = path.stat().st_size
+        if item.size is not None and size != item.size:
+            return f"{size} bytes instead of {item.size}"
+        if item.sha256:
+            h = hashlib.sha256()
+            with path.open("rb") as f:
+                for block in iter(lambda: f.read(4 * MiB), b""):
+                    h.update(block)
+            if h.hexdigest() != item.sha256.lower():
+                return f"sha256 {h.hexdigest()} instead of {item.sha256.lower()}"
+        return None
+
+    def _fetch_one(self, item: DownloadItem, dest_dir: Path, tracker: _Progress,
+                   cancel: threading.Event, stop: threading.Event) -> Path:
+        entry = self.entry_dir(item)
+        entry.mkdir(parents=True, exist_ok=True)
+        final = entry / item.filename
+        if final.exists() and self._verify(final, item) is not None:
+            final.unlink()   # a cache entry that no longer checks out is never used
+        if not final.exists():
+            for round_no in (1, 2):
+                part = _Part(item, entry)
+                resumed = part.load()
+                try:
+                    self._download(part, tracker, cancel, stop, resumed)
+                    problem = self._verify(part.path, item)
+                except _WrongSize as exc:
+                    problem = f"{exc.actual} bytes instead of {item.size}"
+                if problem is None:
+                    os.replace(part.path, final)
+                    with contextlib.suppress(FileNotFoundError):
+                        part.sidecar.unlink()
+                    break
+                tracker.add(-part.done_bytes(), network=False)
+                part.discard()
+                if round_no == 2:
+                    raise ChecksumMismatch(
+                        f"checksum mismatch: {item.filename} was downloaded twice and both times had "
+                        f"{problem}; it was deleted and not installed",
+                        hint="the server or a proxy is altering the file; try another mirror or network",
+                        details=redact_url(item.url),
+                    )
+        return self._place(final, dest_dir / item.filename)
+
+    @staticmethod
+    def _place(src: Path, dest: Path) -> Path:
+        """Put the verified ``src`` at ``dest`` atomically (hard link, else copy + rename)."""
+        with contextlib.suppress(OSError):
+            if dest.exists() and os.path.samefile(src, dest):
+                return dest
+        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        try:
+            try:
+                os.link(src, tmp)
+            except OSError:
+                shutil.copyfile(src, tmp)
+            os.replace(tmp, dest)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            if exc.errno == errno.ENOSPC:
+                raise DiskFull(f"the disk holding {dest.parent} is full", hint="free some space") from None
+            raise WizardError(f"cannot write {dest}: {exc.strerror}",
+                              hint="choose a folder you can write to") from None
+        return dest
+
+    # ------------------------------------------------------------------ the bytes
+
+    def _probe(self, part: _Part) -> bool:
+        """HEAD the file: fills size/etag; True when the server accepts byte ranges."""
+        try:
+            resp = self.session.head(part.item.url, allow_redirects=True)
+        except requests.RequestException:
+            return False  # the GET will report the real problem with its own retries
+        if resp.status_code >= 400:
+            return False
+        length = resp.headers.get("Content-Length", "")
+        if part.size is None and length.isdigit():
+            part.size = int(length)
+        etag = resp.headers.get("ETag")
+        part.etag = etag if etag and not etag.startswith("W/") else None  # If-Range needs a strong ETag
+        return resp.headers.get("Accept-Ranges", "").lower() == "bytes"
+
+    def _plan_segments(self, part: _Part, ranges_ok: bool) -> None:
+        size = part.size
+        if size and ranges_ok and self.segments > 1 and size >= 2 * self.min_segment:
+            n = min(self.segments, size // self.min_segment)
+            bounds = [size * k // n for k in range(n + 1)]
+            part.segments = [[bounds[k], bounds[k + 1], 0] for k in range(n)]
+            with part.path.open("wb") as f:
+                f.truncate(size)
+        else:
+            part.segments = [[0, size if size else -1, 0]]
+            part.path.write_bytes(b"")
+        part.save(force=True)
+
+    def _download(self, part: _Part, tracker: _Progress, cancel: threading.Event, stop: threading.Event,
+                  resumed: bool) -> None:
+        if not resumed:
+            self._plan_segments(part, self._probe(part))
+        for _ in range(3):
+            try:
+                self._run_segments(part, tracker, cancel, stop)
+                return
+            except _RestartFromZero:
+                tracker.add(-part.done_bytes(), network=False)
+                part.discard()
+                self._plan_segments(part, False)
+        raise NetworkError("connection", f"the server keeps changing {part.item.filename} while it downloads",
+                           hint="try again later or use another mirror")
+
+    def _run_segments(self, part: _Part, tracker: _Progress, cancel: threading.Event,
+                      stop: threading.Event) -> None:
+        todo = [k for k, s in enumerate(part.segments) if s[1] < 0 or s[2] < s[1] - s[0]]
+        if len(todo) <= 1:
+            for k in todo:
+                self._segment(part, k, tracker, cancel, stop)
+            part.save(force=True)
+            return
+        errors: list[BaseException] = []
+        local_stop = threading.Event()
+
+        def run(k: int) -> None:
+            try:
+                self._segment(part, k, tracker, cancel, local_stop)
+            except BaseException as exc:
+                errors.append(exc)
+                local_stop.set()
+
+        threads = [threading.Thread(target=run, args=(k,), daemon=True) for k in todo]
+        for t in threads:
+            t.start()
+        while any(t.is_alive() for t in threads):
+            if stop.is_set():
+                local_stop.set()
+            for t in threads:
+                t.join(timeout=0.1)
+        part.save(force=True)
+        if errors:
+            raise _first_error(errors, cancel)
+
+    def _segment(self, part: _Part, k: int, tracker: _Progress, cancel: threading.Event,
+                 stop: threading.Event) -> None:
+        """Fetch one range to its end, resuming after every failure, with backoff."""
+        seg = part.segments[k]
+        failures = 0
+        single = len(part.segments) == 1
+        while True:
+            start, end, done = seg
+            pos = start + done
+            if end >= 0 and pos >= end:
+                return
+            self._check_stop(part, cancel, stop)
+            headers = {"Range": f"bytes={pos}-{end - 1}" if end >= 0 else f"bytes={pos}-",
+                       "Accept-Encoding": "identity"}
+            if part.etag and pos > 0:
+                headers["If-Range"] = part.etag
+            progressed = False
+            try:
+                with self.session.get(part.item.url, headers=headers, stream=True) as resp:
+                    progressed = self._receive(part, seg, resp, pos, single, tracker, cancel, stop)
+                if seg[1] < 0:
+                    return  # unknown length: a clean end of the body is the end of the file
+                if seg[2] >= seg[1] - seg[0]:
+                    return
+                # The body ended early without an error: resume (and count it if nothing came).
+                error: WizardError = NetworkError(
+                    "connection", f"the connection for {part.item.filename} closed early",
+                    hint="downloads resume where they stopped")
+            except (DownloadCancelled, _RestartFromZero, DiskFull):
+                raise
+            except NetworkError as exc:
+                if exc.status is not None and exc.status < 500 and exc.status != 429:
+                    raise   # 404, 403, 407 ...: retrying cannot help
+                error = exc
+                progressed = progressed or seg[2] > done
+            except (requests.RequestException, OSError) as exc:
+                error = classify_error(exc, part.item.url)
+                progressed = seg[2] > done
+            failures = 0 if progressed else failures + 1
+            if failures >= self.max_attempts:
+                error.hint = (f"gave up after {failures} tries without progress; the partial download is "
+                              "kept and the next run resumes it")
+                raise error
+            delay = min(self.max_backoff, self.backoff * (2 ** max(0, failures - 1)))
+            if cancel.wait(delay):
+                self._check_stop(part, cancel, stop)
+
+    @staticmethod
+    def _expected(part: _Part) -> int | None:
+        return part.item.size
+
+    def _check_stop(self, part: _Part, cancel: threading.Event, stop: threading.Event) -> None:
+        if cancel.is_set() or stop.is_set():
+            part.save(force=True)
+            raise DownloadCancelled(f"download of {part.item.filename} cancelled",
+                                    hint="the partial file is kept; run the same command again to resume")
+
+    def _receive(self, part: _Part, seg: list[int], resp: requests.Response, pos: int, single: bool,
+                 tracker: _Progress, cancel: threading.Event, stop: threading.Event) -> bool:
+        """Write one response body into the part file at ``pos``; True when bytes arrived."""
+        status = resp.status_code
+        if status == 416 and pos > 0:
+            raise _RestartFromZero()
+        check_response(resp, part.item.filename)
+        if status == 200 and pos > 0:
+            # The server ignored the Range (or If-Range said the file changed): start over.
+            if not single:
+                raise _RestartFromZero()
+            tracker.add(-seg[2], network=False)
+            seg[2] = 0
+            pos = 0
+        elif status == 206:
+            crange = resp.headers.get("Content-Range", "")
+            if not crange.startswith(f"bytes {pos}-"):
+                raise _RestartFromZero()
+            total = crange.rsplit("/", 1)[-1]
+            if total.isdigit():
+                if self._expected(part) not in (None, int(total)):
+                    raise _WrongSize(int(total))
+                part.size = part.size or int(total)
+        length = resp.headers.get("Content-Length", "")
+        if status == 200 and length.isdigit() and self._expected(part) not in (None, int(length)):
+            raise _WrongSize(int(length))
+        if status == 200 and part.size is None and length.isdigit():
+            part.size = int(length)
+            if single and seg[1] < 0:
+                seg[1] = part.size
+        etag = resp.headers.get("ETag")
+        if etag and not etag.startswith("W/") and part.etag is None:
+            part.etag = etag
+        limit = seg[1] - seg[0] if seg[1] >= 0 else None
+        got_any = False
+        try:
+            # Unbuffered: every byte counted in the sidecar has already reached the OS, so a killed
+            # process never leaves a sidecar claiming bytes that were still in a Python buffer.
+            with part.path.open("r+b", buffering=0) as f:
+                f.seek(pos)
+                if single and status == 200:
+                    f.truncate(0)
+                for chunk in _body(resp, self.chunk_size):
+                    if cancel.is_set() or stop.is_set():
+                        self._check_stop(part, cancel, stop)
+                    if not chunk:
+                        continue
+                    if limit is not None and seg[2] + len(chunk) > limit:
+                        chunk = chunk[: limit - seg[2]]   # never write past our range
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[f.write(view) or 0:]
+                    seg[2] += len(chunk)
+                    got_any = True
+                    tracker.add(len(chunk))
+                    if time.monotonic() - part.last_saved >= 0.5:
+                        part.save()   # after the data it describes was written
+                    if limit is not None and seg[2] >= limit:
+                        break
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                part.save(force=True)
+                raise DiskFull(f"the disk holding {part.path.parent} is full",
+                               hint="free some space and run again; the download resumes") from None
+            raise
+        part.save()
+        return got_any
+
+
+def _body(resp: requests.Response, size: int) -> Iterator[bytes]:
+    """The response body as it arrives.
+
+    ``iter_content`` fills a whole chunk before yielding it, so a connection cut mid-chunk loses
+    up to a chunk of bytes that did arrive; ``read1`` hands over whatever each read returned, so a
+    resume starts exactly where the bytes stopped.
+    """
+    read1 = getattr(resp.raw, "read1", None)
+    if read1 is None:   # pragma: no cover - urllib3 < 2
+        yield from resp.iter_content(size)
+        return
+    while True:
+        try:
+            block = read1(size)
+        except urllib3.exceptions.HTTPError as exc:
+            raise requests.exceptions.ConnectionError(exc) from exc
+        if not block:
+            return
+        yield block
+
+
+def _first_error(errors: list[BaseException], cancel: threading.Event) -> BaseException:
+    """The error to report: the user's cancel if they cancelled, else the first real failure."""
+    cancelled = [e for e in errors if isinstance(e, DownloadCancelled)]
+    real = [e for e in errors if not isinstance(e, DownloadCancelled)]
+    if cancel.is_set() and cancelled:
+        return cancelled[0]
+    return real[0] if real else errors[0]
+
+
+def describe_progress(done: int, total: int, rate: float, eta: float | None) -> str:
+    """``120.5 MB / 2.3 GB  11.2 MB/s  ETA 3:12`` for a terminal line."""
+    parts = [f"{_fmt_bytes(done)} / {_fmt_bytes(total)}" if total else _fmt_bytes(done)]
+    if rate > 0:
+        parts.append(f"{_fmt_bytes(rate)}/s")
+    if eta is not None and total:
+        m, s = divmod(int(eta), 60)
+        h, m = divmod(m, 60)
+        parts.append(f"ETA {h}:{m:02d}:{s:02d}" if h else f"ETA {m}:{s:02d}")
+    return "  ".join(parts)
+
+
+def as_json(item: DownloadItem) -> dict[str, Any]:
+    """An item as plain JSON (for reports and ``--json`` outputs)."""
+    return {"url": redact_url(item.url), "filename": item.filename, "sha256": item.sha256, "size": item.size}
