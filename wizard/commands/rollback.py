@@ -1,0 +1,25 @@
+"""``torch-gpu-setup rollback``: return an environment to the snapshot taken before the last install."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from wizard.core.environments import rollback
+
+
+def register(sub: Any) -> None:
+    """Add the ``rollback`` subcommand."""
+    p: argparse.ArgumentParser = sub.add_parser(
+        "rollback", help="undo the last install in an environment",
+        description="Restore the distributions recorded before torch-gpu-setup last changed this environment "
+                    "(uninstall what was added, reinstall the recorded versions). A venv the wizard created "
+                    "is deleted instead.")
+    p.add_argument("--python", metavar="PATH", required=True, help="the environment's interpreter")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Roll back and say what was done."""
+    print(rollback(args.python, on_line=lambda line: None))
+    return 0

@@ -1,0 +1,88 @@
+"""``torch-gpu-setup verify``: prove that torch computes correctly (on the GPU) in an environment."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, TextIO
+
+from wizard.core.verify import VerifyResult, percent_of_peak, run_verify
+
+VERDICT_WORDS = {
+    "gpu-ok": "GPU OK: PyTorch computes correctly and trains on the GPU.",
+    "cpu-only": "CPU only: PyTorch works, but no GPU was used.",
+    "failed": "FAILED: see the stages marked FAIL.",
+}
+
+
+def register(sub: Any) -> None:
+    """Add the ``verify`` subcommand."""
+    p: argparse.ArgumentParser = sub.add_parser(
+        "verify", help="run the verification demo in an environment",
+        description="Run the verification demo with an interpreter: import, devices, arch, kernels, precision, "
+                    "linear regression, training, throughput, multi-GPU. Exit 0 for gpu-ok and cpu-only, "
+                    "1 for failed.")
+    p.add_argument("--python", metavar="PATH", default=sys.executable,
+                   help="the interpreter whose torch to verify (default: this one)")
+    p.add_argument("--expect-gpu", action="store_true", help="a missing GPU is a failure, not a skip")
+    p.add_argument("--quick", action="store_true", help="fewer training steps and timing rounds")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    p.set_defaults(func=run)
+
+
+def _stage_line(stage: Any) -> str:
+    mark = {"pass": "ok  ", "fail": "FAIL", "skip": "skip"}.get(stage.status, stage.status)
+    data = stage.data
+    facts = ""
+    if stage.name == "import" and stage.status == "pass":
+        facts = (f"torch {data.get('torch')} (CUDA {data.get('cuda')}, cuDNN {data.get('cudnn')}) "
+                 f"imported in {data.get('import_seconds')} s")
+    elif stage.name == "devices" and stage.status == "pass":
+        facts = "; ".join(f"{d['name']} (sm {d['capability']}, {d['memory_mib']} MiB)" for d in data.get("devices", []))
+    elif stage.name == "linear_regression" and stage.status == "pass":
+        facts = f"w={data.get('w')} b={data.get('b')} on {data.get('device')}"
+    elif stage.name == "training" and stage.status == "pass":
+        facts = f"loss {data.get('first_loss')} -> {data.get('final_loss')}, {data.get('steps_per_s')} steps/s"
+        if data.get("speedup_vs_cpu"):
+            facts += f", {data['speedup_vs_cpu']}x the CPU"
+    elif stage.name == "throughput" and stage.status == "pass":
+        facts = f"matmul TFLOP/s {data.get('matmul_tflops')}, copy {data.get('copy_gb_s')} GB/s"
+    line = f"  {mark}  {stage.name:<18} {facts or stage.reason}"
+    if stage.status == "fail" and stage.remedy:
+        line += f"\n        -> {stage.remedy}"
+    return line
+
+
+def print_result(result: VerifyResult, out: TextIO) -> None:
+    """The stages, the percentage of datasheet peak where known, and the verdict."""
+    out.write("Verification:\n")
+    for stage in result.stages:
+        out.write(_stage_line(stage) + "\n")
+    percent = percent_of_peak(result)
+    if percent:
+        out.write("  of datasheet peak: " + ", ".join(f"{k} {v}%" for k, v in percent.items() if v) + "\n")
+    out.write(VERDICT_WORDS.get(result.verdict, result.verdict) + "\n")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Verify and print (or dump JSON); exit 1 when the verdict is failed."""
+    tty = sys.stderr.isatty() and not args.json
+
+    def on_event(event: dict[str, Any]) -> None:
+        if tty and event.get("event") == "stage_start":
+            sys.stderr.write(f"\r  running {event.get('stage')}...".ljust(40))
+            sys.stderr.flush()
+
+    result = run_verify(args.python, expect_gpu=args.expect_gpu, quick=args.quick, on_event=on_event)
+    if tty:
+        sys.stderr.write("\r" + " " * 40 + "\r")
+    if args.json:
+        data = result.to_json()
+        data["percent_of_peak"] = percent_of_peak(result)
+        data["python"] = str(args.python)
+        json.dump(data, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        print_result(result, sys.stdout)
+    return 1 if result.verdict == "failed" else 0

@@ -1,0 +1,346 @@
+"""pip command lines and pip output, as pure functions.
+
+Builders return :class:`~wizard.core.commands.Command` objects for the TARGET interpreter
+(``<python> -m pip ...``, never the wizard's own ``sys.executable``). Everything the wizard does
+not have to decide is left to the user's pip configuration: no ``--isolated``, and ``PIP_*``
+variables pass through, so proxies, certificates, mirrors and extra indexes keep working. The
+wizard adds only what it must:
+
+* ``--index-url`` for the PyTorch index (that is where the ``+cu126`` builds live; this is what
+  pytorch.org's own install command does) and ``--find-links DIR`` for the local wheelhouse;
+* ``PYTHONNOUSERSITE=1`` so a torch in the user site cannot satisfy (or shadow) the install;
+* ``PYTHONUTF8=1`` so output decodes the same on Windows code pages;
+* ``--no-input`` so a proxy password prompt fails instead of hanging with no terminal;
+* ``--progress-bar=raw`` when the target's pip has it (machine-readable progress lines).
+
+Output parsing turns lines into progress fractions and the "Successfully installed" list, and
+:func:`classify_failure` turns a failed run into a message plus a hint.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.version import InvalidVersion, Version
+
+from wizard.core.commands import Command
+
+# ``--progress-bar=raw`` first shipped in pip 24.1 (pip's 24.1 changelog; pip 24.0 and older
+# reject it: "invalid choice: 'raw'"). Checked here against the code itself: pip 23.2.1's
+# cli/cmdoptions.py offers choices ["on", "off"], pip 26.2.1's ["auto", "on", "off", "raw"].
+PIP_MIN_RAW_PROGRESS = Version("24.1")
+
+#: The environment every pip command gets on top of the caller's.
+PIP_ENV: dict[str, str] = {"PYTHONNOUSERSITE": "1", "PYTHONUTF8": "1"}
+
+
+def pip_supports_raw_progress(pip_version: str | None) -> bool:
+    """True when a pip of this version accepts ``--progress-bar=raw``."""
+    if not pip_version:
+        return False
+    try:
+        return Version(pip_version) >= PIP_MIN_RAW_PROGRESS
+    except InvalidVersion:
+        return False
+
+
+def _pip(python: str | Path, *args: str, cwd: str | None = None) -> Command:
+    return Command(argv=(str(python), "-m", "pip", *args), env=dict(PIP_ENV), cwd=cwd)
+
+
+def install_command(
+    python: str | Path,
+    requirements: Sequence[str],
+    *,
+    index_url: str | None = None,
+    find_links: Iterable[str | Path] = (),
+    pip_version: str | None = None,
+    constraints: Iterable[str | Path] = (),
+    extra_args: Sequence[str] = (),
+) -> Command:
+    """``<python> -m pip install`` for exact requirements such as ``torch==2.14.1+cu126``.
+
+    ``index_url`` replaces the *index* only; the user's extra indexes, find-links, proxy,
+    certificate and constraint settings still apply. ``find_links`` are local wheelhouse
+    directories searched first for the big wheels.
+    """
+    if not requirements:
+        raise ValueError("install_command needs at least one requirement")
+    args: list[str] = ["install", "--no-input"]
+    if pip_supports_raw_progress(pip_version):
+        args.append("--progress-bar=raw")
+    if index_url:
+        args += ["--index-url", index_url]
+    for directory in find_links:
+        args += ["--find-links", str(directory)]
+    for path in constraints:
+        args += ["--constraint", str(path)]
+    args += list(extra_args)
+    args += list(requirements)
+    return _pip(python, *args)
+
+
+def upgrade_pip_command(python: str | Path, minimum: Version = PIP_MIN_RAW_PROGRESS) -> Command:
+    """Upgrade pip in a fresh venv from the user's own pip configuration."""
+    return _pip(python, "install", "--no-input", "--upgrade", f"pip>={minimum}")
+
+
+def uninstall_command(python: str | Path, names: Sequence[str]) -> Command:
+    """``<python> -m pip uninstall -y NAMES``."""
+    return _pip(python, "uninstall", "--no-input", "-y", *names)
+
+
+def reinstall_command(
+    python: str | Path, pins: Sequence[str], extra_index_urls: Iterable[str] = ()
+) -> Command:
+    """Reinstall recorded versions exactly, without touching their dependencies (rollback)."""
+    args = ["install", "--no-input", "--no-deps", "--force-reinstall"]
+    for url in extra_index_urls:
+        args += ["--extra-index-url", url]
+    return _pip(python, *args, *pins)
+
+
+def pip_config_list_command(python: str | Path) -> Command:
+    """``pip config list``: the user's effective pip settings (to chain their constraints)."""
+    return _pip(python, "config", "list")
+
+
+# ---------------------------------------------------------------- output parsing
+
+# Forms seen in pip's raw progress (pip/_internal/cli/progress_bars.py):
+#   24.1 .. 25.0:  "Progress 1048576 of 191794682"
+#   25.1+:         "  Progress 1048576 of 191794682 bytes"   ("?" when the size is unknown)
+#   batched 25.x:  "  Progress 45.2% 86736896 of 191794682 bytes"
+_PROGRESS_RE = re.compile(r"^\s*Progress\s+(?:[\d.?]+%\s+)?(\d+)\s+of\s+(\d+|\?)(?:\s+bytes)?\s*$")
+_SUCCESS_RE = re.compile(r"^\s*Successfully installed\s+(.+?)\s*$")
+_COLLECTING_RE = re.compile(r"^\s*Collecting\s+(\S+)")
+_DOWNLOADING_RE = re.compile(r"^\s*Downloading\s+(\S+)(?:\s+\(([^)]*)\))?")
+_INSTALLING_RE = re.compile(r"^\s*Installing collected packages:\s*(.+?)\s*$")
+
+
+@dataclass(frozen=True)
+class PipProgress:
+    """Bytes received of the current download; ``total`` None when the server did not say."""
+
+    done: int
+    total: int | None
+
+    @property
+    def fraction(self) -> float | None:
+        """0.0 .. 1.0, or None when the total is unknown."""
+        if not self.total:
+            return None
+        return min(1.0, self.done / self.total)
+
+
+def parse_progress(line: str) -> PipProgress | None:
+    """A raw progress line as bytes done / total, or None for any other line."""
+    match = _PROGRESS_RE.match(line)
+    if match is None:
+        return None
+    total = None if match.group(2) == "?" else int(match.group(2))
+    return PipProgress(done=int(match.group(1)), total=total)
+
+
+def _split_name_version(item: str) -> tuple[str, str]:
+    # "typing-extensions-4.12.2" / "torch-2.14.1+cu126": the version is the last dash part that
+    # starts with a digit (names may contain dashes, versions never do).
+    name, _, version = item.rpartition("-")
+    return (name, version) if name and version[:1].isdigit() else (item, "")
+
+
+def parse_installed(line: str) -> list[tuple[str, str]] | None:
+    """``Successfully installed a-1.0 b-2.0`` as ``[("a", "1.0"), ("b", "2.0")]``; else None."""
+    match = _SUCCESS_RE.match(line)
+    if match is None:
+        return None
+    return [_split_name_version(item) for item in match.group(1).split()]
+
+
+@dataclass(frozen=True)
+class PipStep:
+    """What a pip output line says pip is doing now, for a status label."""
+
+    kind: str  # "collecting" | "downloading" | "installing" | "installed"
+    text: str
+
+
+def parse_step(line: str) -> PipStep | None:
+    """The step a line announces (Collecting / Downloading / Installing), or None."""
+    for kind, regex in (
+        ("collecting", _COLLECTING_RE),
+        ("downloading", _DOWNLOADING_RE),
+        ("installing", _INSTALLING_RE),
+    ):
+        match = regex.match(line)
+        if match is not None:
+            text = match.group(1)
+            if kind == "downloading":
+                text = text.rsplit("/", 1)[-1]
+                if match.group(2):
+                    text += f" ({match.group(2)})"
+            return PipStep(kind, text)
+    if _SUCCESS_RE.match(line):
+        return PipStep("installed", line.strip())
+    return None
+
+
+# ---------------------------------------------------------------- failure classification
+
+
+@dataclass(frozen=True)
+class PipFailure:
+    """A failed pip run in words: ``kind`` for code, ``message`` and ``hint`` for a person."""
+
+    kind: str
+    message: str
+    hint: str
+    details: str
+
+
+# Checked in this order: the first kind whose pattern appears wins. Root causes come before
+# their consequences (a network error makes pip also say "No matching distribution").
+_FAILURE_RULES: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
+    (
+        "externally_managed",
+        ("externally-managed-environment", "externally managed"),
+        "this Python is managed by the operating system (PEP 668); pip may not change it",
+        "install into a virtual environment instead: torch-gpu-setup install --new-venv DIR",
+    ),
+    (
+        "hash_mismatch",
+        ("DO NOT MATCH THE HASHES", "hash mismatch", "Expected sha256"),
+        "a downloaded file does not match its published sha256 hash",
+        "the file was damaged or altered on the way (proxy, mirror, antivirus): delete the wheelhouse "
+        "copy and try again, or use another network",
+    ),
+    (
+        "disk_full",
+        ("No space left on device", "[Errno 28]", "There is not enough space on the disk"),
+        "the disk is full",
+        "a CUDA build of torch needs several GB while installing: free disk space or choose an "
+        "environment on another drive, then try again",
+    ),
+    (
+        "tls",
+        ("CERTIFICATE_VERIFY_FAILED", "SSLError", "SSL: ", "certificate verify failed"),
+        "the secure connection to the package index failed (TLS certificate not trusted)",
+        "a company proxy may inspect TLS: set pip's 'cert' (PIP_CERT or pip.conf) to your "
+        "organisation's CA bundle, or ask IT for it",
+    ),
+    (
+        "proxy",
+        ("ProxyError", "407 Proxy Authentication", "Tunnel connection failed", "Cannot connect to proxy"),
+        "the proxy refused or could not forward the connection",
+        "check the proxy address and credentials (HTTPS_PROXY, or 'proxy' in pip.conf)",
+    ),
+    (
+        "network",
+        (
+            "NewConnectionError",
+            "Failed to establish a new connection",
+            "Max retries exceeded",
+            "ConnectTimeoutError",
+            "ReadTimeoutError",
+            "Read timed out",
+            "Connection broken",
+            "not enough bytes",
+            "IncompleteDownload",
+            "IncompleteRead",
+            "ConnectionResetError",
+            "Connection reset",
+            "RemoteDisconnected",
+            "Temporary failure in name resolution",
+            "Name or service not known",
+            "getaddrinfo failed",
+            "Could not fetch URL",
+            "ChunkedEncodingError",
+            "ProtocolError",
+            "HTTP error 5",
+            "503 Service",
+        ),
+        "the package index could not be reached, or the connection broke during a download",
+        "check the internet connection (and proxy settings) and try again; a download that "
+        "broke off is retried from the start",
+    ),
+    (
+        "permission_denied",
+        ("[Errno 13]", "Permission denied", "[WinError 5]", "Access is denied", "Read-only file system",
+         "[Errno 30]", "[Errno 1] Operation not permitted"),
+        "pip may not write to this environment (permission denied)",
+        "choose an environment you own (torch-gpu-setup install --new-venv DIR), or close programs "
+        "that use it (on Windows a running Python keeps torch's DLLs locked)",
+    ),
+    (
+        "dependency_conflict",
+        ("ResolutionImpossible", "conflicting dependencies", "Cannot install", "conflict is caused by"),
+        "the requested packages conflict with each other or with a constraint",
+        "a constraints file (PIP_CONSTRAINT, 'constraint' in pip.conf, or "
+        "torch-gpu-setup-constraints.txt in the environment) may pin another torch: remove it or "
+        "choose a matching version",
+    ),
+    (
+        "no_matching_distribution",
+        ("No matching distribution found", "Could not find a version that satisfies"),
+        "no wheel of the requested version exists for this Python and platform on the index",
+        "check the torch version, the variant and the Python version (torch has no wheels for "
+        "very new or very old Pythons); run `torch-gpu-setup plan` to see what is available",
+    ),
+)
+
+
+def _requirement_in(lines: Sequence[str]) -> str | None:
+    for line in lines:
+        match = re.search(r"(?:satisfies the requirement|distribution found for)\s+(\S+)", line)
+        if match:
+            return match.group(1)
+    return None
+
+
+_RICH_BYTES_RE = re.compile(r"(\d+(?:\.\d+)?)/(\d+(?:\.\d+)?)\s*(?:bytes|kB|MB|GB)\b")
+
+
+def _broken_download(lines: Sequence[str]) -> str | None:
+    """'131.6/263.3 kB' when the last download progress shown stopped short of its total.
+
+    pip before 25 does not notice a connection closed early: it hashes the short file and
+    reports a hash mismatch. The progress line printed just before tells the two apart.
+    """
+    last: tuple[float, float, str] | None = None
+    for line in lines:
+        raw = parse_progress(line)
+        if raw is not None and raw.total:
+            last = (raw.done, raw.total, f"{raw.done} of {raw.total} bytes")
+            continue
+        match = _RICH_BYTES_RE.search(line)
+        if match:
+            last = (float(match.group(1)), float(match.group(2)), match.group(0))
+    if last is not None and last[0] < last[1]:
+        return last[2]
+    return None
+
+
+def classify_failure(lines: Sequence[str], returncode: int | None) -> PipFailure:
+    """Turn the output of a failed pip run into a message + hint (``kind`` names the cause)."""
+    details = "\n".join(lines[-60:])
+    text = "\n".join(lines)
+    lowered = text.lower()
+    received = _broken_download(lines)
+    if received is not None and "do not match the hashes" in lowered:
+        return PipFailure(
+            "network", f"the download broke off after {received}: the connection was closed early",
+            "check the internet connection (and proxy settings) and try again", details,
+        )
+    for kind, needles, message, hint in _FAILURE_RULES:
+        if any(needle.lower() in lowered for needle in needles):
+            if kind == "no_matching_distribution":
+                requirement = _requirement_in(lines)
+                if requirement:
+                    message = f"no wheel for {requirement} on the index for this Python and platform"
+            return PipFailure(kind, message, hint, details)
+    errors = [line.strip() for line in lines if line.strip().startswith("ERROR:")]
+    message = errors[-1][len("ERROR:"):].strip() if errors else f"pip failed (exit code {returncode})"
+    return PipFailure("unknown", message, "see the details below, or run pip yourself with -v", details)
