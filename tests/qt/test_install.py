@@ -1,0 +1,193 @@
+"""The install and verify pages against a real loopback index, real pip and real venvs.
+
+Failure paths use tiny synthetic wheels (fast); ONE slow test walks the whole wizard on this
+machine with the real torch 2.13.0 CPU wheel into a new venv, through verify.
+"""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QMessageBox
+from pytestqt.qtbot import QtBot
+
+from tests.install.conftest import installed, venv_py
+from tests.install.test_cli_e2e import TORCH_VERSION, torch_wheels  # noqa: F401  (session fixture)
+from tests.net.server import LoopbackServer, SyntheticWheel, closed_port, make_wheel, publish
+from tests.qt.conftest import MACHINES, MessageBoxes, settings, texts
+from wizard.core import environments as envs
+from wizard.core.machine import load_profile
+from wizard.core.planner import make_plan
+from wizard.qt.app import Autopilot, create_wizard
+from wizard.qt.pages.install import InstallPage
+from wizard.qt.state import GuiOptions, PageId, WizardState
+from wizard.qt.wizard import SetupWizard
+
+TORCH_FILE = "torch-2.13.0+cpu-py3-none-any.whl"
+
+
+@pytest.fixture
+def server() -> Iterator[LoopbackServer]:
+    with LoopbackServer() as s:
+        yield s
+
+
+def torch_wheel(payload: int = 64 * 1024) -> SyntheticWheel:
+    return make_wheel("torch", "2.13.0+cpu", payload=payload)
+
+
+def install_wizard(qtbot: QtBot, tmp_path: Path, index_url: str, env: Path,
+                   downloader: dict[str, object] | None = None) -> tuple[SetupWizard, InstallPage]:
+    """The wizard opened on the Install page, installing torch 2.13.0+cpu into the venv ``env``."""
+    state = WizardState(GuiOptions(torch="2.13.0", variant="cpu", index_url=index_url, no_torchvision=True),
+                        settings(tmp_path))
+    state.machine = load_profile(str(MACHINES["no-gpu"]))
+    state.plan = make_plan(state.machine, state.choices)
+    state.env.mode, state.env.path = "existing", str(env)
+    state.downloader_options = downloader or {}
+    wizard = SetupWizard(state)
+    wizard.setStartId(int(PageId.INSTALL))
+    qtbot.addWidget(wizard)
+    wizard.show()
+    page = wizard.page_of(PageId.INSTALL)
+    assert isinstance(page, InstallPage) and page.job is not None
+    return wizard, page
+
+
+def assert_left_alone(page: InstallPage, env: Path, before: dict[str, str]) -> None:
+    assert installed(env) == before
+    assert page.job is not None and not page.job.wheelhouse.exists()
+    assert not envs.snapshot_path(venv_py(env)).exists()
+
+
+def test_index_unreachable(qtbot: QtBot, tmp_path: Path, venv: Path, isolated_pip: Path) -> None:
+    before = installed(venv)
+    url = f"http://127.0.0.1:{closed_port()}/whl/cpu/"
+    _wizard, page = install_wizard(qtbot, tmp_path, url, venv)
+    qtbot.waitUntil(lambda: page.problem is not None, timeout=60000)
+    assert page.error.isVisible() and page.problem is not None
+    assert "127.0.0.1" in page.problem.message and page.problem.message in texts(page)
+    assert not page.isComplete() and page.retry.isVisible()
+    assert_left_alone(page, venv, before)
+
+
+def test_download_cut_off(qtbot: QtBot, tmp_path: Path, venv: Path, isolated_pip: Path,
+                          server: LoopbackServer) -> None:
+    wheel = torch_wheel(256 * 1024)
+    publish(server, "/whl/cpu", [wheel])
+    server.fault(wheel.path("/whl/cpu"), cut_after=10_000, ignore_range=True, times=-1)  # no resume possible
+    before = installed(venv)
+    _wizard, page = install_wizard(qtbot, tmp_path, server.url("/whl/cpu/"), venv,
+                                  {"max_attempts": 2, "backoff": 0.01})
+    qtbot.waitUntil(lambda: page.problem is not None, timeout=60000)
+    assert page.done_steps == ["prepare"] and page.files.topLevelItemCount() == 1
+    assert page.problem is not None and page.problem.message in texts(page)
+    assert_left_alone(page, venv, before)
+
+
+def test_pip_fails(qtbot: QtBot, tmp_path: Path, venv: Path, isolated_pip: Path, server: LoopbackServer) -> None:
+    good = torch_wheel()
+    broken = SyntheticWheel(good.filename, b"PK\x03\x04 this is not a zip archive" * 64, good.metadata)
+    publish(server, "/whl/cpu", [broken])
+    before = installed(venv)
+    wizard, page = install_wizard(qtbot, tmp_path, server.url("/whl/cpu/"), venv)
+    qtbot.waitUntil(lambda: page.problem is not None, timeout=60000)
+    assert "download" in page.done_steps and page.current_step == "undo"
+    assert page.problem is not None and page.problem.message in texts(page)
+    assert any(line.startswith("$ ") and "pip install" in line for line in wizard.state.install_log)
+    assert_left_alone(page, venv, before)
+
+
+def test_cancel_during_download(qtbot: QtBot, tmp_path: Path, venv: Path, isolated_pip: Path,
+                                server: LoopbackServer, message_boxes: MessageBoxes) -> None:
+    wheel = torch_wheel(4 * 1024 * 1024)
+    publish(server, "/whl/cpu", [wheel])
+    server.fault(wheel.path("/whl/cpu"), rate=200_000, times=-1)  # ~20 s: cancel comes first
+    before = installed(venv)
+    wizard, page = install_wizard(qtbot, tmp_path, server.url("/whl/cpu/"), venv)
+    qtbot.waitUntil(lambda: page.files.topLevelItemCount() == 1 and page.files.topLevelItem(0).text(2) != "",
+                    timeout=30000)
+    message_boxes.expect(QMessageBox.StandardButton.Yes)
+    wizard.reject()  # the Cancel button: asks, stops, undoes, and the window stays
+    assert page.was_cancelled and message_boxes.shown == ["Stop the installation?"]
+    assert wizard.isVisible() and page.current_step == "undo"
+    assert "Cancelled" in page.status.text()
+    assert_left_alone(page, venv, before)
+
+
+def test_cancel_during_pip(qtbot: QtBot, tmp_path: Path, venv: Path, isolated_pip: Path,
+                           server: LoopbackServer, message_boxes: MessageBoxes) -> None:
+    publish(server, "/whl/cpu", [torch_wheel()])
+    # The target's pip hangs at start-up for the install command only (a .pth file runs at every
+    # interpreter start): pip is still busy whenever Cancel comes.
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    (site / "zz_slow_pip.pth").write_text(
+        "import sys, time; time.sleep(60) if 'install' in sys.orig_argv and '--no-index' in sys.orig_argv "
+        "else None\n")
+    before = installed(venv)
+    wizard, page = install_wizard(qtbot, tmp_path, server.url("/whl/cpu/"), venv)
+    qtbot.waitUntil(lambda: page.current_step == "pip" and page.job is not None and page.job.runner.running(),
+                    timeout=60000)
+    message_boxes.expect(QMessageBox.StandardButton.Yes)
+    wizard.reject()
+    assert page.was_cancelled and page.job is not None and not page.job.runner.running()
+    assert_left_alone(page, venv, before)
+
+
+def test_closing_mid_install_asks_and_keeps_going_when_told_no(
+        qtbot: QtBot, tmp_path: Path, venv: Path, isolated_pip: Path, server: LoopbackServer,
+        message_boxes: MessageBoxes) -> None:
+    wheel = torch_wheel(4 * 1024 * 1024)
+    publish(server, "/whl/cpu", [wheel])
+    server.fault(wheel.path("/whl/cpu"), rate=200_000, times=-1)
+    wizard, page = install_wizard(qtbot, tmp_path, server.url("/whl/cpu/"), venv)
+    qtbot.waitUntil(lambda: page.files.topLevelItemCount() == 1, timeout=30000)
+    message_boxes.expect(QMessageBox.StandardButton.No)
+    assert not wizard.close() and wizard.isVisible() and page.running()
+    message_boxes.expect(QMessageBox.StandardButton.Yes)
+    assert wizard.close() and not page.running() and page.was_cancelled
+
+
+def synthetic_from(path: Path) -> SyntheticWheel:
+    """A real wheel file served by the loopback index (its METADATA published as PEP 658 file)."""
+    with zipfile.ZipFile(path) as zf:
+        name = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
+        metadata = zf.read(name)
+    return SyntheticWheel(path.name, path.read_bytes(), metadata)
+
+
+@pytest.mark.slow
+def test_autopilot_installs_and_verifies_on_this_machine(
+        qtbot: QtBot, tmp_path: Path, torch_wheels: tuple[Path, str],  # noqa: F811
+        server: LoopbackServer, isolated_pip: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache, python = torch_wheels
+    wheels = [synthetic_from(p) for p in sorted(cache.glob("*.whl"))]
+    publish(server, "/simple", [w for w in wheels if w.filename.startswith("pip-")])
+    publish(server, "/whl/cpu", [w for w in wheels if not w.filename.startswith("pip-")])
+    # the user's pip configuration names the general index (where the new venv's newer pip comes from)
+    config = tmp_path / "user-pip.conf"
+    config.write_text(f"[global]\nindex-url = {server.url('/simple/')}\n")
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(config))
+    monkeypatch.delenv("PIP_INDEX_URL")
+    env_dir = tmp_path / "torch-env"
+    options = GuiOptions(autopilot=True, python=shutil.which(python), torch=TORCH_VERSION, variant="cpu",
+                         index_url=server.url("/whl/cpu/"), new_venv=str(env_dir), no_torchvision=True,
+                         lang="en")
+    wizard = create_wizard(options, settings(tmp_path))
+    qtbot.addWidget(wizard)
+    wizard.show()
+    shots = tmp_path / "shots"
+    pilot = Autopilot(wizard, shots, page_timeout_s=600)
+    pilot.start()
+    qtbot.waitUntil(lambda: pilot.exit_code is not None, timeout=900_000)
+    state = wizard.state
+    assert pilot.exit_code == 0, "\n".join(state.install_log[-40:] + state.errors)
+    assert state.verify is not None and state.verify.verdict == "cpu-only"
+    assert installed(env_dir)["torch"] == f"{TORCH_VERSION}+cpu"
+    names = sorted(p.name for p in shots.glob("*.png"))
+    assert len(names) == 8 and names[-1] == "08-finish.png"  # no Drivers page: a CPU build needs no action
+    assert "PyTorch works, on the processor (CPU) only." in texts(wizard.page_of(PageId.FINISH))

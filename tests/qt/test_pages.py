@@ -1,0 +1,151 @@
+"""Each page on simulated machines: what it shows comes from the machine and the plan."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QWizard
+from pytestqt.qtbot import QtBot
+
+from tests.qt.conftest import MACHINES, settings, texts
+from wizard.core.machine import load_profile
+from wizard.core.planner import Choices, make_plan
+from wizard.qt.app import create_wizard
+from wizard.qt.state import GuiOptions, PageId
+from wizard.qt.wizard import SetupWizard
+
+
+def open_wizard(qtbot: QtBot, tmp_path: Path, profile: Path, lang: str = "en") -> SetupWizard:
+    wizard = create_wizard(GuiOptions(machine=str(profile), lang=lang), settings(tmp_path))
+    qtbot.addWidget(wizard)
+    wizard.show()
+    return wizard
+
+
+def advance(qtbot: QtBot, wizard: SetupWizard) -> None:
+    """Press Next once the current page is ready (waitUntil, never a sleep)."""
+    page = wizard.currentPage()
+    qtbot.waitUntil(lambda: page.isComplete() and not wizard.page_of(PageId(wizard.currentId())).busy(),
+                    timeout=10000)
+    wizard.next()
+
+
+@pytest.mark.parametrize("name", sorted(MACHINES))
+def test_every_page_reflects_the_simulated_machine(qtbot: QtBot, tmp_path: Path, name: str) -> None:
+    profile = MACHINES[name]
+    machine = load_profile(str(profile))
+    plan = make_plan(machine, Choices())
+    wizard = open_wizard(qtbot, tmp_path, profile)
+    visited = [PageId(wizard.currentId())]
+    assert "What will happen" in texts(wizard.currentPage())
+
+    advance(qtbot, wizard)  # -> System
+    system = wizard.currentPage()
+    qtbot.waitUntil(lambda: system.isComplete(), timeout=10000)
+    shown = texts(system)
+    for gpu, verdict in zip(machine.gpus, plan.gpus, strict=True):
+        assert gpu.name in shown and verdict.reason in shown
+    assert shown.count("PyTorch can use this card") == sum(v.supported for v in plan.gpus)
+    assert shown.count("PyTorch will not use this card") == sum(not v.supported for v in plan.gpus)
+    if not machine.gpus:
+        assert "No graphics card was found" in shown
+    assert f"{machine.disk_free_gib:.0f} GB free" in shown
+
+    while wizard.currentId() != PageId.FINISH:
+        advance(qtbot, wizard)
+        page_id = PageId(wizard.currentId())
+        visited.append(page_id)
+        shown = texts(wizard.currentPage())
+        if page_id == PageId.BUILD:
+            assert plan.recommended is not None
+            assert plan.recommended.label() in shown
+            for alternative in plan.alternatives:
+                assert alternative.label() in shown
+        elif page_id == PageId.DRIVERS:
+            for action in plan.recommended.actions if plan.recommended else []:
+                assert action.detail in shown
+        elif page_id == PageId.SUMMARY:
+            assert wizard.currentPage().isCommitPage()
+            assert wizard.button(QWizard.WizardButton.CommitButton).text() == "&Install"
+            assert html.escape(", ".join(plan.recommended.requirements)) in shown if plan.recommended else True
+            assert "nothing will be installed" in shown
+        elif page_id == PageId.INSTALL:
+            assert not wizard.button(QWizard.WizardButton.BackButton).isVisible() or \
+                not wizard.button(QWizard.WizardButton.BackButton).isEnabled()
+            assert "nothing is installed" in shown
+    assert "nothing was installed" in texts(wizard.currentPage())
+    has_actions = bool(plan.recommended and plan.recommended.actions)
+    assert (PageId.DRIVERS in visited) == has_actions
+
+
+def test_drivers_page_offers_the_build_that_needs_no_update(qtbot: QtBot, tmp_path: Path) -> None:
+    profile = MACHINES["driver-too-old"]
+    wizard = open_wizard(qtbot, tmp_path, profile)
+    while wizard.currentId() != PageId.DRIVERS:
+        advance(qtbot, wizard)
+    state = wizard.state
+    before = state.build()
+    assert before is not None and before.actions
+    drivers = wizard.page_of(PageId.DRIVERS)
+    drivers.keep_radio.click()  # type: ignore[attr-defined]
+    after = state.build()
+    assert after is not None and not after.actions and after is state.build_without_actions()
+    advance(qtbot, wizard)
+    assert after.label() in texts(wizard.currentPage())
+
+
+def test_advanced_choice_replans_in_the_background(qtbot: QtBot, tmp_path: Path) -> None:
+    wizard = open_wizard(qtbot, tmp_path, MACHINES["pascal"])
+    while wizard.currentId() != PageId.BUILD:
+        advance(qtbot, wizard)
+    page = wizard.currentPage()
+    page.advanced.setChecked(True)  # type: ignore[attr-defined]
+    variant = page.variant  # type: ignore[attr-defined]
+    variant.setCurrentIndex(variant.findData("cpu"))
+    qtbot.waitUntil(lambda: wizard.state.plan is not None and wizard.state.plan.recommended is not None
+                    and wizard.state.plan.recommended.variant == "cpu" and not page.busy(), timeout=10000)
+    build = wizard.state.build()
+    assert build is not None and build.requirements[0].endswith("+cpu")
+    qtbot.waitUntil(lambda: build.label() in texts(page), timeout=5000)
+
+
+def test_language_switches_live_and_is_remembered(qtbot: QtBot, tmp_path: Path) -> None:
+    wizard = open_wizard(qtbot, tmp_path, MACHINES["no-gpu"])
+    english = wizard.currentPage().title()
+    combo = wizard.currentPage().language  # type: ignore[attr-defined]
+    combo.setCurrentIndex(combo.findData("zh_CN"))
+    qtbot.waitUntil(lambda: wizard.currentPage().title() != english, timeout=5000)  # LanguageChange is posted
+    chinese = wizard.currentPage().title()
+    assert chinese != english and any("\u4e00" <= ch <= "\u9fff" for ch in chinese)
+    assert wizard.button(QWizard.WizardButton.NextButton).text() != "&Next >"
+    assert settings(tmp_path).value("language") == "zh_CN"
+    combo.setCurrentIndex(combo.findData("en"))
+    qtbot.waitUntil(lambda: wizard.currentPage().title() == english, timeout=5000)
+
+
+def test_a_bad_profile_is_an_error_in_words(tmp_path: Path) -> None:
+    from wizard.core.errors import WizardError
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"schema": "machine-profile/1", "os": {"family": "beos"}}')
+    with pytest.raises(WizardError) as caught:
+        create_wizard(GuiOptions(machine=str(bad)), settings(tmp_path))
+    assert "os.family" in caught.value.message or "os.arch" in caught.value.message
+
+
+def test_keyboard_only_walk(qtbot: QtBot, tmp_path: Path) -> None:
+    """Enter presses the default button (Next / Install / Finish) on every page."""
+    from PySide6.QtCore import Qt
+
+    wizard = open_wizard(qtbot, tmp_path, MACHINES["no-gpu"])
+    seen = []
+    for _ in range(12):
+        page = wizard.page_of(PageId(wizard.currentId()))
+        qtbot.waitUntil(lambda page=page: page.isComplete() and not page.busy(), timeout=10000)
+        seen.append(PageId(wizard.currentId()))
+        if wizard.currentId() == PageId.FINISH:
+            break
+        qtbot.keyClick(wizard, Qt.Key.Key_Return)
+    assert seen[-1] == PageId.FINISH and PageId.SUMMARY in seen

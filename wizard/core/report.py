@@ -1,0 +1,150 @@
+"""The diagnostics report a helpdesk reads: JSON and HTML from one set of facts, redacted.
+
+What is redacted before anything is written: the user name (also inside paths such as
+``/home/alice`` and ``C:\\Users\\alice``), the home directory, the host name, and credentials
+in URLs (``http://user:secret@proxy:3128``), ``Authorization``/``Proxy-Authorization`` values
+and ``token=``/``password=``/``key=`` style parameters. The person can then send it anywhere.
+"""
+
+from __future__ import annotations
+
+import getpass
+import html
+import json
+import os
+import re
+import socket
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from wizard import __version__
+from wizard.core.machine import Machine
+from wizard.core.planner import Plan
+from wizard.core.verify import VerifyResult
+
+REPORT_SCHEMA = "diagnostics-report/1"
+
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<cred>[^/@\s:]+(?::[^/@\s]*)?)@")
+_AUTH_HEADER = re.compile(r"(?i)\b((?:proxy-)?authorization\s*[:=]\s*)(?:\w+\s+)?\S+")
+_SECRET_PARAM = re.compile(r"(?i)\b((?:api[_-]?)?(?:token|password|passwd|secret|key)\s*[=:]\s*)[^\s&'\"]+")
+
+
+@dataclass(frozen=True)
+class Report:
+    """The report as JSON-ready data and as a standalone HTML page."""
+
+    data: dict[str, Any]
+    html: str
+
+    def json_text(self) -> str:
+        """The JSON document (UTF-8, indented)."""
+        return json.dumps(self.data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _redactor(user: str, home: str, hostname: str) -> Any:
+    names = [(home, "~")] if home and len(home) > 1 else []
+    if user:
+        # a user name inside a path, then anywhere as a whole word
+        names.append((user, "<user>"))
+    def redact(text: str) -> str:
+        text = _URL_CREDENTIALS.sub(lambda m: m.group("scheme") + "<credentials>@", text)
+        text = _AUTH_HEADER.sub(lambda m: m.group(1) + "<redacted>", text)
+        text = _SECRET_PARAM.sub(lambda m: m.group(1) + "<redacted>", text)
+        for value, replacement in names:
+            if value == user:
+                text = re.sub(rf"(?<![\w.-]){re.escape(value)}(?![\w-])", replacement, text)
+            else:
+                text = text.replace(value, replacement)
+                text = text.replace(value.replace("\\", "/"), replacement)
+        if hostname and len(hostname) > 1:
+            text = re.sub(rf"(?i)(?<![\w-]){re.escape(hostname)}(?![\w-])", "<host>", text)
+        return text
+    return redact
+
+
+def _walk(value: Any, redact: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {str(k): _walk(v, redact) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_walk(v, redact) for v in value]
+    return value
+
+
+def _html_page(data: dict[str, Any]) -> str:
+    def section(title: str, body: str) -> str:
+        return f"<h2>{html.escape(title)}</h2>\n{body}\n"
+
+    def pre(value: Any) -> str:
+        text = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False)
+        return f"<pre>{html.escape(text)}</pre>"
+
+    plan = data.get("plan") or {}
+    rec = plan.get("recommended") or {}
+    verify = data.get("verify") or {}
+    rows = "".join(
+        f"<tr><td>{html.escape(str(s.get('name')))}</td><td class='{html.escape(str(s.get('status')))}'>"
+        f"{html.escape(str(s.get('status')))}</td><td>{html.escape(str(s.get('reason') or ''))}</td></tr>"
+        for s in verify.get("stages", []))
+    summary = (
+        f"<p><b>Plan:</b> {html.escape(str(plan.get('status', 'none')))} &mdash; "
+        f"{html.escape(' '.join(rec.get('requirements', [])) or 'no build')}</p>"
+        f"<p><b>Verification:</b> {html.escape(str(verify.get('verdict', 'not run')))}</p>")
+    body = (
+        section("Summary", summary)
+        + section("Verification stages", f"<table><tr><th>Stage</th><th>Status</th><th>Reason</th></tr>{rows}</table>")
+        + section("Machine", pre(data.get("machine")))
+        + section("Plan", pre(plan))
+        + section("Install log", pre("\n".join(data.get("install_log", []))))
+        + section("Verification (raw)", pre(verify))
+    )
+    style = ("body{font-family:sans-serif;max-width:60em;margin:2em auto}pre{background:#f4f4f4;padding:1em;"
+             "overflow-x:auto}td,th{border:1px solid #ccc;padding:.2em .5em}.pass{color:#070}.fail{color:#a00}")
+    return (f"<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>torch-gpu-setup report</title>"
+            f"<style>{style}</style></head><body><h1>torch-gpu-setup diagnostics</h1>"
+            f"<p>Created {html.escape(str(data.get('created')))} by torch-gpu-setup "
+            f"{html.escape(str(data.get('wizard_version')))}. User names, home folders, the host name and "
+            f"credentials are replaced by placeholders.</p>\n{body}</body></html>\n")
+
+
+def build_report(
+    machine: Machine | None,
+    plan: Plan | None,
+    install_log: Sequence[str] = (),
+    verify: VerifyResult | None = None,
+    *,
+    extra: Mapping[str, Any] | None = None,
+    user: str | None = None,
+    home: str | None = None,
+    hostname: str | None = None,
+) -> Report:
+    """Build the redacted diagnostics report (JSON data and HTML page).
+
+    ``user``, ``home`` and ``hostname`` default to this session's; tests pass their own.
+    ``extra`` holds more facts (chosen environment, errors) and is redacted the same way.
+    """
+    if user is None:
+        try:
+            user = getpass.getuser()
+        except (OSError, KeyError):  # no login name (containers without /etc/passwd entry)
+            user = ""
+    home = str(Path.home()) if home is None else home
+    hostname = socket.gethostname() if hostname is None else hostname
+    redact = _redactor(user, home.rstrip("/\\") if home not in ("/", "") else "", hostname)
+    raw: dict[str, Any] = {
+        "schema": REPORT_SCHEMA,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "wizard_version": __version__,
+        "platform": os.name,
+        "machine": machine.to_profile() if machine else None,
+        "plan": plan.to_json() if plan else None,
+        "install_log": list(install_log),
+        "verify": verify.to_json() if verify else None,
+        "extra": dict(extra or {}),
+    }
+    data = _walk(raw, redact)
+    return Report(data, _html_page(data))

@@ -1,0 +1,158 @@
+"""Start the GUI: the application, translations, logging, the wizard, and autopilot."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
+
+from wizard import __version__
+from wizard.core.machine import load_profile
+from wizard.qt.errors import show_error
+from wizard.qt.i18n import Translations, system_language
+from wizard.qt.state import GuiOptions, PageId, WizardState
+from wizard.qt.wizard import SetupWizard
+
+log = logging.getLogger("wizard.qt")
+ORGANIZATION = "torch-gpu-setup"
+APPLICATION = "torch-gpu-setup"
+
+
+def log_file() -> Path:
+    """``gui.log`` in the platform's user log directory."""
+    import platformdirs
+
+    return platformdirs.user_log_path(APPLICATION, appauthor=False) / "gui.log"
+
+
+def setup_logging() -> Path | None:
+    """Log to the platform log directory (never fails the GUI: a read-only home just skips it)."""
+    path = log_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError:
+        return None
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("wizard")
+    if not any(isinstance(h, logging.FileHandler) for h in root.handlers):
+        root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return path
+
+
+def make_application() -> QApplication:
+    """The QApplication (or the one that exists, under pytest-qt)."""
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    # HiDPI: Qt 6 scales by default; pass fractional factors (150 %) through unrounded.
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    QCoreApplication.setOrganizationName(ORGANIZATION)
+    QCoreApplication.setApplicationName(APPLICATION)
+    QCoreApplication.setApplicationVersion(__version__)
+    return QApplication(sys.argv[:1])
+
+
+def create_wizard(options: GuiOptions, settings: QSettings | None = None,
+                  translations: Translations | None = None) -> SetupWizard:
+    """Build the state and the wizard for ``options`` (a profile is loaded here: bad ones raise)."""
+    settings = settings or QSettings(ORGANIZATION, APPLICATION)
+    state = WizardState(options, settings)
+    if options.machine:
+        state.machine = load_profile(options.machine)
+    translations = translations or Translations()
+    language = options.lang or str(settings.value("language", "")) or system_language()
+    translations.switch(language)
+    wizard = SetupWizard(state, translations.language)
+
+    def switch_language(lang: str) -> None:
+        translations.switch(lang)
+        settings.setValue("language", lang)
+
+    state.language_changed.connect(switch_language)
+    state.problem.connect(lambda error: log.warning("%s", error.plain()))
+    wizard.translations = translations  # type: ignore[attr-defined]  # kept alive with the window
+    return wizard
+
+
+class Autopilot(QObject):
+    """Walks every page with the defaults, saving one PNG per page; ``finished`` gives 0 or 1."""
+
+    finished = Signal(int)
+
+    def __init__(self, wizard: SetupWizard, shots: Path | None, page_timeout_s: float = 1800.0) -> None:
+        super().__init__(wizard)
+        self.wizard = wizard
+        self.shots = shots
+        self.timeout_ms = int(page_timeout_s * 1000)
+        self.shot_ids: list[int] = []
+        self.exit_code: int | None = None
+        self.waited_ms = 0
+        self.timer = QTimer(self)
+        self.timer.setInterval(100)
+        self.timer.timeout.connect(self._tick)
+        if shots is not None:
+            shots.mkdir(parents=True, exist_ok=True)
+
+    def start(self) -> None:
+        """Begin walking once the event loop runs."""
+        self.timer.start()
+
+    def _shoot(self, page_id: int) -> None:
+        if self.shots is None or page_id in self.shot_ids:
+            return
+        QApplication.processEvents()
+        name = PageId(page_id).name.lower()
+        self.wizard.grab().save(str(self.shots / f"{len(self.shot_ids) + 1:02d}-{name}.png"))
+        self.shot_ids.append(page_id)
+
+    def _finish(self, code: int) -> None:
+        self.timer.stop()
+        self.exit_code = code
+        log.info("autopilot finished with exit code %d", code)
+        self.wizard.done(0)
+        self.finished.emit(code)
+
+    def _tick(self) -> None:
+        page_id = self.wizard.currentId()
+        page = self.wizard.page_of(PageId(page_id))
+        if page.failed():
+            self._shoot(page_id)
+            self._finish(1)
+            return
+        if page.busy() or not page.isComplete():
+            self.waited_ms += self.timer.interval()
+            if self.waited_ms > self.timeout_ms:
+                self._shoot(page_id)
+                self._finish(1)
+            return
+        self.waited_ms = 0
+        self._shoot(page_id)
+        if page_id == PageId.FINISH:
+            self._finish(0)
+        else:
+            self.wizard.next()
+
+
+def run_gui(options: GuiOptions) -> int:
+    """Open the wizard; returns the exit code (autopilot: 0 when every page succeeded)."""
+    app = make_application()
+    path = setup_logging()
+    log.info("torch-gpu-setup %s GUI started; log file %s", __version__, path)
+    wizard = create_wizard(options)
+    wizard.show()
+    state = wizard.state
+    if not options.autopilot:
+        state.problem.connect(lambda error: show_error(wizard, error) if wizard.currentId() != PageId.SYSTEM
+                              else None)
+        return int(app.exec())
+    pilot = Autopilot(wizard, options.screenshots)
+    pilot.finished.connect(app.exit)
+    pilot.start()
+    code = int(app.exec())
+    return pilot.exit_code if pilot.exit_code is not None else code

@@ -1,0 +1,98 @@
+"""Translations: which language, where the ``.qm`` files are, and building them from ``.ts``.
+
+The ``.ts`` sources live in ``wizard/i18n/``; :func:`build_qm` compiles them with the
+``lrelease`` that ships inside PySide6 (``python -m wizard.qt.build_translations``). A fresh
+clone without the ``.qm`` gets it built at the first start of the GUI.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+from pathlib import Path
+
+import PySide6
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
+
+log = logging.getLogger("wizard.qt")
+
+I18N_DIR = Path(__file__).resolve().parent.parent / "i18n"
+LANGUAGES = ("en", "zh_CN")
+CATALOG = "torch_gpu_setup"
+
+
+def ts_path(lang: str) -> Path:
+    """The translation source for ``lang``."""
+    return I18N_DIR / f"{CATALOG}_{lang}.ts"
+
+
+def qm_path(lang: str) -> Path:
+    """The compiled translation for ``lang``."""
+    return I18N_DIR / f"{CATALOG}_{lang}.qm"
+
+
+def qt_tool(name: str) -> str | None:
+    """A Qt tool (``lrelease``, ``lupdate``) shipped with PySide6, or ``pyside6-NAME`` on PATH."""
+    base = Path(PySide6.__file__).resolve().parent
+    for candidate in (base / name, base / f"{name}.exe", base / "Qt" / "libexec" / name):
+        if candidate.is_file():
+            return str(candidate)
+    return shutil.which(f"pyside6-{name}")
+
+
+def build_qm(lang: str, force: bool = False) -> Path | None:
+    """Compile the ``.ts`` of ``lang`` to ``.qm`` when missing or older; the path, or None."""
+    source, target = ts_path(lang), qm_path(lang)
+    if not source.is_file():
+        return target if target.is_file() else None
+    if target.is_file() and not force and target.stat().st_mtime >= source.stat().st_mtime:
+        return target
+    tool = qt_tool("lrelease")
+    if tool is None:
+        log.warning("lrelease not found: %s stays untranslated", lang)
+        return target if target.is_file() else None
+    try:
+        subprocess.run([tool, "-silent", str(source), "-qm", str(target)], check=True,
+                       capture_output=True, timeout=120)
+    except (OSError, subprocess.SubprocessError) as exc:  # a read-only install: use what is there
+        log.warning("could not build %s: %s", target, exc)
+    return target if target.is_file() else None
+
+
+def system_language() -> str:
+    """``zh_CN`` for a Chinese system locale (any zh: the translation is Simplified), else ``en``."""
+    return "zh_CN" if QLocale.system().name().lower().startswith("zh") else "en"
+
+
+class Translations:
+    """Installs the app's translator (and Qt's own, for standard dialogs) for one language."""
+
+    def __init__(self) -> None:
+        self._installed: list[QTranslator] = []
+        self.language = "en"
+
+    def switch(self, lang: str) -> bool:
+        """Switch the application to ``lang``; True when a translation was loaded (or English)."""
+        app = QCoreApplication.instance()
+        if app is None:
+            return False
+        for translator in self._installed:
+            app.removeTranslator(translator)
+        self._installed = []
+        self.language = lang if lang in LANGUAGES else "en"
+        if self.language == "en":
+            return True
+        ok = False
+        path = build_qm(self.language)
+        if path is not None:
+            mine = QTranslator(app)
+            if mine.load(str(path)):
+                app.installTranslator(mine)
+                self._installed.append(mine)
+                ok = True
+        qt_own = QTranslator(app)
+        if qt_own.load(f"qtbase_{self.language}", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
+            app.installTranslator(qt_own)
+            self._installed.append(qt_own)
+        return ok

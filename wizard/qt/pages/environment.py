@@ -1,0 +1,235 @@
+"""Page 3: where PyTorch goes: a new venv (default), an existing venv/conda env, or an interpreter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+)
+
+from wizard.core import environments as envs
+from wizard.core.install_flow import replacements_needing_consent
+from wizard.qt.errors import error_text
+from wizard.qt.pages.base import BasePage, label
+from wizard.qt.state import WizardState
+from wizard.qt.workers import Task, TaskContext
+
+MODES = ("new", "existing", "interpreter")
+
+
+class EnvironmentPage(BasePage):
+    """Choose the target environment; an existing torch is shown with what will happen to it."""
+
+    def __init__(self, state: WizardState) -> None:
+        super().__init__(state)
+        grid = QGridLayout()
+        self.group = QButtonGroup(self)
+        self.radios: dict[str, QRadioButton] = {}
+        self.paths: dict[str, QLineEdit] = {}
+        self.browse: dict[str, QPushButton] = {}
+        row = 0
+        for mode in MODES:
+            radio = QRadioButton()
+            self.group.addButton(radio)
+            self.radios[mode] = radio
+            grid.addWidget(radio, row, 0, 1, 3)
+            edit = QLineEdit()
+            self.paths[mode] = edit
+            button = QPushButton()
+            self.browse[mode] = button
+            grid.addWidget(edit, row + 1, 1)
+            grid.addWidget(button, row + 1, 2)
+            edit.textEdited.connect(self._path_edited)
+            button.clicked.connect(lambda _=False, m=mode: self._browse(m))
+            radio.toggled.connect(self._mode_changed)
+            row += 2
+            if mode == "new":
+                self.base_label = label()
+                self.base = QComboBox()
+                self.base.setEditable(True)
+                self.base_label.setBuddy(self.base)
+                grid.addWidget(self.base_label, row, 1, 1, 2)
+                grid.addWidget(self.base, row + 1, 1, 1, 2)
+                self.base.currentTextChanged.connect(self._base_changed)
+                row += 2
+        grid.setColumnMinimumWidth(0, 24)
+        grid.setColumnStretch(1, 1)
+        self.outer.addLayout(grid)
+        self.info = label()
+        self.outer.addWidget(self.info)
+        self.consent = QCheckBox()
+        self.consent.toggled.connect(self._consent_changed)
+        self.outer.addWidget(self.consent)
+        self.outer.addStretch(1)
+        self._reader: Task | None = None
+        mode = state.env.mode if state.env.mode in MODES else "new"
+        self.paths[mode].setText(state.env.path)
+        self.radios[mode].setChecked(True)
+        self.retranslate()
+
+    # ------------------------------------------------------------------ Qt
+
+    def initializePage(self) -> None:
+        """Fill the paths and the base interpreters from the state."""
+        machine = self.state.machine
+        self.base.blockSignals(True)
+        self.base.clear()
+        pythons = ([machine.python] if machine and machine.python else []) + (machine.interpreters if machine else [])
+        for py in pythons:
+            if py.path and not py.externally_managed:
+                self.base.addItem(py.path)
+        if self.state.env.base_python:
+            self.base.setEditText(self.state.env.base_python)
+        self.base.blockSignals(False)
+        if not self.paths["new"].text():
+            self.paths["new"].setText(self.state.env_path() if self.state.env.mode == "new" else
+                                      self.state.default_env_path())
+        self._read_existing()
+        self.refresh()
+
+    def isComplete(self) -> bool:
+        """A path is given, and consent when something would be replaced."""
+        env = self.state.env
+        if not self.state.env_path().strip():
+            return False
+        if env.replacements and not env.consent:
+            return False
+        return not (self._reader is not None and self._reader.running)
+
+    def busy(self) -> bool:
+        """Reading the chosen environment."""
+        return self._reader is not None and self._reader.running
+
+    def validatePage(self) -> bool:
+        """Remember the choice."""
+        self.state.remember()
+        return True
+
+    def retranslate(self) -> None:
+        """Texts of this page."""
+        self.setTitle(self.tr("Where should PyTorch go?"))
+        self.setSubTitle(self.tr("A new, separate environment is safest: nothing else on this computer changes."))
+        self.radios["new"].setText(self.tr("Create a &new environment (recommended)"))
+        self.radios["existing"].setText(self.tr("Use an &existing virtual or conda environment"))
+        self.radios["interpreter"].setText(self.tr("Use a Python &interpreter directly"))
+        for mode in MODES:
+            self.browse[mode].setText(self.tr("Browse…"))
+        self.paths["new"].setPlaceholderText(self.tr("Folder for the new environment"))
+        self.paths["existing"].setPlaceholderText(self.tr("Folder of the environment"))
+        self.paths["interpreter"].setPlaceholderText(self.tr("Path of python or python.exe"))
+        self.base_label.setText(self.tr("&Python used to create it:"))
+        self.consent.setText(self.tr("&Replace them (a snapshot is taken first; you can roll back)"))
+
+    # ------------------------------------------------------------------ events
+
+    def _mode(self) -> str:
+        return next(m for m, r in self.radios.items() if r.isChecked())
+
+    def _mode_changed(self) -> None:
+        mode = self._mode()
+        for m in MODES:
+            self.paths[m].setEnabled(m == mode)
+            self.browse[m].setEnabled(m == mode)
+        self.base.setEnabled(mode == "new")
+        self.state.env.mode = mode
+        self.state.env.path = self.paths[mode].text().strip()
+        self._read_existing()
+
+    def _path_edited(self) -> None:
+        self.state.env.path = self.paths[self._mode()].text().strip()
+        self._read_existing()
+
+    def _base_changed(self, text: str) -> None:
+        self.state.env.base_python = text.strip() or None
+
+    def _consent_changed(self, on: bool) -> None:
+        self.state.env.consent = on
+        self.completeChanged.emit()
+
+    def _browse(self, mode: str) -> None:
+        if mode == "interpreter":
+            path, _ = QFileDialog.getOpenFileName(self, self.tr("Choose a Python interpreter"))
+        else:
+            path = QFileDialog.getExistingDirectory(self, self.tr("Choose a folder"))
+        if path:
+            self.paths[mode].setText(path)
+            self._path_edited()
+
+    # ------------------------------------------------------------------ the existing environment
+
+    def _read_existing(self) -> None:
+        env = self.state.env
+        env.existing, env.replacements = {}, []
+        build = self.state.build()
+        requirements = build.requirements if build else []
+        machine = self.state.machine
+        if self.state.simulated:
+            # the profile says what the simulated machine's Python has; nothing is read from disk
+            if env.mode != "new" and machine and machine.python and machine.python.installed_torch:
+                env.existing = {"torch": machine.python.installed_torch.version}
+                env.replacements = replacements_needing_consent(requirements, env.existing)
+            self.refresh()
+            return
+        if env.mode == "new" or not env.path:
+            self.refresh()
+            return
+        path = env.path
+
+        def read(ctx: TaskContext) -> dict[str, str]:
+            prefix = Path(path)
+            if env.mode == "existing":
+                kind_conda = (prefix / "conda-meta").is_dir()
+                python = envs.conda_python(prefix) if kind_conda else envs.venv_python(prefix)
+            else:
+                python = prefix
+            return envs.list_distributions(str(python))
+
+        task = Task(read, self)
+        self._reader = task
+
+        def done(result: object) -> None:
+            if self._reader is task and isinstance(result, dict):
+                env.existing = result
+                env.replacements = replacements_needing_consent(requirements, result)
+                self.refresh()
+
+        def failed(exc: object) -> None:
+            if self._reader is task:
+                text = error_text(exc if isinstance(exc, BaseException) else RuntimeError(str(exc)))
+                self.info.setText(self.tr("This environment could not be read: {0}").format(text.message))
+                self.completeChanged.emit()
+
+        task.finished.connect(done)
+        task.failed.connect(failed)
+        task.start()
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Say what happens to an existing torch."""
+        env = self.state.env
+        build = self.state.build()
+        if env.mode == "new":
+            self.info.setText(self.tr("A new environment is created at the path above; if the install fails or is "
+                                      "cancelled, it is removed again."))
+        elif self.busy():
+            self.info.setText(self.tr("Reading the environment…"))
+        elif env.replacements:
+            self.info.setText(self.tr("This environment already has: {0}. They will be replaced by {1}.").format(
+                "; ".join(env.replacements), build.label() if build else "?"))
+        elif "torch" in env.existing:
+            self.info.setText(self.tr("This environment already has torch {0}; it is kept.").format(
+                env.existing["torch"]))
+        elif env.path:
+            self.info.setText(self.tr("No torch in this environment yet; other packages are left as they are."))
+        else:
+            self.info.setText("")
+        self.consent.setVisible(bool(env.replacements))
+        self.completeChanged.emit()

@@ -1,0 +1,182 @@
+"""Page 9: the verdict in plain words, how to start, the diagnostics report, rollback."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPlainTextEdit, QPushButton
+
+from wizard.core import environments as envs
+from wizard.core.report import Report, build_report
+from wizard.qt.errors import ErrorText, ask, error_text, show_error
+from wizard.qt.pages.base import BasePage, label
+from wizard.qt.state import WizardState
+from wizard.qt.workers import Task, TaskContext
+
+SNIPPET = (
+    "import torch\n"
+    "device = 'cuda' if torch.cuda.is_available() else 'cpu'\n"
+    "x = torch.randn(1000, 1000, device=device)\n"
+    "print(torch.__version__, device, (x @ x).sum().item())\n"
+)
+
+
+class FinishPage(BasePage):
+    """The end: verdict, first steps, report, rollback."""
+
+    def __init__(self, state: WizardState) -> None:
+        super().__init__(state)
+        self.verdict = label(rich=True)
+        self.howto = label(rich=True, selectable=True)
+        self.snippet = QPlainTextEdit()
+        self.snippet.setReadOnly(True)
+        self.snippet.setPlainText(SNIPPET)
+        self.snippet.setMaximumHeight(90)
+        self.report_button = QPushButton()
+        self.copy_button = QPushButton()
+        self.rollback_button = QPushButton()
+        self.note = label(selectable=True)
+        row = QHBoxLayout()
+        for b in (self.report_button, self.copy_button, self.rollback_button):
+            row.addWidget(b)
+        row.addStretch(1)
+        for w in (self.verdict, self.howto, self.snippet):
+            self.outer.addWidget(w)
+        self.outer.addLayout(row)
+        self.outer.addWidget(self.note)
+        self.outer.addStretch(1)
+        self.report_button.clicked.connect(self._save_report)
+        self.copy_button.clicked.connect(self._copy)
+        self.rollback_button.clicked.connect(self._rollback)
+        self._rollback_task: Task | None = None
+        self.retranslate()
+
+    def initializePage(self) -> None:
+        """Show the verdict."""
+        self.refresh()
+
+    def busy(self) -> bool:
+        """A rollback runs."""
+        return self._rollback_task is not None and self._rollback_task.running
+
+    def retranslate(self) -> None:
+        """Texts of this page."""
+        self.setTitle(self.tr("Finished"))
+        self.setSubTitle(self.tr("What happened, and how to start."))
+        self.report_button.setText(self.tr("&Save diagnostics report…"))
+        self.copy_button.setText(self.tr("&Copy for helpdesk"))
+        self.rollback_button.setText(self.tr("&Roll back…"))
+
+    def verdict_words(self) -> str:
+        """The outcome in one sentence."""
+        if self.state.simulated:
+            machine = self.state.machine
+            return self.tr("This was a simulation of “{0}”: nothing was installed.").format(
+                machine.description or machine.id if machine else "?")
+        result = self.state.verify
+        if self.state.installed_python is None:
+            return self.tr("PyTorch was not installed.")
+        if result is None:
+            return self.tr("PyTorch is installed, but the demo did not finish.")
+        return {
+            "gpu-ok": self.tr("PyTorch works on your GPU."),
+            "cpu-only": self.tr("PyTorch works, on the processor (CPU) only."),
+        }.get(result.verdict, self.tr("PyTorch is installed, but the demo found a problem (see the Verify page)."))
+
+    def refresh(self) -> None:
+        """Verdict and first steps."""
+        ok = self.state.verify is not None and self.state.verify.verdict in ("gpu-ok", "cpu-only")
+        colour = "#1e8449" if ok else ("#000" if self.state.simulated else "#a93226")
+        self.verdict.setText(f"<h3 style='color:{colour}'>{html.escape(self.verdict_words())}</h3>")
+        installed = self.state.installed_python is not None
+        if installed:
+            self.howto.setText(self.tr("<b>To use it</b>, open a terminal and activate the environment:<br>"
+                                       "<code>{0}</code><br>then run this first program:").format(
+                html.escape(self.state.activate)))
+        else:
+            self.howto.setText(self.tr("A first program to run once PyTorch is installed:"))
+        self.rollback_button.setEnabled(installed and not self.busy())
+
+    # ------------------------------------------------------------------ actions
+
+    def report(self) -> Report:
+        """The redacted diagnostics report of this session."""
+        extra = {"environment": {"mode": self.state.env.mode, "path": self.state.env_path()},
+                 "index_url": self.state.index_url(), "errors": list(self.state.errors),
+                 "simulated": self.state.simulated}
+        return build_report(self.state.machine, self.state.plan, self.state.install_log, self.state.verify,
+                            extra=extra)
+
+    def save_report(self, path: Path) -> tuple[Path, Path]:
+        """Write ``path`` as HTML and its ``.json`` twin; returns both paths."""
+        report = self.report()
+        html_path = path.with_suffix(".html")
+        json_path = path.with_suffix(".json")
+        html_path.write_text(report.html, encoding="utf-8")
+        json_path.write_text(report.json_text(), encoding="utf-8")
+        return html_path, json_path
+
+    def _save_report(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(self, self.tr("Save diagnostics report"),
+                                              str(Path.home() / "torch-gpu-setup-report.html"), "HTML (*.html)")
+        if not name:
+            return
+        try:
+            html_path, json_path = self.save_report(Path(name))
+        except OSError as exc:
+            show_error(self, error_text(exc))
+            return
+        self.note.setText(self.tr("Saved {0} and {1}.").format(html_path, json_path))
+
+    def helpdesk_text(self) -> str:
+        """A short plain-text summary for a helpdesk chat or e-mail (redacted)."""
+        report = self.report()
+        data = report.data
+        rec = (data.get("plan") or {}).get("recommended") or {}
+        verify = data.get("verify") or {}
+        lines = [f"torch-gpu-setup {data['wizard_version']}",
+                 f"Result: {self.verdict_words()}",
+                 f"Plan: {(data.get('plan') or {}).get('status')} {' '.join(rec.get('requirements', []))}",
+                 f"Verify: {verify.get('verdict', 'not run')}"]
+        for stage in verify.get("stages", []):
+            if stage.get("status") == "fail":
+                lines.append(f"  {stage['name']}: {stage.get('reason')}")
+        machine = data.get("machine") or {}
+        for gpu in machine.get("gpus", []):
+            lines.append(f"GPU: {gpu.get('name')} cc={gpu.get('compute_capability')}")
+        driver = machine.get("nvidia_driver") or {}
+        if driver:
+            lines.append(f"Driver: {driver.get('version')} (CUDA {driver.get('cuda_version')})")
+        lines += [f"Error: {e.splitlines()[0]}" for e in data.get("extra", {}).get("errors", [])]
+        return "\n".join(lines)
+
+    def _copy(self) -> None:
+        QGuiApplication.clipboard().setText(self.helpdesk_text())
+        self.note.setText(self.tr("Copied. Paste it into your message to the helpdesk."))
+
+    def _rollback(self) -> None:
+        python = self.state.installed_python
+        if python is None or not ask(self, self.tr("Roll back"),
+                                     self.tr("Undo this installation?"),
+                                     self.tr("A new environment is deleted; an existing one returns to its "
+                                             "snapshot.")):
+            return
+
+        def work(ctx: TaskContext) -> str:
+            return envs.rollback(python, on_line=ctx.message)
+
+        task = Task(work, self)
+        self._rollback_task = task
+        task.finished.connect(self._rolled_back)
+        task.failed.connect(lambda exc: show_error(self, error_text(exc) if isinstance(exc, BaseException)
+                                                   else ErrorText(str(exc), "", "")))
+        task.start()
+        self.refresh()
+
+    def _rolled_back(self, done: object) -> None:
+        self.note.setText(str(done))
+        self.state.installed_python = None
+        self.state.verify = None
+        self.refresh()

@@ -1,0 +1,239 @@
+"""Page 7: download progress per file, the pip step, a live log; cancel undoes everything."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+)
+
+from wizard.core import pip_runner
+from wizard.qt.errors import ErrorText
+from wizard.qt.install_job import InstallJob, JobRequest
+from wizard.qt.pages.base import BasePage, ErrorPanel, label
+from wizard.qt.state import WizardState
+from wizard.qt.workers import describe_bytes, describe_eta
+
+STEP_ORDER = ("prepare", "venv", "download", "pip", "pins")
+
+
+class InstallPage(BasePage):
+    """Runs the :class:`InstallJob`; Back is disabled (the Summary is a commit page)."""
+
+    def __init__(self, state: WizardState) -> None:
+        super().__init__(state)
+        self.steps = label(rich=True)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.files = QTreeWidget()
+        self.files.setColumnCount(4)
+        self.files.setRootIsDecorated(False)
+        self.files.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.pip_bar = QProgressBar()
+        self.toggle = QPushButton()
+        self.toggle.setCheckable(True)
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(5000)
+        self.log.setVisible(False)
+        self.toggle.toggled.connect(self.log.setVisible)
+        self.error = ErrorPanel()
+        self.retry = QPushButton()
+        self.retry.setVisible(False)
+        self.retry.clicked.connect(self._start)
+        for w in (self.steps, self.status, self.files, self.pip_bar):
+            self.outer.addWidget(w)
+        row = QHBoxLayout()
+        row.addWidget(self.toggle)
+        row.addStretch(1)
+        row.addWidget(self.retry)
+        self.outer.addLayout(row)
+        self.outer.addWidget(self.log, 1)
+        self.outer.addWidget(self.error)
+        self.job: InstallJob | None = None
+        self.outcome: dict[str, object] | None = None
+        self.problem: ErrorText | None = None
+        self.was_cancelled = ""
+        self.done_steps: list[str] = []
+        self.current_step = ""
+        self._last_ui = 0.0
+        self.retranslate()
+
+    # ------------------------------------------------------------------ Qt
+
+    def initializePage(self) -> None:
+        """Start the installation (or, for a simulated machine, show what would run)."""
+        if self.state.simulated:
+            self._show_simulated()
+            return
+        if self.job is None and self.outcome is None:
+            self._start()
+
+    def isComplete(self) -> bool:
+        """Next once installed."""
+        return self.outcome is not None or self.state.simulated
+
+    def busy(self) -> bool:
+        """The job is running."""
+        return self.job is not None and self.job.active
+
+    def failed(self) -> bool:
+        """It failed or was cancelled."""
+        return self.problem is not None or bool(self.was_cancelled)
+
+    def running(self) -> bool:
+        """For the wizard's cancel and close handling."""
+        return self.busy()
+
+    def retranslate(self) -> None:
+        """Texts of this page."""
+        self.setTitle(self.tr("Installing"))
+        self.setSubTitle(self.tr("Downloading and installing PyTorch. You can cancel; everything is then undone."))
+        self.files.setHeaderLabels([self.tr("File"), self.tr("Size"), self.tr("Progress"),
+                                    self.tr("Speed / time left")])
+        self.toggle.setText(self.tr("Show &log"))
+        self.retry.setText(self.tr("Try &again"))
+        self.pip_bar.setFormat(self.tr("pip: %p%"))
+        self._show_steps()
+
+    def _step_names(self) -> dict[str, str]:
+        return {"prepare": self.tr("Check the environment"), "venv": self.tr("Create the environment"),
+                "download": self.tr("Download"), "pip": self.tr("Install with pip"),
+                "pins": self.tr("Pin the build")}
+
+    def _show_steps(self) -> None:
+        parts = []
+        for step, name in self._step_names().items():
+            if step == "venv" and self.state.env.mode != "new":
+                continue
+            mark = "✔" if step in self.done_steps else ("▶" if step == self.current_step else "○")
+            parts.append(f"{mark} {name}")
+        self.steps.setText("&nbsp;&nbsp; ".join(parts))
+
+    # ------------------------------------------------------------------ the job
+
+    def request(self) -> JobRequest:
+        """The job request from the state."""
+        build = self.state.build()
+        assert build is not None
+        targets = self.state.target_args()
+        index = self.state.index_url()
+        return JobRequest(requirements=tuple(build.requirements), torch=build.torch, variant=build.variant,
+                          index_url=index,
+                          python=targets["python"], venv=targets["venv"], new_venv=targets["new_venv"],
+                          consent=self.state.env.consent, proxy=self.state.proxy or None)
+
+    def _start(self) -> None:
+        self.problem, self.was_cancelled, self.outcome = None, "", None
+        self.done_steps, self.current_step = [], ""
+        self.error.show_error(None)
+        self.retry.setVisible(False)
+        self.files.clear()
+        self.pip_bar.setValue(0)
+        self.state.failed = False
+        job = InstallJob(self.request(), self, self.state.downloader_options)
+        job.step.connect(self._on_step)
+        job.status.connect(self.status.setText)
+        job.line.connect(self._on_line)
+        job.files_planned.connect(self._on_files)
+        job.file_progress.connect(self._on_file_progress)
+        job.pip_progress.connect(self._on_pip_progress)
+        job.succeeded.connect(self._on_success)
+        job.failed.connect(self._on_failure)
+        job.cancelled.connect(self._on_cancelled)
+        self.job = job
+        job.start()
+        self.completeChanged.emit()
+
+    def cancel(self) -> None:
+        """Stop the job; it undoes its work and then reports ``cancelled``."""
+        if self.job is not None:
+            self.job.cancel()
+
+    def _on_step(self, step: str) -> None:
+        if self.current_step and self.current_step not in self.done_steps and step != "undo":
+            self.done_steps.append(self.current_step)
+        self.current_step = step
+        self._show_steps()
+
+    def _on_line(self, text: str) -> None:
+        self.state.log(text)
+        self.log.appendPlainText(text)
+
+    def _on_files(self, files: object) -> None:
+        self.files.clear()
+        for name, size in files if isinstance(files, list) else []:
+            item = QTreeWidgetItem([name, describe_bytes(size) if size else "?", "", ""])
+            self.files.addTopLevelItem(item)
+
+    def _on_file_progress(self, index: int, done: int, total: int, rate: float, eta: float) -> None:
+        item = self.files.topLevelItem(index)
+        if item is None:
+            return
+        percent = f"{100 * done / total:.0f}%" if total else describe_bytes(done)
+        item.setText(2, percent)
+        speed = f"{describe_bytes(rate)}/s" if rate > 0 else ""
+        left = describe_eta(eta) if done < total else self.tr("done")
+        item.setText(3, "  ".join(p for p in (speed, left) if p))
+
+    def _on_pip_progress(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - self._last_ui < 0.05 and done < total:
+            return  # pip prints a line per chunk; 20 updates a second are plenty
+        self._last_ui = now
+        self.pip_bar.setValue(int(100 * done / total) if total else 0)
+
+    def _on_success(self, outcome: object) -> None:
+        assert isinstance(outcome, dict)
+        self.outcome = outcome
+        self.done_steps = list(STEP_ORDER)
+        self.current_step = ""
+        self._show_steps()
+        self.pip_bar.setValue(100)
+        self.state.installed_prefix = outcome["prefix"]
+        self.state.installed_python = outcome["python"]
+        self.state.activate = str(outcome["activate"])
+        self.status.setText(self.tr("PyTorch is installed. Next: prove that it works."))
+        self.completeChanged.emit()
+
+    def _on_failure(self, error: object) -> None:
+        assert isinstance(error, ErrorText)
+        self.problem = error
+        self.state.failed = True
+        self.state.errors.append(error.plain())
+        self.status.setText(self.tr("The installation did not finish."))
+        self.error.show_error(error)
+        self.retry.setVisible(True)
+        self.completeChanged.emit()
+
+    def _on_cancelled(self, undone: str) -> None:
+        self.was_cancelled = undone or "cancelled"
+        self.state.errors.append("cancelled: " + undone)
+        self.status.setText(self.tr("Cancelled. {0}").format(undone))
+        self.retry.setVisible(True)
+        self.completeChanged.emit()
+
+    def _show_simulated(self) -> None:
+        build = self.state.build()
+        self.status.setText(self.tr("Simulated machine: nothing is installed. These commands would run:"))
+        if build is None:
+            return
+        # the same two steps a real run takes: fetch into a wheelhouse, then pip from it alone
+        command = pip_runner.install_command("<python>", build.requirements, find_links=["<wheelhouse>"],
+                                             pip_version="25.0", extra_args=("--no-index",))
+        self.log.setPlainText(f"torch-gpu-setup fetch {' '.join(build.requirements)} --index-url "
+                              f"{self.state.index_url()} --dest <wheelhouse>\n{command.display()}")
+        self.pip_bar.setVisible(False)
+        self.log.setVisible(True)
+        self.toggle.setChecked(True)
+        self.files.clear()
+        for requirement in build.requirements:
+            self.files.addTopLevelItem(QTreeWidgetItem([requirement, "", self.tr("simulated"), ""]))

@@ -1,0 +1,211 @@
+"""Page 8: the verification demo, live: stage checklist, loss curve, throughput against the peak."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPolygonF
+from PySide6.QtWidgets import QListWidget, QListWidgetItem, QSizePolicy, QWidget
+
+from wizard.core.verify import TrainingPoint, VerifyParser, VerifyResult, percent_of_peak, script_text, verify_command
+from wizard.core.verify_script import STAGES
+from wizard.qt.errors import ErrorText
+from wizard.qt.pages.base import BasePage, ErrorPanel, label
+from wizard.qt.state import WizardState
+from wizard.qt.workers import ProcessResult, ProcessRunner
+
+MARKS = {"pass": "✔", "fail": "✘", "skip": "–", "running": "▶", "waiting": "○"}
+
+
+class LossCurve(QWidget):
+    """The training loss, drawn as it arrives (log-free, scaled to the points so far)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.points: list[TrainingPoint] = []
+        self.setMinimumHeight(140)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.caption = ""
+
+    def add(self, point: TrainingPoint) -> None:
+        """One more point; repaints."""
+        self.points.append(point)
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        """Axes and the curve."""
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        rect = self.rect().adjusted(40, 10, -10, -22)
+        painter.fillRect(self.rect(), self.palette().base())
+        painter.setPen(QPen(self.palette().text().color(), 1))
+        painter.drawLine(rect.bottomLeft(), rect.bottomRight())
+        painter.drawLine(rect.bottomLeft(), rect.topLeft())
+        painter.drawText(self.rect().adjusted(4, 0, 0, -4), Qt.AlignmentFlag.AlignBottom, self.caption)
+        if len(self.points) < 2:
+            painter.end()
+            return
+        losses = [p.loss for p in self.points]
+        top, bottom = max(losses), min(losses)
+        span = (top - bottom) or 1.0
+        last = max(p.step for p in self.points) or 1
+        painter.drawText(2, rect.top() + 10, f"{top:.3g}")
+        painter.drawText(2, rect.bottom(), f"{bottom:.3g}")
+        curve = QPolygonF([QPointF(rect.left() + rect.width() * p.step / last,
+                                   rect.bottom() - rect.height() * (p.loss - bottom) / span) for p in self.points])
+        painter.setPen(QPen(QColor("#2e86c1"), 2))
+        painter.drawPolyline(curve)
+        painter.end()
+
+
+class VerifyPage(BasePage):
+    """Runs the verify script with QProcess in the installed environment."""
+
+    def __init__(self, state: WizardState) -> None:
+        super().__init__(state)
+        self.stages = QListWidget()
+        self.stages.setMaximumHeight(200)
+        self.curve = LossCurve()
+        self.throughput = label()
+        self.error = ErrorPanel()
+        for w in (self.stages, self.curve, self.throughput, self.error):
+            self.outer.addWidget(w)
+        self.runner = ProcessRunner(self)
+        self.runner.line.connect(self._on_line)
+        self.runner.finished.connect(self._on_finished)
+        self.parser: VerifyParser | None = None
+        self.script_dir: Path | None = None
+        self.result: VerifyResult | None = None
+        self.problem: ErrorText | None = None
+        self.items: dict[str, QListWidgetItem] = {}
+        self.retranslate()
+
+    def stage_names(self) -> dict[str, str]:
+        """Stage ids and their names for a person."""
+        return {
+            "import": self.tr("PyTorch imports"), "devices": self.tr("The GPU is visible"),
+            "arch": self.tr("The build supports this GPU"), "kernels": self.tr("Computations are correct"),
+            "precision": self.tr("Half and bfloat16 precision"), "linear_regression": self.tr("A first model learns"),
+            "training": self.tr("A small network trains"), "throughput": self.tr("Speed against the datasheet"),
+            "multi_gpu": self.tr("Several GPUs work together"),
+        }
+
+    def retranslate(self) -> None:
+        """Texts of this page."""
+        self.setTitle(self.tr("Proving that it works"))
+        self.setSubTitle(self.tr("A short demo runs in the new environment: it trains a small network on the GPU."))
+        self.curve.caption = self.tr("training loss")
+        self._reset_items()
+        if self.result is not None:
+            self._show_result(self.result)
+
+    def _reset_items(self) -> None:
+        done = {s.name: s.status for s in self.result.stages} if self.result else {}
+        self.stages.clear()
+        self.items = {}
+        for name in STAGES:
+            item = QListWidgetItem(f"{MARKS[done.get(name, 'waiting')]}  {self.stage_names().get(name, name)}")
+            self.stages.addItem(item)
+            self.items[name] = item
+
+    def _mark(self, name: str, status: str, reason: str = "") -> None:
+        item = self.items.get(name)
+        if item is not None:
+            text = f"{MARKS.get(status, '?')}  {self.stage_names().get(name, name)}"
+            item.setText(text + (f" — {reason}" if reason and status != "pass" else ""))
+
+    # ------------------------------------------------------------------ Qt
+
+    def initializePage(self) -> None:
+        """Run the demo once."""
+        if self.state.simulated:
+            self.throughput.setText(self.tr("Simulated machine: nothing was installed, so nothing is verified."))
+            for name in STAGES:
+                self._mark(name, "skip")
+            return
+        if self.result is None and not self.runner.running() and self.state.installed_python:
+            self._start()
+
+    def isComplete(self) -> bool:
+        """Next once the demo ended (whatever its verdict)."""
+        return self.state.simulated or self.result is not None or self.problem is not None
+
+    def busy(self) -> bool:
+        """The demo runs."""
+        return self.runner.running()
+
+    def failed(self) -> bool:
+        """The demo could not run, or said the install does not work."""
+        return self.problem is not None or (self.result is not None and self.result.verdict == "failed")
+
+    def running(self) -> bool:
+        """For cancel and close."""
+        return self.runner.running()
+
+    def cancel(self) -> None:
+        """Stop the demo (the installation itself stays)."""
+        self.runner.cancel()
+
+    def _start(self) -> None:
+        build = self.state.build()
+        self.script_dir = Path(tempfile.mkdtemp(prefix="tgs-verify-"))
+        script = self.script_dir / "verify_script.py"
+        script.write_text(script_text(), encoding="utf-8")
+        self.parser = VerifyParser(self._on_event)
+        assert self.state.installed_python is not None
+        expect_gpu = build is not None and build.device != "cpu"
+        self.runner.start(verify_command(self.state.installed_python, script, expect_gpu=expect_gpu))
+        self.completeChanged.emit()
+
+    def _on_line(self, text: str) -> None:
+        self.state.log(text)
+        if self.parser is not None:
+            self.parser.feed(text)
+
+    def _on_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "stage_start":
+            self._mark(str(event.get("stage")), "running")
+        elif kind == "stage":
+            self._mark(str(event.get("name")), str(event.get("status")), str(event.get("reason") or ""))
+        elif kind == "progress":
+            with contextlib.suppress(KeyError, TypeError, ValueError):
+                self.curve.add(TrainingPoint(int(event["step"]), float(event["loss"]), float(event["elapsed"])))
+
+    def _on_finished(self, result: ProcessResult) -> None:
+        if self.script_dir is not None:
+            shutil.rmtree(self.script_dir, ignore_errors=True)
+        if result.cancelled:
+            self.problem = ErrorText(self.tr("The demo was stopped."),
+                                     self.tr("PyTorch stays installed; run torch-gpu-setup verify later."), "")
+            self.error.show_error(self.problem)
+        elif self.parser is not None:
+            self.result = self.parser.result(result.returncode)
+            self.state.verify = self.result
+            self._show_result(self.result)
+        self.completeChanged.emit()
+
+    def _show_result(self, result: VerifyResult) -> None:
+        for stage in result.stages:
+            self._mark(stage.name, stage.status, stage.reason)
+        throughput = result.stage("throughput")
+        words = []
+        if throughput is not None and throughput.status == "pass":
+            tflops = throughput.data.get("matmul_tflops") or {}
+            device = str(throughput.data.get("device", ""))
+            words.append(self.tr("{0}: {1} TFLOPS (fp32 matrix multiply)").format(device, tflops.get("fp32")))
+            peak = percent_of_peak(result)
+            if peak and peak.get("fp32") is not None:
+                words.append(self.tr("{0:.0f}% of the datasheet peak").format(peak["fp32"]))
+        elif result.verdict == "cpu-only":
+            words.append(self.tr("Ran on the processor: no GPU speed to measure."))
+        self.throughput.setText(" — ".join(words))
+        failures = [s for s in result.stages if s.status == "fail"]
+        if failures:
+            first = failures[0]
+            self.error.show_error(ErrorText(first.reason, first.remedy, str(dict(first.data))[:2000]))

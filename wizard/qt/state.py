@@ -1,0 +1,321 @@
+"""What the wizard knows and what the person chose, shared by every page.
+
+Pages read and write one :class:`WizardState`; they never keep their own copy of the machine,
+the plan or the choices. Last choices are remembered with ``QSettings``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QSettings, Signal
+
+from wizard.core import environments as envs
+from wizard.core.machine import Machine
+from wizard.core.net import MIRROR_PRESETS
+from wizard.core.planner import Build, Choices, Plan
+from wizard.core.verify import VerifyResult
+from wizard.qt.errors import ErrorText, error_text
+from wizard.qt.workers import Task, TaskContext
+
+
+class PageId(IntEnum):
+    """The pages, in the order they appear."""
+
+    WELCOME = 0
+    SYSTEM = 1
+    ENVIRONMENT = 2
+    BUILD = 3
+    DRIVERS = 4
+    SUMMARY = 5
+    INSTALL = 6
+    VERIFY = 7
+    FINISH = 8
+
+
+@dataclass
+class GuiOptions:
+    """The ``gui`` command line: the same install options as the CLI, plus demo switches."""
+
+    machine: str | None = None
+    autopilot: bool = False
+    screenshots: Path | None = None
+    lang: str | None = None
+    new_venv: str | None = None
+    python: str | None = None
+    torch: str | None = None
+    variant: str | None = None
+    index_url: str | None = None
+    no_torchvision: bool = False
+
+
+def size_estimate(build: Build | None) -> tuple[float, float]:
+    """(download GB, total disk GB needed) for a build, from the knowledge base's disk needs.
+
+    The download share is a third of the need (releases.json "disk_needs_gib": ~3 GB of the 9 GB
+    of a CUDA build are downloads); zero when there is no build.
+    """
+    if build is None:
+        return 0.0, 0.0
+    from wizard.core.knowledge import load_knowledge
+
+    need = load_knowledge().disk_needs_gib.get(build.device, 0.0)
+    return need / 3, need
+
+
+@dataclass
+class EnvironmentChoice:
+    """Where torch goes: ``new`` venv at ``path``, an ``existing`` venv/conda env, or an ``interpreter``."""
+
+    mode: str = "new"
+    path: str = ""
+    base_python: str | None = None
+    consent: bool = False
+    existing: dict[str, str] = field(default_factory=dict)  # distributions read from it
+    replacements: list[str] = field(default_factory=list)
+
+
+class WizardState(QObject):
+    """Shared state; ``changed`` fires after the machine, the plan or a choice changed."""
+
+    changed = Signal()
+    language_changed = Signal(str)
+    busy_changed = Signal()
+    problem = Signal(object)  # ErrorText of a failed background step
+
+    def __init__(self, options: GuiOptions, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.options = options
+        self.settings = settings or QSettings()
+        self.simulated = bool(options.machine)
+        self.machine: Machine | None = None
+        self.plan: Plan | None = None
+        self.network: dict[str, Any] | None = None  # {"ok": bool, "message": ..., "hint": ...}
+        self.choice_index = 0  # 0: the recommended build, i: alternatives[i - 1]
+        self.env = EnvironmentChoice(path=options.new_venv or "", base_python=options.python)
+        if options.new_venv:
+            self.env.mode = "new"
+        saved_mirror = str(self.settings.value("mirror", "official"))
+        self.mirror = saved_mirror if saved_mirror in MIRROR_PRESETS or saved_mirror == "custom" else "official"
+        self.custom_index = options.index_url or str(self.settings.value("custom_index", ""))
+        if options.index_url:
+            self.mirror = "custom"
+        self.proxy = ""  # never stored: it may hold a password
+        self.choices = Choices(
+            torch=options.torch, variant=options.variant,
+            torchvision=not options.no_torchvision and self._bool("torchvision", True),
+            torchaudio=self._bool("torchaudio", False))
+        self.driver_route = "update"  # on the Drivers page: "update" or "without"
+        self.install_log: list[str] = []
+        self.installed_python: Path | None = None
+        self.installed_prefix: Path | None = None
+        self.activate = ""
+        self.verify: VerifyResult | None = None
+        self.errors: list[str] = []
+        self.failed = False
+        self.busy: set[str] = set()
+        # Downloader keyword arguments (retries, backoff); tests shorten them, the GUI keeps the defaults.
+        self.downloader_options: dict[str, Any] = {}
+        self.detect_error: ErrorText | None = None
+        self._tasks: dict[str, Task] = {}
+
+    def _bool(self, key: str, default: bool) -> bool:
+        value = self.settings.value(key, default)
+        return value if isinstance(value, bool) else str(value).lower() == "true"
+
+    # ------------------------------------------------------------------ derived
+
+    def build(self) -> Build | None:
+        """The build that will be installed (recommended, an alternative, or the driver-free one)."""
+        if self.plan is None:
+            return None
+        builds = ([self.plan.recommended] if self.plan.recommended else []) + list(self.plan.alternatives)
+        if not builds:
+            return None
+        chosen = builds[min(self.choice_index, len(builds) - 1)]
+        if chosen.actions and self.driver_route == "without":
+            return self.build_without_actions() or chosen
+        return chosen
+
+    def build_without_actions(self) -> Build | None:
+        """The newest planned build that runs as the machine is now (no driver update)."""
+        if self.plan is None:
+            return None
+        builds = ([self.plan.recommended] if self.plan.recommended else []) + list(self.plan.alternatives)
+        return next((b for b in builds if not b.actions and b.device != "cpu"), None) or next(
+            (b for b in builds if not b.actions), None)
+
+    def needs_actions(self) -> bool:
+        """True when the chosen build asks for a driver (or Python) action first."""
+        if self.plan is None:
+            return False
+        builds = ([self.plan.recommended] if self.plan.recommended else []) + list(self.plan.alternatives)
+        if not builds:
+            return False
+        return bool(builds[min(self.choice_index, len(builds) - 1)].actions)
+
+    def index_url(self, build: Build | None = None) -> str:
+        """The index pip and the downloader use for the build."""
+        build = build or self.build()
+        if self.mirror == "custom" and self.custom_index.strip():
+            return self.custom_index.strip()
+        preset = MIRROR_PRESETS.get(self.mirror)
+        if build is None:
+            return self.custom_index
+        if preset is None or preset.name == "official":
+            return build.index_url
+        return preset.variant_url(build.variant)
+
+    def mirror_is_find_links(self) -> bool:
+        """True for mirrors that publish one flat page per variant (pip --find-links)."""
+        preset = MIRROR_PRESETS.get(self.mirror)
+        return preset is not None and preset.kind == "find-links"
+
+    def default_env_path(self) -> str:
+        """The default new venv: the data dir, named after the build."""
+        build = self.build()
+        name = envs.env_name_for(build.torch, build.variant) if build else "torch"
+        return str(envs.envs_dir() / name)
+
+    def env_path(self) -> str:
+        """The chosen path, or the default for a new venv."""
+        return self.env.path or (self.default_env_path() if self.env.mode == "new" else "")
+
+    def target_args(self) -> dict[str, str | None]:
+        """``python`` / ``venv`` / ``new_venv`` as :func:`wizard.core.environments.resolve_target` takes them."""
+        if self.env.mode == "new":
+            return {"python": self.env.base_python, "venv": None, "new_venv": self.env_path()}
+        if self.env.mode == "existing":
+            return {"python": None, "venv": self.env.path, "new_venv": None}
+        return {"python": self.env.path, "venv": None, "new_venv": None}
+
+    # ------------------------------------------------------------------ remembering
+
+    def remember(self) -> None:
+        """Store the last choices (never the proxy, which may carry a password)."""
+        self.settings.setValue("mirror", self.mirror)
+        self.settings.setValue("custom_index", self.custom_index)
+        self.settings.setValue("torchvision", self.choices.torchvision)
+        self.settings.setValue("torchaudio", self.choices.torchaudio)
+        self.settings.setValue("env_mode", self.env.mode)
+        self.settings.sync()
+
+    def log(self, line: str) -> None:
+        """Add a line to the install log (shown live and put in the report)."""
+        self.install_log.append(line)
+
+    # ------------------------------------------------------------------ background work
+
+    def _start(self, name: str, fn: Any, done: Any) -> None:
+        old = self._tasks.get(name)
+        if old is not None and old.running:
+            old.cancel()
+        task = Task(fn, self)
+        self._tasks[name] = task
+        self.busy.add(name)
+        self.busy_changed.emit()
+
+        def finished(result: object) -> None:
+            if self._tasks.get(name) is not task:
+                return  # a newer run of the same job replaced this one
+            self.busy.discard(name)
+            done(result)
+            self.busy_changed.emit()
+            self.changed.emit()
+
+        def failed(exc: object) -> None:
+            if self._tasks.get(name) is not task:
+                return
+            self.busy.discard(name)
+            text = error_text(exc if isinstance(exc, BaseException) else RuntimeError(str(exc)))
+            if name == "detect":
+                self.detect_error = text
+            self.problem.emit(text)
+            self.busy_changed.emit()
+            self.changed.emit()
+
+        task.finished.connect(finished)
+        task.failed.connect(failed)
+        task.start()
+
+    def start_detection(self) -> None:
+        """Detect this machine (or nothing, when simulating), then plan and check the network."""
+        if self.machine is not None:
+            self.replan()
+            return
+        python = self.options.python
+
+        def detect(ctx: TaskContext) -> Machine:
+            from wizard.core.detect import detect_machine
+
+            return detect_machine(python=python) if python else detect_machine()
+
+        def detected(machine: object) -> None:
+            assert isinstance(machine, Machine)
+            self.machine = machine
+            if self.env.base_python is None and machine.python is not None:
+                self.env.base_python = machine.python.path
+            self.replan()
+
+        self.detect_error = None
+        self._start("detect", detect, detected)
+
+    def replan(self) -> None:
+        """Plan again for the current machine and choices (in the background)."""
+        machine, choices = self.machine, self.choices
+        if machine is None:
+            return
+
+        def plan(ctx: TaskContext) -> Plan:
+            from wizard.core.planner import make_plan
+
+            return make_plan(machine, choices)
+
+        def planned(result: object) -> None:
+            assert isinstance(result, Plan)
+            self.plan = result
+            self.choice_index = 0
+            if not self.simulated and self.network is None:
+                self.check_network()
+
+        self._start("plan", plan, planned)
+
+    def check_network(self) -> None:
+        """Can the chosen index be reached? Proxy and TLS problems come back in their own words."""
+        url = self.index_url()
+        proxy = self.proxy or None
+        if not url:
+            return
+
+        def check(ctx: TaskContext) -> dict[str, Any]:
+            import requests
+
+            from wizard.core.net import NetConfig, check_response, classify_error, make_session
+
+            session = make_session(NetConfig(proxy=proxy, timeout=(10.0, 15.0)))
+            try:
+                response = session.get(url.rstrip("/") + "/torch/" if "://" in url else url)
+                check_response(response, "the package index")
+            except requests.RequestException as exc:
+                err = classify_error(exc, url, proxy)
+                return {"ok": False, "url": url, "message": err.message, "hint": err.hint}
+            except Exception as exc:  # check_response raises WizardError with words
+                text = error_text(exc)
+                return {"ok": False, "url": url, "message": text.message, "hint": text.hint}
+            return {"ok": True, "url": url, "message": "", "hint": ""}
+
+        def checked(result: object) -> None:
+            assert isinstance(result, dict)
+            self.network = result
+
+        self._start("network", check, checked)
+
+    def stop_all(self) -> None:
+        """Cancel background checks (closing the window) and wait for their threads briefly."""
+        for task in self._tasks.values():
+            if task.running:
+                task.cancel()
+                task.wait(30000)
