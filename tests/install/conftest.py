@@ -41,9 +41,9 @@ def build_wheel(dest: Path, name: str, version: str, requires: tuple[str, ...] =
         f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
     record_lines = []
-    for path, data in files.items():
+    for arcname, data in files.items():
         digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-        record_lines.append(f"{path},sha256={digest},{len(data)}")
+        record_lines.append(f"{arcname},sha256={digest},{len(data)}")
     record_lines.append(f"{info}/RECORD,,")
     files[f"{info}/RECORD"] = ("\n".join(record_lines) + "\n").encode()
     dest.mkdir(parents=True, exist_ok=True)
@@ -94,14 +94,32 @@ def _handler(index: LoopbackIndex) -> type[http.server.BaseHTTPRequestHandler]:
         def log_message(self, *args: object) -> None:
             pass
 
+        head = False
+
         def _send(self, status: int, body: bytes, ctype: str = "text/html") -> None:
             self.send_response(status)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            if not self.head:
+                self.wfile.write(body)
+
+        def do_HEAD(self) -> None:
+            # what a real index answers (the wizard's downloader asks for sizes first); not logged
+            # in ``requests``, which counts GETs
+            self.head = True
+            parts = [urllib.parse.unquote(p) for p in self.path.split("?")[0].split("/") if p]
+            wheel = index.find(parts[1]) if parts[:1] == ["files"] and len(parts) == 2 else None
+            if wheel is None:
+                self._send(404, b"")
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(wheel.stat().st_size))
+            self.end_headers()
 
         def do_GET(self) -> None:
+            self.head = False
             index.requests.append(self.path)
             parts = [urllib.parse.unquote(p) for p in self.path.split("?")[0].split("/") if p]
             if parts[:1] == ["files"] and len(parts) == 2:
@@ -168,7 +186,7 @@ def loopback_index() -> Iterator[LoopbackIndex]:
 @pytest.fixture
 def isolated_pip(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """No pip configuration of this user or machine (/etc/pip.conf aside), no cache; the wizard's
-    data dir inside tmp_path.
+    data dir and download cache inside tmp_path.
 
     PIP_INDEX_URL points at a closed port so nothing can leak to a real index.
     """
@@ -190,6 +208,7 @@ def isolated_pip(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("PIP_TIMEOUT", "5")
     data = tmp_path / "wizard-data"
     monkeypatch.setenv("TORCH_GPU_SETUP_DATA_DIR", str(data))
+    monkeypatch.setenv("TORCH_GPU_SETUP_CACHE_DIR", str(tmp_path / "wizard-cache"))
     return data
 
 

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -83,8 +84,17 @@ def test_install_verify_rollback_end_to_end(torch_wheels: tuple[Path, str], loop
     pins = (env_dir / "torch-gpu-setup-constraints.txt").read_text()
     assert f"torch=={TORCH_VERSION}+cpu" in pins and "constraint" in (env_dir / "pip.conf").read_text()
 
-    code = main(["verify", "--python", str(venv_py(env_dir)), "--json"])
+    # the big wheel came through the wizard's downloader into the cache's wheelhouse; pip used that copy
+    wheel_gets = [unquote(r) for r in loopback_index.requests
+                  if unquote(r).startswith(f"/files/torch-{TORCH_VERSION}")]
+    assert len(wheel_gets) == 1
+    house = tmp_path / "wizard-cache" / "wheelhouses" / f"torch-{TORCH_VERSION}-cpu"
+    assert [p.name for p in house.glob("torch-*.whl")] == [wheel_gets[0].rsplit("/", 1)[1]]
+
+    # verify with no --python: the environment the install created
+    code = main(["verify", "--json"])
     result = json.loads(capsys.readouterr().out)
+    assert Path(result["python"]) == venv_py(env_dir).absolute()
     assert code == 0 and result["verdict"] == "cpu-only"
     status = {s["name"]: s for s in result["stages"]}
     assert status["import"]["status"] == "pass" and status["import"]["torch"] == f"{TORCH_VERSION}+cpu"
@@ -98,7 +108,7 @@ def test_install_verify_rollback_end_to_end(torch_wheels: tuple[Path, str], loop
     # a failed install into the existing env leaves it as it was
     code = main(["install", "--venv", str(env_dir), "--torch", "9.9.9", "--variant", "cpu",
                  "--index-url", index_url, "--yes", "--no-verify"])
-    assert code == 2 and "no wheel for torch==9.9.9+cpu" in capsys.readouterr().err
+    assert code == 2 and f"torch 9.9.9+cpu is not on the index {index_url}" in capsys.readouterr().err
     assert installed(env_dir) == packages
 
     # rollback undoes the install: the venv was made by the wizard, so it goes

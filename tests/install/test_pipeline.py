@@ -31,9 +31,12 @@ def _publish(index: LoopbackIndex, tmp_path: Path, payload_kib: int = 4) -> None
     index.add("whl/cpu", build_wheel(wheels, "helper", "1.0"))
 
 
-def _request(index: LoopbackIndex, venv: Path, torch: str = "1.0", **kw: object) -> InstallRequest:
+def _request(index: LoopbackIndex, venv: Path, torch: str = "1.0", fetch: bool = False,
+             **kw: object) -> InstallRequest:
+    """pip fetches everything itself unless ``fetch``: these tests are about pip and its failures."""
     return InstallRequest(torch=torch, variant="cpu", requirements=(f"torch=={torch}+cpu",),
-                          index_url=index.url("whl/cpu"), venv=str(venv), verify=False, **kw)  # type: ignore[arg-type]
+                          index_url=index.url("whl/cpu"), venv=str(venv), verify=False, fetch=fetch,
+                          **kw)  # type: ignore[arg-type]
 
 
 def test_install_pins_the_build_and_rollback_restores(loopback_index: LoopbackIndex, venv: Path,
@@ -167,7 +170,7 @@ def test_failed_install_into_new_venv_deletes_it(loopback_index: LoopbackIndex, 
     with pytest.raises(WizardError) as err:
         run_install(InstallRequest(torch="9.9", variant="cpu", requirements=("torch==9.9+cpu",),
                                    index_url=loopback_index.url("whl/cpu"), python=sys.executable,
-                                   new_venv=str(target), verify=False),
+                                   new_venv=str(target), verify=False, fetch=False),
                     InstallCallbacks(status=statuses.append))
     assert any(s.startswith("creating the environment") for s in statuses)
     assert "removed the new environment" in err.value.hint

@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any, TextIO
 
+from wizard.core.errors import WizardError
+from wizard.core.install_flow import last_install_python
 from wizard.core.verify import VerifyResult, percent_of_peak, run_verify
 
 VERDICT_WORDS = {
@@ -23,8 +25,9 @@ def register(sub: Any) -> None:
         description="Run the verification demo with an interpreter: import, devices, arch, kernels, precision, "
                     "linear regression, training, throughput, multi-GPU. Exit 0 for gpu-ok and cpu-only, "
                     "1 for failed.")
-    p.add_argument("--python", metavar="PATH", default=sys.executable,
-                   help="the interpreter whose torch to verify (default: this one)")
+    p.add_argument("--python", metavar="PATH",
+                   help="the interpreter whose torch to verify (default: the environment of the last "
+                        "successful install, else the detected target Python)")
     p.add_argument("--expect-gpu", action="store_true", help="a missing GPU is a failure, not a skip")
     p.add_argument("--quick", action="store_true", help="fewer training steps and timing rounds")
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
@@ -65,8 +68,30 @@ def print_result(result: VerifyResult, out: TextIO) -> None:
     out.write(VERDICT_WORDS.get(result.verdict, result.verdict) + "\n")
 
 
+def default_python() -> str:
+    """The interpreter to verify when none was named.
+
+    Never ``sys.executable``: in a frozen (bundled) wizard that is the app itself. First the
+    environment the last successful ``install`` used, then the target Python detection finds.
+    """
+    last = last_install_python()
+    if last is not None:
+        return str(last)
+    from wizard.core.detect import detect_machine
+
+    found = detect_machine().python
+    if found is not None and found.path:
+        return found.path
+    raise WizardError("no environment to verify: nothing was installed yet and no Python was found",
+                      hint="run torch-gpu-setup install first, or name the interpreter with --python PATH")
+
+
 def run(args: argparse.Namespace) -> int:
     """Verify and print (or dump JSON); exit 1 when the verdict is failed."""
+    if not args.python:
+        args.python = default_python()
+        if not args.json:
+            print(f"Verifying {args.python}", file=sys.stderr)
     tty = sys.stderr.isatty() and not args.json
 
     def on_event(event: dict[str, Any]) -> None:

@@ -12,6 +12,8 @@ and the GUI can show it; cancel is a ``threading.Event``.
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import sys
 import threading
@@ -21,18 +23,24 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import canonicalize_name
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 from wizard.core import environments as envs
 from wizard.core import pip_runner
 from wizard.core.commands import run_command
+from wizard.core.download import Downloader, default_cache_dir
 from wizard.core.errors import WizardError
+from wizard.core.knowledge import bundled_knowledge, variant_device
 from wizard.core.verify import VerifyResult, run_verify
+from wizard.core.wheelhouse import MANIFEST
 
 #: Packages whose exact build the wizard pins after a successful install.
 PINNED_PACKAGES = ("torch", "torchvision", "torchaudio")
 PIP_INSTALL_TIMEOUT_S = 3 * 3600.0  # a 2.5 GB CUDA wheel on a slow line; cancel is the real exit
+#: Where the last successful install is recorded (in the data dir), for ``verify`` without --python.
+LAST_INSTALL = "last_install.json"
+GiB = 1024**3
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,8 @@ class InstallRequest:
     consent: bool = False
     verify: bool = True
     expect_gpu: bool = False
+    fetch: bool = True  # without a wheelhouse: download the big wheels into the cache's wheelhouse first
+    cache_dir: Path | None = None  # the Downloader's cache (default: the platform cache dir)
 
 
 @dataclass
@@ -256,8 +266,12 @@ def run_install(
     snapshot: envs.Snapshot | None = None
     previous: bytes | None = None
     index_urls = (request.index_url,) if request.index_url else ()
+    wheelhouse = request.wheelhouse
     try:
         if created:
+            # Download first: a cancelled or failed 3 GB download must not create (and delete) a venv.
+            wheelhouse = wheelhouse or fetch_big_wheels(
+                request, target.base_python or envs.default_base_python(), cb, cancel)
             cb.status(f"creating the environment {target.prefix}")
             info = envs.create_venv(target, on_line=cb.line, cancel=cancel)
             snapshot = envs.take_snapshot(target.python, target.prefix, created_venv=True, index_urls=index_urls)
@@ -276,17 +290,22 @@ def run_install(
                     hint="replacing them needs your consent: run again with --yes "
                     "(the environment is snapshotted first and can be rolled back)",
                 )
+            # Before the snapshot: while the wheels download, the environment is not touched.
+            wheelhouse = wheelhouse or fetch_big_wheels(request, str(target.python), cb, cancel)
             cb.status("recording a snapshot of the environment")
             previous = envs.stored_snapshot_bytes(target.python)
             snapshot = envs.take_snapshot(target.python, target.prefix, index_urls=index_urls)
             release_own_pins(target.prefix, plat)
 
-        # INTEGRATION POINT (fetch, issue 3): wizard.core.wheelhouse downloads and verifies the big
-        # wheels into a directory; that directory arrives here as request.wheelhouse and pip finds
-        # the wheels there through --find-links. Nothing is downloaded by this module itself.
-        find_links = [request.wheelhouse] if request.wheelhouse else []
+        # The big wheels come from the local wheelhouse, everything else from the index and the
+        # user's own pip configuration. The verified files are named by path: of two equal
+        # candidates (the --find-links copy and the index's) pip may well pick the index's and
+        # download the 3 GB again.
+        find_links = [wheelhouse] if wheelhouse else []
+        pip_requirements = local_requirements(request.requirements, wheelhouse) if wheelhouse \
+            else list(request.requirements)
         command = pip_runner.install_command(
-            target.python, request.requirements, index_url=request.index_url, find_links=find_links,
+            target.python, pip_requirements, index_url=request.index_url, find_links=find_links,
             pip_version=info.pip_version,
         )
         cb.status(f"installing {' '.join(request.requirements)}")
@@ -321,8 +340,110 @@ def run_install(
         pip_conf_written=wrote_conf, activate=activation_hint(target.prefix, target.kind, plat),
         warnings=warnings,
     )
+    record_last_install(outcome, request)
     if request.verify:
         cb.status("verifying: running the demo in the new environment")
         outcome.verify = run_verify(target.python, expect_gpu=request.expect_gpu, on_event=cb.verify_event,
                                     cancel=cancel)
     return outcome
+
+
+def big_wheel_requirements(requirements: Sequence[str]) -> list[str]:
+    """The requirements worth a verified, resumable download: torch, torchvision, torchaudio."""
+    return [r for r in requirements if _pin_parts(r)[0] in PINNED_PACKAGES]
+
+
+def local_requirements(requirements: Sequence[str], wheelhouse: Path) -> list[str]:
+    """The requirements with each pin that a wheel in ``wheelhouse`` satisfies replaced by its path.
+
+    When several wheels of that version lie there (other Pythons), the one ``fetch`` last listed
+    in ``wheelhouse.json`` is taken; without such a listing the pin stays and pip chooses.
+    """
+    try:
+        manifest = json.loads((wheelhouse / MANIFEST).read_text(encoding="utf-8"))
+        listed = {str(f["filename"]) for f in manifest["files"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        listed = set()
+    wheels: list[tuple[str, Version, Path]] = []
+    for path in wheelhouse.glob("*.whl"):
+        try:
+            project, version, _, _ = parse_wheel_filename(path.name)
+        except (InvalidWheelFilename, InvalidVersion):
+            continue
+        wheels.append((str(project), version, path))
+    out: list[str] = []
+    for requirement in requirements:
+        name, pinned = _pin_parts(requirement)
+        matches = [p for n, v, p in wheels if n == name and pinned and _same_version(str(v), pinned)]
+        if len(matches) > 1:
+            matches = [p for p in matches if p.name in listed]
+        out.append(str(matches[0]) if len(matches) == 1 else requirement)
+    return out
+
+
+def wheelhouse_dir(request: InstallRequest) -> Path:
+    """The cache's wheelhouse for one build; the files are hard links to the download cache."""
+    cache = request.cache_dir or default_cache_dir()
+    return cache / "wheelhouses" / envs.env_name_for(request.torch, request.variant)
+
+
+def fetch_big_wheels(request: InstallRequest, python: str, cb: InstallCallbacks,
+                     cancel: threading.Event | None) -> Path | None:
+    """Download and verify the big wheels into the cache's wheelhouse; None when there is nothing to fetch.
+
+    Only torch/torchvision/torchaudio, without their dependencies (``no_deps``): those are the
+    1-3 GB files worth resuming; pip gets the rest from the index and the user's pip settings.
+    The disk check covers the unpacked environment too (``disk_needs_gib`` of the knowledge
+    base, per device; it includes the downloads, so it errs on the safe side).
+    """
+    wanted = big_wheel_requirements(request.requirements)
+    if not request.fetch or not request.index_url or not wanted:
+        return None
+    from wizard.core.wheelhouse import fetch_wheelhouse, probe_target  # requests etc.: only when fetching
+
+    target, os_info = probe_target(python)
+    need_gib = bundled_knowledge().disk_needs_gib.get(variant_device(request.variant), 0.0)
+    dest = wheelhouse_dir(request)
+    downloader = Downloader(cache_dir=request.cache_dir)
+
+    def on_plan(wheels: Sequence[Any], total: int) -> None:
+        cb.status(f"downloading {len(wheels)} wheel(s), {total / 1e6:.1f} MB, into {dest}")
+
+    def on_progress(done: int, total: int, rate: float, eta: float | None) -> None:
+        cb.progress(pip_runner.PipProgress(done, total or None))
+
+    cb.status(f"checking the index for {' '.join(wanted)}")
+    fetch_wheelhouse(wanted, index_url=request.index_url, dest=dest, python=target, os_info=os_info,
+                     no_deps=True, downloader=downloader, progress=on_progress, cancel=cancel,
+                     extra_bytes=int(need_gib * GiB), on_plan=on_plan)
+    return dest
+
+
+def last_install_path() -> Path:
+    """``<data_dir>/last_install.json``."""
+    return envs.data_dir() / LAST_INSTALL
+
+
+def record_last_install(outcome: InstallOutcome, request: InstallRequest) -> None:
+    """Remember where the last successful install went (``verify`` uses it by default)."""
+    path = last_install_path()
+    data = {"python": str(outcome.python), "prefix": str(outcome.target.prefix), "kind": outcome.target.kind,
+            "torch": request.torch, "variant": request.variant,
+            "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a convenience only: verify then asks for --python
+
+
+def last_install_python() -> Path | None:
+    """The interpreter of the last successful install, when recorded and still there."""
+    try:
+        data = json.loads(last_install_path().read_text(encoding="utf-8"))
+        python = Path(str(data["python"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return python if python.exists() else None
