@@ -1,0 +1,244 @@
+"""Offline bundles: every wheel an install needs, for machines that have no network.
+
+``make_bundle`` plans the build for each target (a real interpreter or a machine profile),
+fetches torch, its companions and every dependency for that target's tags with
+:func:`wizard.core.wheelhouse.fetch_wheelhouse`, and writes ``bundle.json``: the sha256 and size
+of every file, and for each target the machine it was made for and its plan.
+
+``open_bundle`` is the other end: it checks every hash (and that no unlisted wheel was slipped
+in) before anything is installed, and ``choose_target`` refuses a bundle whose wheels do not fit
+the interpreter it is asked to install into, naming the machine the bundle was made for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import requests
+from packaging.tags import Tag
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from wizard import __version__
+from wizard.core.errors import WizardError
+from wizard.core.exit_codes import ExitCode, ExitError
+from wizard.core.machine import Machine, OsInfo, PythonTarget
+from wizard.core.planner import Build, Choices, Plan, make_plan
+from wizard.core.tags import describe_target, target_tags
+from wizard.core.wheelhouse import MANIFEST as WHEELHOUSE_MANIFEST
+from wizard.core.wheelhouse import fetch_wheelhouse
+
+BUNDLE_MANIFEST = "bundle.json"
+BUNDLE_SCHEMA = "offline-bundle/1"
+WHEELS_DIR = "wheels"
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class BundleTarget:
+    """One machine a bundle was made for, as written in ``bundle.json``."""
+
+    label: str
+    python: PythonTarget
+    os: OsInfo
+    torch: str
+    variant: str
+    device: str
+    requirements: tuple[str, ...]
+    files: tuple[str, ...]
+    plan: dict[str, Any]
+
+    def describe(self) -> str:
+        """``Python 3.12 on linux x86_64 (glibc 2.35), machine 'lab-a'``."""
+        return f"{describe_target(self.python, self.os)}, machine '{self.label}'"
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A bundle on disk whose every file matched its hash."""
+
+    root: Path
+    targets: tuple[BundleTarget, ...]
+    created: str
+    wizard_version: str
+
+    @property
+    def wheels(self) -> Path:
+        """The folder pip gets as ``--find-links``."""
+        return self.root / WHEELS_DIR
+
+
+def sha256_file(path: Path) -> str:
+    """The sha256 of a file, read in 1 MiB pieces (torch CUDA wheels are ~2.5 GB)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def plan_for(machine: Machine, choices: Choices) -> tuple[Plan, Build]:
+    """The plan and its recommended build; an unsupported machine is an :class:`ExitError`."""
+    plan = make_plan(machine, choices)
+    if plan.recommended is None or plan.status == "unsupported":
+        why = " ".join(plan.explanation[-1:]) or "no build fits"
+        raise ExitError(ExitCode.UNSUPPORTED, f"no PyTorch build fits machine '{machine.id}': {why}",
+                        hint="run torch-gpu-setup plan for the details")
+    return plan, plan.recommended
+
+
+def make_bundle(
+    machines: Sequence[Machine],
+    choices: Choices,
+    out: Path,
+    *,
+    index_url: str | None = None,
+    session: requests.Session | None = None,
+    on_status: Callable[[str], None] = lambda text: None,
+) -> Path:
+    """Write a bundle for ``machines`` into ``out``; returns the manifest path.
+
+    Every target gets the wheels of its planned build (torch, companions, every dependency)
+    in ``out/wheels``; a wheel shared by several targets is stored once.
+    """
+    if not machines:
+        raise WizardError("a bundle needs at least one target", hint="give --python PATH or --machine PROFILE")
+    out = Path(out)
+    wheels = out / WHEELS_DIR
+    wheels.mkdir(parents=True, exist_ok=True)
+    targets: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for machine in machines:
+        if machine.python is None:
+            raise WizardError(f"machine '{machine.id}' has no Python to build a bundle for",
+                              hint="give its interpreter with --python, or a profile with a python section")
+        plan, build = plan_for(machine, choices)
+        source = index_url or build.index_url
+        on_status(f"{machine.id}: {build.label()} for {describe_target(machine.python, machine.os)} from {source}")
+        result = fetch_wheelhouse(list(build.requirements), index_url=source, dest=wheels, python=machine.python,
+                                  os_info=machine.os, session=session)
+        notes += result.notes
+        targets.append({
+            "label": machine.id,
+            "description": machine.description,
+            "python": {"version": machine.python.version, "implementation": machine.python.implementation,
+                       "bits": machine.python.bits, "free_threaded": machine.python.free_threaded},
+            "os": {"family": machine.os.family, "version": machine.os.version, "arch": machine.os.arch,
+                   "glibc": machine.os.glibc},
+            "platform": describe_target(machine.python, machine.os),
+            "torch": build.torch, "variant": build.variant, "device": build.device,
+            "index_url": source,
+            "requirements": list(build.requirements),
+            "files": sorted(w.filename for w in result.wheels),
+            "plan": plan.to_json(),
+        })
+    # fetch_wheelhouse's own manifest describes the last target only; bundle.json replaces it.
+    (wheels / WHEELHOUSE_MANIFEST).unlink(missing_ok=True)
+    listed = sorted({name for t in targets for name in t["files"]})
+    files = []
+    for name in listed:
+        path = wheels / name
+        files.append({"path": f"{WHEELS_DIR}/{name}", "sha256": sha256_file(path), "size": path.stat().st_size})
+    manifest = {
+        "schema": BUNDLE_SCHEMA,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "wizard_version": __version__,
+        "targets": targets,
+        "files": files,
+        "notes": notes,
+    }
+    path = out / BUNDLE_MANIFEST
+    tmp = out / f".{BUNDLE_MANIFEST}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def _refuse(message: str, hint: str = "") -> ExitError:
+    return ExitError(ExitCode.BUNDLE_REFUSED, message, hint=hint or "make the bundle again with torch-gpu-setup "
+                     "bundle, and copy the whole folder")
+
+
+def _target_from(raw: dict[str, Any]) -> BundleTarget:
+    py, os_raw = raw["python"], raw["os"]
+    return BundleTarget(
+        label=str(raw["label"]),
+        python=PythonTarget(version=str(py["version"]), implementation=str(py["implementation"]),
+                            bits=int(py["bits"]), free_threaded=bool(py["free_threaded"])),
+        os=OsInfo(family=str(os_raw["family"]), version=str(os_raw.get("version") or ""), arch=str(os_raw["arch"]),
+                  glibc=os_raw.get("glibc") or None),
+        torch=str(raw["torch"]), variant=str(raw["variant"]), device=str(raw["device"]),
+        requirements=tuple(str(r) for r in raw["requirements"]), files=tuple(str(f) for f in raw["files"]),
+        plan=dict(raw.get("plan") or {}),
+    )
+
+
+def open_bundle(root: Path) -> Bundle:
+    """Read ``bundle.json`` and check every file against it, before anything is installed.
+
+    Refused (:class:`ExitError` with ``BUNDLE_REFUSED``): no or unreadable manifest, a missing
+    file, a size or sha256 that differs, or a wheel in the folder that the manifest does not list
+    (pip would pick it up).
+    """
+    root = Path(root)
+    manifest = root / BUNDLE_MANIFEST
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise _refuse(f"{root} is not an offline bundle (no {BUNDLE_MANIFEST})",
+                      "give the folder torch-gpu-setup bundle --out wrote") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _refuse(f"{manifest} cannot be read: {exc}") from None
+    if not isinstance(data, dict) or data.get("schema") != BUNDLE_SCHEMA:
+        raise _refuse(f"{manifest} is not a {BUNDLE_SCHEMA} manifest",
+                      "this wizard reads bundles made by the same major version")
+    try:
+        targets = tuple(_target_from(t) for t in data["targets"])
+        entries = [(str(f["path"]), str(f["sha256"]), int(f["size"])) for f in data["files"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _refuse(f"{manifest} is damaged: {exc!r}") from None
+    listed: set[str] = set()
+    for rel, sha256, size in entries:
+        name = rel.removeprefix(f"{WHEELS_DIR}/")
+        if "/" in name or "\\" in name or name in ("", ".", ".."):
+            raise _refuse(f"{manifest} names a file outside {WHEELS_DIR}/: {rel!r}")
+        path = root / WHEELS_DIR / name
+        if not path.is_file():
+            raise _refuse(f"the bundle is incomplete: {rel} is missing")
+        if path.stat().st_size != size or sha256_file(path) != sha256:
+            raise _refuse(f"{rel} does not match the sha256 in {BUNDLE_MANIFEST}: the file was changed or damaged; "
+                          "nothing was installed")
+        listed.add(name)
+    extra = sorted(p.name for p in (root / WHEELS_DIR).glob("*.whl") if p.name not in listed)
+    if extra:
+        raise _refuse(f"the bundle holds wheels its manifest does not list: {', '.join(extra)}",
+                      "remove them, or make the bundle again; nothing was installed")
+    return Bundle(root, targets, str(data.get("created", "")), str(data.get("wizard_version", "")))
+
+
+def wheel_fits(filename: str, tags: set[Tag]) -> bool:
+    """Whether pip on an interpreter with ``tags`` can install this wheel."""
+    try:
+        _, _, _, wheel_tags = parse_wheel_filename(filename)
+    except InvalidWheelFilename:
+        return False
+    return bool(wheel_tags & tags)
+
+
+def choose_target(bundle: Bundle, python: PythonTarget, os_info: OsInfo) -> BundleTarget:
+    """The bundle target whose every wheel installs on ``python``; refused in words otherwise."""
+    tags = set(target_tags(python, os_info))
+    for target in bundle.targets:
+        if all(wheel_fits(name, tags) for name in target.files):
+            return target
+    made_for = "; ".join(t.describe() for t in bundle.targets) or "no machine"
+    raise _refuse(
+        f"this bundle does not fit {describe_target(python, os_info)}: it was made for {made_for}",
+        "make a bundle for this interpreter: torch-gpu-setup bundle --python PATH (or --machine PROFILE) --out DIR",
+    )

@@ -1,0 +1,146 @@
+"""The support report a helpdesk asks for: one zip instead of "send me five commands' output".
+
+It holds ``report.html`` (readable in any browser) and ``report.json`` (the same facts for
+tools), built by :func:`wizard.core.report.build_report`, which redacts user names, home paths,
+the host name (optional here), tokens and proxy credentials. This module only gathers the
+facts: detection, the plan, the last install and verify logs, ``pip list`` of the target,
+driver details (``nvidia-smi`` when present), the proxy settings and the wizard's version.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import shutil
+import zipfile
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from wizard import __version__
+from wizard.core import environments as envs
+from wizard.core.commands import Command, run_command
+from wizard.core.errors import WizardError
+from wizard.core.machine import Machine
+from wizard.core.planner import Plan
+from wizard.core.report import Report, build_report
+from wizard.core.verify import VerifyResult
+
+LAST_RUN = "last-install.json"
+#: Proxy settings pip and requests read (pip docs "Configuration"; requests "Proxies").
+PROXY_ENV = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "all_proxy",
+             "no_proxy", "PIP_PROXY", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL")
+NVIDIA_SMI_TIMEOUT_S = 20.0  # nvidia-smi answers in < 1 s; a hung driver must not hang the report
+
+
+def logs_dir() -> Path:
+    """Where the wizard keeps the log of its last install for the report."""
+    return envs.data_dir() / "logs"
+
+
+def save_last_run(lines: Sequence[str], result: Mapping[str, Any], verify: VerifyResult | None) -> Path:
+    """Keep the last install's log and result, so a later ``report`` includes them."""
+    path = logs_dir() / LAST_RUN
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"saved": datetime.now(timezone.utc).isoformat(timespec="seconds"), "log": list(lines),
+            "result": dict(result), "verify": verify.to_json() if verify else None}
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def load_last_run() -> dict[str, Any] | None:
+    """The saved last install, or None."""
+    try:
+        data = json.loads((logs_dir() / LAST_RUN).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def pip_list(python: str | None) -> dict[str, str] | str:
+    """``pip list`` of the target as {name: version}, or why it could not be read."""
+    if not python:
+        return "no target interpreter given"
+    try:
+        return envs.list_distributions(python)
+    except WizardError as exc:
+        return exc.one_line()
+
+
+def nvidia_smi_text() -> str | None:
+    """``nvidia-smi`` output (driver, GPUs, processes), or None when it is not installed."""
+    exe = shutil.which("nvidia-smi")
+    if exe is None:
+        return None
+    result = run_command(Command(argv=(exe,)), timeout_s=NVIDIA_SMI_TIMEOUT_S)
+    return "\n".join(result.tail)
+
+
+def collect_report(
+    python: str | None,
+    *,
+    machine: Machine | None = None,
+    plan: Plan | None = None,
+    install_log: Sequence[str] | None = None,
+    verify: VerifyResult | None = None,
+    extra: Mapping[str, Any] | None = None,
+    redact_hostname: bool = True,
+    user: str | None = None,
+    home: str | None = None,
+    hostname: str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Report:
+    """Gather the facts and build the redacted report.
+
+    Without ``install_log``/``verify``, the last install's saved log and verification are used.
+    ``user``, ``home``, ``hostname`` and ``environ`` default to this session's (tests pass fakes).
+    """
+    env = os.environ if environ is None else environ
+    last = load_last_run() if install_log is None else None
+    log = list(install_log) if install_log is not None else list((last or {}).get("log", []))
+    facts: dict[str, Any] = {
+        "wizard_version": __version__,
+        "target_python": python,
+        "pip_list": pip_list(python),
+        "driver": {
+            "nvidia_driver": machine.to_profile().get("nvidia_driver") if machine else None,
+            "driver_status": machine.to_profile().get("driver_status") if machine else None,
+            "nvidia_smi": nvidia_smi_text(),
+        },
+        "detect_notes": list(machine.notes) if machine else [],
+        "proxy_settings": {k: env[k] for k in PROXY_ENV if env.get(k)},
+    }
+    if last is not None:
+        facts["last_install"] = {"saved": last.get("saved"), "result": last.get("result"),
+                                 "verify": last.get("verify")}
+    facts.update(extra or {})
+    report = build_report(machine, plan, log, verify, extra=facts, user=user, home=home,
+                          hostname=hostname if redact_hostname else "")
+    return Report(report.data, _with_extra_section(report))
+
+
+def _with_extra_section(report: Report) -> str:
+    """The page plus the gathered facts (already redacted) that the base page does not show."""
+    extra = report.data.get("extra") or {}
+    sections = "".join(
+        f"<h2>{html.escape(str(key).replace('_', ' '))}</h2>\n<pre>"
+        + html.escape(value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False))
+        + "</pre>\n"
+        for key, value in extra.items() if value not in (None, "", [], {}))
+    return report.html.replace("</body></html>", sections + "</body></html>")
+
+
+def write_report_zip(report: Report, out: Path) -> Path:
+    """Write ``report.html`` and ``report.json`` into the zip ``out`` (atomically); returns its path."""
+    out = Path(out)
+    if out.suffix.lower() != ".zip":
+        raise WizardError(f"{out}: the report is a .zip file", hint="give a name ending in .zip with --out")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("report.html", report.html)
+        zf.writestr("report.json", report.json_text())
+    os.replace(tmp, out)
+    return out

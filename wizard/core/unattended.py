@@ -1,0 +1,363 @@
+"""The whole install with no questions: answers in, an exit code and a report out.
+
+Order: answers (checked up front) -> offline bundle (every hash checked, fit to the target
+interpreter) -> detect (or a profile) -> plan with the version/variant policy -> the driver
+policy -> install (pip; offline from the bundle, or from the index/mirror through the proxy)
+-> verify -> report. Each way it can end has its own exit code (:mod:`wizard.core.exit_codes`);
+the report is written whatever the ending, so a fleet gets one from every machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fnmatch
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wizard.core import environments as envs
+from wizard.core import pip_runner
+from wizard.core.answers import AUTO, FIELDS, NEWEST, Answers, add_answer_flags, answers_from
+from wizard.core.bundle import Bundle, BundleTarget, choose_target, open_bundle, plan_for
+from wizard.core.errors import ChoiceError, ProfileError, WizardError
+from wizard.core.exit_codes import DESCRIPTIONS, ExitCode, ExitError, code_for_verdict
+from wizard.core.install_flow import InstallCallbacks, InstallOutcome, InstallRequest, run_install
+from wizard.core.knowledge import load_knowledge, variant_device
+from wizard.core.machine import Machine
+from wizard.core.net import MIRROR_PRESETS, NetworkError, redact_url
+from wizard.core.planner import Build, Choices, Plan, platform_key
+
+#: Plan actions that mean "the GPU driver must change" (SCHEMA.md action kinds).
+DRIVER_ACTIONS = ("driver_install", "driver_update")
+#: Actions that follow a driver change and need nothing more from the wizard.
+FOLLOW_UP_ACTIONS = ("reboot",)
+#: The last line of an unattended run on stdout: machine-readable for fleet tools (Ansible).
+RESULT_PREFIX = "TGS-RESULT "
+#: Flags ``install`` already has (same meaning); the other answers get their flags here.
+INSTALL_OWN_FLAGS = {"--python", "--venv", "--new-venv", "--torch", "--variant", "--index-url", "--yes", "--verify"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--unattended``, ``--answers`` and every answer's flag to ``install``'s parser."""
+    parser.add_argument("--unattended", action="store_true",
+                        help="run the whole install with no questions; the exit code says how it ended")
+    parser.add_argument("--answers", metavar="FILE", help="TOML answer file (see 'For helpdesks' in the README)")
+    add_answer_flags(parser, INSTALL_OWN_FLAGS)
+
+
+def wants_unattended(args: argparse.Namespace) -> bool:
+    """Whether ``install`` runs this flow: asked for, or an answer file, a bundle or any answer
+    flag that only this flow understands (``--proxy``, ``--driver-policy`` ...) given."""
+    own = [f.attr for f in FIELDS if f.flag not in INSTALL_OWN_FLAGS]
+    return bool(getattr(args, "unattended", False) or getattr(args, "answers", None)
+                or any(getattr(args, attr, None) is not None for attr in own))
+
+
+@dataclass
+class RunLog:
+    """What happened, for the person (stderr), the report and the fleet (result line)."""
+
+    lines: list[str] = field(default_factory=list)
+    echo: Callable[[str], None] = lambda text: print(f"- {text}", file=sys.stderr, flush=True)
+
+    def status(self, text: str) -> None:
+        """A main step: shown and logged."""
+        self.lines.append(text)
+        self.echo(text)
+
+    def line(self, text: str) -> None:
+        """pip's own output: logged only."""
+        self.lines.append("  " + text)
+
+
+@dataclass
+class RunResult:
+    """How an unattended run ended."""
+
+    code: ExitCode
+    message: str
+    machine: Machine | None = None
+    plan: Plan | None = None
+    build: Build | None = None
+    outcome: InstallOutcome | None = None
+    pending: list[str] = field(default_factory=list)
+    report: Path | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The result line's content: what a fleet summary shows."""
+        gpus = [g.name for g in self.machine.gpus] if self.machine else []
+        verify = self.outcome.verify if self.outcome else None
+        return {
+            "exit_code": int(self.code),
+            "verdict": DESCRIPTIONS[self.code] if verify or not self.outcome else "installed, not verified",
+            "message": self.message,
+            "gpu": ", ".join(gpus) or "none",
+            "build": self.build.label() if self.build else None,
+            "verify": verify.verdict if verify else None,
+            "environment": str(self.outcome.target.prefix) if self.outcome else None,
+            "pending_actions": self.pending,
+            "report": str(self.report) if self.report else None,
+        }
+
+
+@contextlib.contextmanager
+def pip_environment(overrides: Mapping[str, str]) -> Iterator[None]:
+    """Environment variables every pip the install runs sees, restored afterwards.
+
+    pip reads its options from ``PIP_<OPTION>`` variables (pip docs, "Configuration:
+    Environment Variables"); that is how the offline switches (``PIP_NO_INDEX``,
+    ``PIP_FIND_LINKS``) and the proxy reach each pip call the install flow makes, the venv's
+    pip upgrade included.
+    """
+    saved = {k: os.environ.get(k) for k in overrides}
+    os.environ.update(overrides)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def offline_environment(wheels: Path) -> dict[str, str]:
+    """pip with no index at all, finding links only in the bundle (overrides config find-links)."""
+    return {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels)}
+
+
+def proxy_environment(proxy: str | None) -> dict[str, str]:
+    """The proxy for pip (``--proxy``) and for anything that honours HTTP(S)_PROXY."""
+    if not proxy:
+        return {}
+    return {"PIP_PROXY": proxy, "HTTPS_PROXY": proxy, "HTTP_PROXY": proxy}
+
+
+def choose_build(machine: Machine, answers: Answers) -> tuple[Plan, Build, list[str]]:
+    """Plan with the version and variant policy; returns (plan, build, notes).
+
+    "Never these variants" (``exclude_variants``): when the plan's build is excluded, each other
+    variant of the same device that this platform publishes is planned, newest first (knowledge
+    base order), and the first that fits is taken; with none left, the CPU build.
+    """
+    choices = Choices(torch=None if answers.torch == NEWEST else answers.torch,
+                      variant=None if answers.variant == AUTO else answers.variant,
+                      torchvision=answers.torchvision, torchaudio=answers.torchaudio,
+                      prefer_cpu=answers.prefer_cpu)
+    plan, build = plan_for(machine, choices)
+    excluded = answers.exclude_variants
+    if not any(fnmatch.fnmatchcase(build.variant, p) for p in excluded):
+        return plan, build, []
+    notes = [f"{build.label()} is excluded by exclude_variants {list(excluded)}"]
+    kb = load_knowledge()
+    key = platform_key(machine.os.family, machine.os.arch)
+    seen: list[str] = []
+    for rel in kb.releases:
+        for variant in rel.variants.get(key, {}):
+            if variant not in seen and variant_device(variant) == build.device:
+                seen.append(variant)
+    allowed = [v for v in seen if not any(fnmatch.fnmatchcase(v, p) for p in excluded)]
+    if "cpu" not in allowed and not any(fnmatch.fnmatchcase("cpu", p) for p in excluded):
+        allowed.append("cpu")
+    for variant in allowed:
+        try:
+            other, other_build = plan_for(machine, Choices(
+                torch=choices.torch, variant=variant, torchvision=choices.torchvision,
+                torchaudio=choices.torchaudio))
+        except WizardError:
+            continue
+        notes.append(f"chose {other_build.label()} instead")
+        return other, other_build, notes
+    raise ExitError(ExitCode.UNSUPPORTED, f"no build is left once {list(excluded)} are excluded",
+                    hint="allow more variants in exclude_variants")
+
+
+def _index_source(answers: Answers, build: Build) -> tuple[str | None, dict[str, str]]:
+    """The index URL for pip, plus env overrides for a flat (find-links) mirror."""
+    if answers.index_url:
+        return answers.index_url, {}
+    if answers.mirror:
+        preset = MIRROR_PRESETS[answers.mirror]
+        url = preset.variant_url(build.variant)
+        return (url, {}) if preset.kind == "index" else (None, {"PIP_FIND_LINKS": url})
+    return build.index_url, {}
+
+
+def _failure_code(exc: WizardError) -> ExitCode:
+    """Network failure or install failure, from the classified error."""
+    if isinstance(exc, ExitError):
+        return exc.code
+    if isinstance(exc, (ChoiceError, ProfileError)):
+        return ExitCode.BAD_ANSWERS
+    if isinstance(exc, NetworkError):
+        return ExitCode.NETWORK_FAILURE
+    if exc.details:
+        kind = pip_runner.classify_failure(exc.details.splitlines(), 1).kind
+        if kind in ("network", "proxy", "tls"):
+            return ExitCode.NETWORK_FAILURE
+    return ExitCode.INSTALL_FAILED
+
+
+def _probe_python(answers: Answers) -> str:
+    """The interpreter whose tags an install must fit (a new venv's base, or the target itself)."""
+    target = envs.resolve_target(python=answers.python, venv=answers.venv, new_venv=answers.new_venv,
+                                 default_name="torch")
+    return str(target.base_python if target.kind == "new_venv" and target.base_python else target.python)
+
+
+def _bundle_build(bundle: Bundle, answers: Answers, log: RunLog) -> tuple[BundleTarget, str]:
+    from wizard.core.wheelhouse import probe_target
+
+    python = _probe_python(answers)
+    py, os_info = probe_target(python)
+    target = choose_target(bundle, py, os_info)
+    log.status(f"bundle: every file matches its sha256; using the build made for {target.describe()}")
+    return target, python
+
+
+def _machine(answers: Answers, python: str | None) -> Machine:
+    if answers.machine:
+        from wizard.core.machine import load_profile
+
+        return load_profile(answers.machine)
+    from wizard.core.detect import detect_machine
+
+    return detect_machine(python=python) if python else detect_machine()
+
+
+def _pending(build: Build) -> tuple[list[str], list[str]]:
+    """(driver actions, other blocking actions) of a build, as sentences."""
+    driver = [f"{a.kind}: {a.detail}" for a in build.actions if a.kind in DRIVER_ACTIONS]
+    other = [f"{a.kind}: {a.detail}" for a in build.actions
+             if a.kind not in DRIVER_ACTIONS and a.kind not in FOLLOW_UP_ACTIONS]
+    return driver, other
+
+
+def run_unattended(answers: Answers, log: RunLog | None = None) -> RunResult:
+    """Run the whole flow for ``answers``; never raises a :class:`WizardError` (it becomes the result)."""
+    log = log or RunLog()
+    result = RunResult(ExitCode.INSTALL_FAILED, "")
+    try:
+        _run(answers, log, result)
+    except WizardError as exc:
+        result.code = _failure_code(exc)
+        result.message = exc.one_line()
+        log.status(f"error: {exc.one_line()}")
+        if exc.details:
+            log.lines.append(exc.details)
+    from wizard.core.support_report import save_last_run
+
+    with contextlib.suppress(OSError):
+        save_last_run(log.lines, result.to_json(), result.outcome.verify if result.outcome else None)
+    if answers.report:
+        result.report = _write_report(answers, log, result)
+    return result
+
+
+def _run(answers: Answers, log: RunLog, result: RunResult) -> None:
+    bundle: Bundle | None = None
+    bundle_target: BundleTarget | None = None
+    python: str | None = answers.python
+    if answers.bundle:
+        log.status(f"checking the offline bundle {answers.bundle}")
+        bundle = open_bundle(Path(answers.bundle))
+        bundle_target, python = _bundle_build(bundle, answers, log)
+    result.machine = machine = _machine(answers, python)
+    log.status(f"machine: {', '.join(g.name for g in machine.gpus) or 'no GPU'}; "
+               f"driver {machine.nvidia_driver.version if machine.nvidia_driver else 'none'}")
+    if bundle_target is not None:
+        wants = {r.split("==")[0] for r in bundle_target.requirements}
+        plan, build = plan_for(machine, Choices(torch=bundle_target.torch, variant=bundle_target.variant,
+                                                torchvision="torchvision" in wants, torchaudio="torchaudio" in wants))
+        build.requirements = list(bundle_target.requirements)  # exactly what the bundle holds
+        notes: list[str] = []
+    else:
+        plan, build, notes = choose_build(machine, answers)
+    result.plan, result.build = plan, build
+    for note in notes:
+        log.status(note)
+    log.status(f"plan: {plan.status}; {build.label()} ({build.device})")
+    driver, other = _pending(build)
+    if other:
+        raise ExitError(ExitCode.ACTION_REQUIRED, "a person must act first: " + "; ".join(other),
+                        hint="see the report's plan for how")
+    if driver:
+        result.pending = driver
+        if answers.driver_policy == "never":
+            raise ExitError(ExitCode.ACTION_REQUIRED, "the GPU driver must change first: " + "; ".join(driver),
+                            hint="driver policy is 'never': update the driver (or allow it), then run again")
+        # download-only / install: the wizard does not run driver installers itself (they need
+        # root and a reboot); the torch build goes in now and works once the driver is updated.
+        log.status(f"driver policy '{answers.driver_policy}': the driver update is left to the "
+                   f"administrator: {'; '.join(driver)}")
+
+    overrides = proxy_environment(answers.proxy)
+    if bundle is not None:
+        overrides.update(offline_environment(bundle.wheels))
+        index_url: str | None = None
+    else:
+        index_url, extra = _index_source(answers, build)
+        overrides.update(extra)
+    if answers.proxy:
+        log.status(f"proxy: {redact_url(answers.proxy)}")
+    request = InstallRequest(
+        torch=build.torch, variant=build.variant, requirements=tuple(build.requirements), index_url=index_url,
+        python=answers.python if answers.venv is None else None, venv=answers.venv, new_venv=answers.new_venv,
+        wheelhouse=bundle.wheels if bundle is not None else None, consent=answers.consent, verify=answers.verify,
+        expect_gpu=build.device != "cpu",
+    )
+    callbacks = InstallCallbacks(status=log.status, line=log.line)
+    with pip_environment(overrides):
+        outcome = run_install(request, callbacks)
+    result.outcome = outcome
+    where = f"{build.label()} in {outcome.target.prefix}"
+    if outcome.verify is None:
+        result.code, result.message = ExitCode.SUCCESS, f"installed {where} (not verified)"
+        return
+    result.code = code_for_verdict(outcome.verify.verdict)
+    if result.code == ExitCode.SUCCESS_CPU_ONLY and driver:
+        result.code = ExitCode.ACTION_REQUIRED  # installed, but the GPU waits for the driver
+    result.message = f"{DESCRIPTIONS[result.code]}: {where}"
+
+
+def _write_report(answers: Answers, log: RunLog, result: RunResult) -> Path | None:
+    from wizard.core.support_report import collect_report, write_report_zip
+
+    try:
+        python = str(result.outcome.python) if result.outcome else None
+        report = collect_report(python, machine=result.machine, plan=result.plan, install_log=log.lines,
+                                verify=result.outcome.verify if result.outcome else None,
+                                extra={"result": result.to_json()}, redact_hostname=answers.redact_hostname)
+        return write_report_zip(report, Path(answers.report or "report.zip"))
+    except (OSError, WizardError) as exc:
+        log.status(f"warning: the report could not be written: {exc}")
+        return None
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    """``install --unattended/--answers/--bundle``: run, print the summary and the result line."""
+    try:
+        answers = answers_from(args)
+    except ExitError as exc:
+        print(f"torch-gpu-setup: error: {exc.one_line()}", file=sys.stderr)
+        return int(exc.code)
+    try:
+        result = run_unattended(answers)
+    except KeyboardInterrupt:
+        print("torch-gpu-setup: interrupted", file=sys.stderr)
+        return int(ExitCode.INTERRUPTED)
+    if result.code not in (ExitCode.SUCCESS, ExitCode.SUCCESS_CPU_ONLY):
+        print(f"torch-gpu-setup: {result.message}", file=sys.stderr)
+    else:
+        print(result.message)
+    if result.outcome is not None:
+        print(f"Activate: {result.outcome.activate}")
+    if result.report is not None:
+        print(f"Report: {result.report}")
+    print(RESULT_PREFIX + json.dumps(result.to_json(), ensure_ascii=False))
+    return int(result.code)
