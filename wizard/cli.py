@@ -20,34 +20,60 @@ COMMAND_MODULES: tuple[str, ...] = (
     "wizard.commands.detect",
     "wizard.commands.plan",
     "wizard.commands.fetch",
+    "wizard.commands.data",
     "wizard.commands.install",
     "wizard.commands.verify",
     "wizard.commands.rollback",
+    "wizard.commands.bundle",
+    "wizard.commands.report",
+    "wizard.commands.installers",
+    "wizard.commands.gui",
 )
 
 EXIT_BAD_INPUT = 2
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser with every registered subcommand."""
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser with every registered subcommand.
+
+    When ``argv`` names a subcommand, only that command's module is imported: each pulls in
+    its own part of the core (requests, Qt ...), and a command should not pay for the others.
+    """
     parser = argparse.ArgumentParser(
         prog="torch-gpu-setup",
         description="Find, install and verify the right PyTorch build for this machine's GPU.",
     )
     parser.add_argument("--version", action="version", version=f"torch-gpu-setup {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    first = next((a for a in (argv or ()) if not a.startswith("-")), None)
+    chosen = [m for m in COMMAND_MODULES if m.rsplit(".", 1)[-1] == first] or list(COMMAND_MODULES)
+    for name in chosen:
         importlib.import_module(name).register(sub)
     return parser
 
 
+def _gui_possible() -> bool:
+    """Whether Qt can open a window: not on Linux without a display, and only with PySide6."""
+    import importlib.util
+    import os
+
+    if sys.platform.startswith("linux") and not any(
+            os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
+        return False
+    return importlib.util.find_spec("PySide6") is not None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(arguments)
+    args = parser.parse_args(arguments)
     if getattr(args, "func", None) is None:
-        # No subcommand: the GUI once it exists; until then, detect and plan this machine.
-        args = parser.parse_args(["plan"])
+        # No subcommand: the GUI; without a display, the plan for this machine and a hint.
+        args = parser.parse_args(["gui"] if _gui_possible() else ["plan"])
+        if args.command == "plan":
+            print("(no display for the wizard window: showing the plan; run 'torch-gpu-setup --help' for commands)",
+                  file=sys.stderr)
     try:
         return int(args.func(args))
     except WizardError as exc:

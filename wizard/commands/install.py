@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from wizard.commands.verify import print_result
+from wizard.core import unattended
 from wizard.core.errors import WizardError
 from wizard.core.install_flow import InstallCallbacks, InstallRequest, run_install
 from wizard.core.pip_runner import PipProgress
@@ -37,6 +38,7 @@ def register(sub: Any) -> None:
     p.add_argument("--wheelhouse", metavar="DIR", help="a folder of already downloaded wheels (torch-gpu-setup fetch)")
     p.add_argument("--yes", action="store_true", help="consent to replacing an existing torch/torchvision/torchaudio")
     p.add_argument("--no-verify", action="store_true", help="skip the verification demo")
+    unattended.add_arguments(p)  # --unattended, --answers, --bundle and every answer's flag
     p.set_defaults(func=run)
 
 
@@ -129,6 +131,8 @@ class TerminalProgress:
 
 def run(args: argparse.Namespace) -> int:
     """Install, then print where, how it is pinned, how to activate it and the verdict."""
+    if unattended.wants_unattended(args):
+        return unattended.run_cli(args)  # documented exit codes (wizard.core.exit_codes)
     request = build_request(args)
     ui = TerminalProgress(sys.stderr)
     outcome = run_install(request, ui.callbacks())

@@ -40,6 +40,7 @@ from typing import Any
 import requests
 import urllib3
 
+from wizard.core import paths
 from wizard.core.errors import WizardError
 from wizard.core.net import NetworkError, check_response, classify_error, make_session, redact_url
 
@@ -47,7 +48,7 @@ from wizard.core.net import NetworkError, check_response, classify_error, make_s
 # are unbounded; a Qt receiver must use qlonglong (ARCHITECTURE.md: Signal(int) overflows at 2 GiB).
 ProgressCallback = Callable[[int, int, float, "float | None"], None]
 
-CACHE_ENV = "TORCH_GPU_SETUP_CACHE_DIR"
+CACHE_ENV = paths.CACHE_DIR_ENV
 _SIDECAR_SCHEMA = "download-part/1"
 MiB = 1024 * 1024
 
@@ -55,11 +56,7 @@ MiB = 1024 * 1024
 def default_cache_dir() -> Path:
     """``$TORCH_GPU_SETUP_CACHE_DIR`` or the platform user cache dir + ``downloads``."""
     override = os.environ.get(CACHE_ENV, "").strip()
-    if override:
-        return Path(override)
-    import platformdirs
-
-    return platformdirs.user_cache_path("torch-gpu-setup", appauthor=False) / "downloads"
+    return Path(override) if override else paths.cache_dir() / "downloads"
 
 
 def free_bytes(path: Path) -> int:

@@ -25,15 +25,13 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 from typing import Any
 
-import platformdirs
-
-from wizard.core import pip_runner
+from wizard.core import paths, pip_runner
 from wizard.core.commands import Command, CommandResult, run_command
 from wizard.core.errors import WizardError
 
-APP_NAME = "torch-gpu-setup"
+APP_NAME = paths.APP_NAME
 #: Overrides the data directory (tests, portable installs).
-DATA_DIR_ENV = "TORCH_GPU_SETUP_DATA_DIR"
+DATA_DIR_ENV = paths.DATA_DIR_ENV
 #: Written into every venv the wizard creates; rollback deletes only venvs that carry it.
 CREATED_MARKER = "torch-gpu-setup-venv.json"
 SNAPSHOT_SCHEMA = "env-snapshot/1"
@@ -51,10 +49,7 @@ LineCallback = Callable[[str], None]
 
 def data_dir() -> Path:
     """The wizard's per-user data directory (envs, snapshots)."""
-    override = os.environ.get(DATA_DIR_ENV)
-    if override:
-        return Path(override)
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    return paths.data_dir()
 
 
 def env_name_for(torch: str, variant: str) -> str:

@@ -215,9 +215,9 @@ def bundled_knowledge() -> Knowledge:
 
 def overlay_path() -> Path:
     """Where ``data refresh`` writes what it saw on the live index."""
-    from platformdirs import user_data_dir
+    from wizard.core import paths
 
-    return Path(user_data_dir("torch-gpu-setup", appauthor=False)) / "knowledge" / OVERLAY_NAME
+    return paths.data_dir() / "knowledge" / OVERLAY_NAME
 
 
 def load_knowledge(overlay: Path | None = None, *, use_overlay: bool = True) -> Knowledge:

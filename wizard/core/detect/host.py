@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-APP_NAME = "torch-gpu-setup"
-
 
 @dataclass(frozen=True)
 class CommandResult:
@@ -129,14 +127,9 @@ def _default_version(system: str) -> str:
 
 
 def _user_dir(kind: str) -> str:
-    try:
-        import platformdirs
+    from wizard.core import paths
 
-        if kind == "data":
-            return str(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-        return str(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
-    except Exception:  # platformdirs missing or broken: fall back to the home folder
-        return str(Path.home() / f".{APP_NAME}")
+    return str(paths.data_dir() if kind == "data" else paths.cache_dir())
 
 
 @dataclass
