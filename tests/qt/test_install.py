@@ -6,6 +6,7 @@ machine with the real torch 2.13.0 CPU wheel into a new venv, through verify.
 
 from __future__ import annotations
 
+import os
 import shutil
 import zipfile
 from collections.abc import Iterator
@@ -180,7 +181,8 @@ def test_autopilot_installs_and_verifies_on_this_machine(
     wizard = create_wizard(options, settings(tmp_path))
     qtbot.addWidget(wizard)
     wizard.show()
-    shots = tmp_path / "shots"
+    # TGS_REAL_SCREENSHOTS=DIR keeps this real run's pages (docs/screenshots/en/this-machine-cpu).
+    shots = Path(os.environ.get("TGS_REAL_SCREENSHOTS") or tmp_path / "shots")
     pilot = Autopilot(wizard, shots, page_timeout_s=600)
     pilot.start()
     qtbot.waitUntil(lambda: pilot.exit_code is not None, timeout=900_000)

@@ -84,8 +84,11 @@ class EnvironmentPage(BasePage):
         self.base.clear()
         pythons = ([machine.python] if machine and machine.python else []) + (machine.interpreters if machine else [])
         for py in pythons:
-            if py.path and not py.externally_managed:
+            # A system Python under PEP 668 still makes venvs: only its own site-packages is off limits.
+            if py.path:
                 self.base.addItem(py.path)
+            elif self.state.simulated:
+                self.base.addItem(self.tr("Python {0} (simulated machine)").format(py.version))
         if self.state.env.base_python:
             self.base.setEditText(self.state.env.base_python)
         self.base.blockSignals(False)
