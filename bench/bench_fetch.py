@@ -26,6 +26,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+# The pip to compare with: BENCH_PIP_PYTHON names an interpreter with the newest pip, else ours.
+PIP_PYTHON = os.environ.get("BENCH_PIP_PYTHON", sys.executable)
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -53,7 +56,7 @@ def _argv(tool: str, index: str, dest: Path, project: str) -> list[str]:
     if tool == "wizard":
         return [sys.executable, "-m", "wizard", "fetch", f"{project}==1.0", "--index-url", index,
                 "--dest", str(dest), "--no-deps", "--python", sys.executable]
-    return [sys.executable, "-m", "pip", "download", f"{project}==1.0", "--no-deps", "--index-url", index,
+    return [PIP_PYTHON, "-m", "pip", "download", f"{project}==1.0", "--no-deps", "--index-url", index,
             "--no-cache-dir", "-d", str(dest), "--progress-bar", "off", "-q"]
 
 
