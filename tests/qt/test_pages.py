@@ -149,3 +149,30 @@ def test_keyboard_only_walk(qtbot: QtBot, tmp_path: Path) -> None:
             break
         qtbot.keyClick(wizard, Qt.Key.Key_Return)
     assert seen[-1] == PageId.FINISH and PageId.SUMMARY in seen
+
+
+def test_the_window_has_the_wizard_icon_in_several_sizes(qtbot: QtBot, tmp_path: Path) -> None:
+    from wizard.qt.app import ICON_DIR
+
+    wizard = open_wizard(qtbot, tmp_path, MACHINES["no-gpu"])
+    icon = wizard.windowIcon()
+    assert not icon.isNull()
+    sizes = {s.width() for s in icon.availableSizes()}
+    assert {16, 32, 256} <= sizes and len(sizes) == len(list(ICON_DIR.glob("*.png")))
+
+
+def test_drivers_page_shows_the_same_commands_as_the_installers_command(qtbot: QtBot, tmp_path: Path) -> None:
+    from wizard.core.installers import installers_for
+
+    profile = MACHINES["driver-too-old"]
+    machine = load_profile(str(profile))
+    # A simulated machine is another computer: its commands use sudo, as without pkexec here.
+    steps = installers_for(machine, make_plan(machine, Choices()), which=lambda _name: None).steps
+    driver = next(s for s in steps if s.kind.startswith("driver"))
+    wizard = open_wizard(qtbot, tmp_path, profile)
+    while wizard.currentId() != PageId.DRIVERS:
+        advance(qtbot, wizard)
+    page = wizard.currentPage()
+    assert page.command.toPlainText().splitlines() == [c.display() for c in driver.commands]  # type: ignore[attr-defined]
+    assert driver.title in texts(page)
+    assert not page.run_button.isEnabled()  # type: ignore[attr-defined]  # simulated: nothing runs

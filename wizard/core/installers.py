@@ -36,6 +36,7 @@ from urllib.parse import unquote, urlencode, urlsplit
 import requests
 
 from wizard.core import gpu_catalog
+from wizard.core import messages as M
 from wizard.core.commands import Command, CommandResult, run_command
 from wizard.core.download import Downloader, DownloadItem, ProgressCallback
 from wizard.core.errors import WizardError
@@ -43,6 +44,7 @@ from wizard.core.knowledge import parse_cc, variant_cuda
 from wizard.core.machine import Gpu, Machine
 from wizard.core.net import check_response, classify_error, redact_url
 from wizard.core.planner import Action, Plan
+from wizard.core.text import T, join
 
 Which = Callable[[str], "str | None"]
 
@@ -166,12 +168,10 @@ def module_flavour(machine: Machine) -> tuple[str, list[str]]:
     old = [n for n, cc in ccs if cc is not None and cc < OPEN_MODULES_MIN_CC]
     new = [n for n, cc in ccs if cc is not None and cc >= BLACKWELL_MIN_CC]
     if old and new:
-        return "open", [f"{', '.join(new)} needs the open kernel modules, which do not support "
-                        f"{', '.join(old)} (pre-Turing): that GPU will not be usable with this driver."]
+        return "open", [T(M.MODULES_CONFLICT, new=join(", ", new), old=join(", ", old))]
     if old:
-        return "proprietary", [f"{', '.join(old)} is older than Turing: it needs the proprietary kernel modules "
-                               f"and the R{LEGACY_BRANCH} branch, the last one that supports it."]
-    return "open", ["The open kernel modules are NVIDIA's default since R560 and required for Blackwell GPUs."]
+        return "proprietary", [T(M.MODULES_PROPRIETARY, old=join(", ", old), branch=LEGACY_BRANCH)]
+    return "open", [T(M.MODULES_OPEN)]
 
 
 # --------------------------------------------------------------------------- Linux
@@ -206,18 +206,12 @@ def linux_driver_step(machine: Machine, action: Action, *, which: Which = shutil
     flavour, notes = module_flavour(machine)
     distro = distro_for(machine.os.version, os_release_id)
     why = action.detail
-    nouveau = ("nouveau (the open-source driver) is replaced: the NVIDIA packages blacklist it themselves; "
-               "the switch happens at the next restart (research/nvidia.md §4.3).")
-    sb_generic = ("Secure Boot is on: the NVIDIA kernel module must be signed by a key the firmware trusts. "
-                  "The wizard cannot enroll a key itself: after the install you will be asked at the next boot "
-                  "(a blue MokManager screen) to enroll it with the one-time password you chose.")
+    nouveau = T(M.NOUVEAU_REPLACED)
+    sb_generic = T(M.SECURE_BOOT_SIGNING)
     sources = ["research/nvidia.md §4.1", "§4.2", "§4.3"]
     if distro is None:
-        return Step("driver_manual", "Install the NVIDIA driver", why,
-                    notes=(f"{machine.os.version or 'This distribution'} is not one the wizard has commands for: "
-                           "install the NVIDIA driver with your distribution's package manager, or NVIDIA's CUDA "
-                           "repository ('nvidia-open' / 'cuda-drivers'). The NVIDIA .run installer is an expert "
-                           "fallback: it bypasses the package manager and breaks on kernel updates.",
+        return Step("driver_manual", T(M.STEP_DRIVER_MANUAL), why,
+                    notes=(T(M.DISTRO_UNKNOWN, distro=machine.os.version or T(M.THIS_DISTRIBUTION)),
                            *notes, nouveau, *((sb_generic,) if machine.os.secure_boot else ())),
                     urls=("https://docs.nvidia.com/datacenter/tesla/driver-installation-guide/",),
                     sources=tuple(sources))
@@ -237,7 +231,7 @@ def linux_driver_step(machine: Machine, action: Action, *, which: Which = shutil
     steps_notes += notes
     commands: tuple[Command, ...] = ()
     if recipe is None:
-        steps_notes.append(distro.get("proprietary_words", "No packaged driver for this GPU here."))
+        steps_notes.append(distro.get("proprietary_words") or T(M.NO_PACKAGED_DRIVER))
     else:
         commands = tuple(elevate([_fill(a, values) for a in argv], platform="linux", which=which)
                          for argv in recipe)
@@ -245,11 +239,14 @@ def linux_driver_step(machine: Machine, action: Action, *, which: Which = shutil
         steps_notes.append(distro["after"])
     steps_notes.append(nouveau)
     if machine.os.secure_boot:
-        steps_notes.append(sb_generic + " " + distro.get("secure_boot", ""))
+        steps_notes.append(T(M.TWO_SENTENCES, first=sb_generic, second=distro.get("secure_boot", "")))
         sources.append("§4.4")
-    if distro.get("note"):
-        steps_notes.append(f"Source: {distro['note']}")
-    title = f"Install the NVIDIA driver ({flavour} kernel modules) on {distro['name']}"
+    if distro.get("source") == "inferred":
+        # Where the commands come from stays in the data ("note", "source"); the person is told
+        # only that nobody has run them on that distribution yet.
+        steps_notes.append(T(M.DISTRO_UNVERIFIED, distro=distro["name"]))
+    title = T(M.STEP_DRIVER_LINUX_PROPRIETARY if flavour == "proprietary" else M.STEP_DRIVER_LINUX_OPEN,
+              distro=distro["name"])
     return Step("driver_linux", title, why, commands=commands,
                 version=(f"R{LEGACY_BRANCH}" if flavour == "proprietary" else action.min_version),
                 notes=tuple(steps_notes), sources=tuple(sources))
@@ -399,13 +396,10 @@ def windows_driver_step(machine: Machine, action: Action, pfid: str | None = Non
                 break
     lookup = windows_lookup_url(family, windows_osid(machine.os.version), lookup_base) if family else None
     if lookup is None:
-        notes.append("The wizard does not know NVIDIA's product id for "
-                     f"{', '.join(g.name for g in gpus) or 'this GPU'}: pass --pfid (see ZenitH-AT/nvidia-data "
-                     f"gpu-data.json) or download the driver from {win['download_page']}.")
-    notes.append("The installer runs silently with administrator rights after you confirm (a UAC prompt); "
-                 "restart afterwards. NVIDIA publishes no checksum for it: the download is checked for "
-                 "completeness and comes only from NVIDIA's servers over HTTPS.")
-    return Step("driver_windows", "Install the newest NVIDIA driver for Windows", action.detail,
+        notes.append(T(M.WINDOWS_PFID_UNKNOWN, gpus=join(", ", (g.name for g in gpus)) if gpus else T(M.THIS_GPU),
+                       page=win["download_page"]))
+    notes.append(T(M.WINDOWS_SILENT_INSTALL))
+    return Step("driver_windows", T(M.STEP_DRIVER_WINDOWS), action.detail,
                 urls=(win["download_page"],), notes=tuple(notes), sources=("research/nvidia.md §4.5", "§4.6"),
                 install_args=tuple(win["silent_args"]), lookup_url=lookup, version=None)
 
@@ -413,12 +407,9 @@ def windows_driver_step(machine: Machine, action: Action, pfid: str | None = Non
 def wsl_driver_step(action: Action) -> Step:
     """Inside WSL the driver is the Windows one: words and the download page, never a command."""
     page = installer_data()["windows"]["download_page"]
-    return Step("driver_wsl", "Update the NVIDIA driver on the Windows side", action.detail,
+    return Step("driver_wsl", T(M.STEP_DRIVER_WSL), action.detail,
                 urls=(page,), sources=("research/nvidia.md §6",),
-                notes=("WSL uses the Windows NVIDIA driver, mapped into Linux under /usr/lib/wsl/lib. Do not "
-                       "install a Linux NVIDIA driver inside WSL: it would break GPU access.",
-                       f"On Windows: open {page} (or the NVIDIA app), install the newest driver for your GPU, "
-                       "then run 'wsl --shutdown' and start WSL again."))
+                notes=(T(M.WSL_DRIVER_IS_WINDOWS), T(M.WSL_DRIVER_HOW, page=page)))
 
 
 # --------------------------------------------------------------------------- CUDA toolkit / cuDNN
@@ -500,11 +491,11 @@ def toolkit_steps(variant: str, family: str, arch: str, *, redist_prefix: str | 
     data = installer_data()["cuda"]
     entry = _toolkit_entry(cuda)
     plat = redist_platform(family, arch)
-    why = (f"Only for compiling CUDA extensions against torch +{variant}: the toolkit must match its CUDA {cuda}. "
-           "Running PyTorch does not need it.")
+    why = T(M.TOOLKIT_WHY, variant=variant, cuda=cuda)
     if entry is None:
-        return [Step("cuda_toolkit", f"CUDA toolkit {cuda}", why, urls=("https://developer.nvidia.com/cuda-toolkit-archive",),
-                     notes=(f"The wizard's data has no installer for CUDA {cuda}; pick it in NVIDIA's archive.",),
+        return [Step("cuda_toolkit", T(M.STEP_TOOLKIT, version=cuda), why,
+                     urls=("https://developer.nvidia.com/cuda-toolkit-archive",),
+                     notes=(T(M.TOOLKIT_NO_INSTALLER, cuda=cuda),),
                      sources=("research/nvidia.md §3.2",))]
     version = entry["version"]
     base = f"{data['installer_base']}{version}/local_installers/"
@@ -516,28 +507,25 @@ def toolkit_steps(variant: str, family: str, arch: str, *, redist_prefix: str | 
         installer = f"{base}cuda_{version}_{entry['linux_driver']}_linux.run"
         silent = tuple(data["linux_silent"])
     prefix = redist_prefix or data["redist_prefix"]
-    steps = [Step("cuda_toolkit", f"CUDA toolkit {version} (optional)", why, urls=(installer,), version=version,
+    steps = [Step("cuda_toolkit", T(M.STEP_TOOLKIT_OPTIONAL, version=version), why, urls=(installer,),
+                  version=version,
                   install_args=silent, manifest_url=f"{prefix.rstrip('/')}/redistrib_{version}.json",
                   manifest_prefix=prefix, redist_platform=plat, components=tuple(data["components"]),
-                  notes=("Preferred: the redistributable archives (sha256-verified, no administrator rights, no "
-                         "driver): 'installers --toolkit --fetch DIR' downloads them.",
-                         f"Full installer: {installer} (run with {' '.join(silent)}; toolkit only, never its "
-                         "bundled driver)."),
+                  notes=(T(M.TOOLKIT_PREFER_REDIST),
+                         T(M.TOOLKIT_FULL_INSTALLER, installer=installer, args=" ".join(silent))),
                   sources=("research/nvidia.md §3.1", "§3.2", "§3.3"))]
     major = cuda.split(".")[0]
     cudnn = data["cudnn"].get(major)
     cudnn_base = cudnn_prefix or data["cudnn_redist_prefix"]
     if cudnn:
-        steps.append(Step("cudnn", f"cuDNN {cudnn} for CUDA {major} (optional)",
-                          "Only for extensions that call cuDNN directly; the PyTorch wheels bring their own cuDNN.",
+        steps.append(Step("cudnn", T(M.STEP_CUDNN, version=cudnn, major=major), T(M.CUDNN_WHY),
                           version=cudnn, manifest_url=f"{cudnn_base.rstrip('/')}/redistrib_{cudnn}.json",
                           manifest_prefix=cudnn_base, redist_platform=plat, cuda_variant=f"cuda{major}",
                           components=("cudnn",), sources=("research/nvidia.md §3.1",)))
     else:
-        steps.append(Step("cudnn", f"cuDNN for CUDA {major} (optional)",
-                          "Only for extensions that call cuDNN directly.", urls=(cudnn_base,),
-                          notes=(f"The wizard's data names no cuDNN release for CUDA {major}; the listing at "
-                                 f"{cudnn_base} has the manifests.",), sources=("research/nvidia.md §3.1",)))
+        steps.append(Step("cudnn", T(M.STEP_CUDNN_UNKNOWN, major=major), T(M.CUDNN_WHY_SHORT), urls=(cudnn_base,),
+                          notes=(T(M.CUDNN_NO_RELEASE, major=major, url=cudnn_base),),
+                          sources=("research/nvidia.md §3.1",)))
     return steps
 
 
@@ -553,7 +541,7 @@ def installers_for(machine: Machine, plan: Plan, *, toolkit: bool = False, which
     out = InstallerPlan(machine.id, [])
     build = plan.recommended
     if build is None:
-        out.notes.append(f"The plan has no build (status: {plan.status}); nothing to install.")
+        out.notes.append(T(M.INSTALLERS_NO_BUILD, status=plan.status))
         return out
     family, wsl = machine.os.family, machine.os.wsl
     for action in build.actions:
@@ -568,9 +556,8 @@ def installers_for(machine: Machine, plan: Plan, *, toolkit: bool = False, which
         elif action.kind == "reboot" and not wsl:
             notes: tuple[str, ...] = ()
             if machine.os.secure_boot and family == "linux":
-                notes = ("Secure Boot: if a blue 'Perform MOK management' screen appears, choose 'Enroll MOK', "
-                         "then 'Continue', and type the one-time password you set (research/nvidia.md §4.4).",)
-            out.steps.append(Step("reboot", "Restart the computer", action.detail, notes=notes,
+                notes = (T(M.REBOOT_MOK),)
+            out.steps.append(Step("reboot", T(M.STEP_REBOOT), action.detail, notes=notes,
                                   sources=("research/nvidia.md §4.3", "§4.4")))
         elif action.kind == "cuda_toolkit":
             toolkit = True
@@ -579,12 +566,11 @@ def installers_for(machine: Machine, plan: Plan, *, toolkit: bool = False, which
             out.steps.extend(toolkit_steps(build.variant, family, machine.os.arch, redist_prefix=redist_prefix,
                                            cudnn_prefix=cudnn_prefix))
         else:
-            out.notes.append(f"You do not need the CUDA toolkit or cuDNN: torch +{build.variant} brings its own CUDA "
-                             "runtime and cuDNN. Only to compile CUDA extensions: add --toolkit.")
+            out.notes.append(T(M.TOOLKIT_NOT_NEEDED, variant=build.variant))
         if not any(a.kind in DRIVER_KINDS for a in build.actions):
-            out.notes.append("The NVIDIA driver already fits this build: no driver install is needed.")
+            out.notes.append(T(M.DRIVER_ALREADY_FITS))
     else:
-        out.notes.append(f"The recommended build uses the {build.device.upper()}: nothing from NVIDIA is needed.")
+        out.notes.append(T(M.NOTHING_FROM_NVIDIA, device=build.device.upper()))
     return out
 
 
@@ -679,12 +665,11 @@ def run_step_commands(commands: tuple[Command, ...], on_line: Callable[[str], No
         result = run_command(command, on_line=on_line, cancel=cancel)
         results.append(result)
         if result.cancelled:
-            raise WizardError(f"cancelled: {command.display()}", hint="run the remaining commands yourself")
+            raise WizardError(T(M.STEP_CANCELLED, command=command.display()), hint=T(M.STEP_CANCELLED_HINT))
         if not result.ok:
             denied = result.returncode in (126, 127) and command.argv[0] == "pkexec"
-            raise WizardError(f"'{command.display()}' failed (exit code {result.returncode})",
-                              hint=("the administrator password was not given" if denied
-                                    else "read the output above; nothing after this command was run"),
+            raise WizardError(T(M.STEP_FAILED, command=command.display(), code=result.returncode),
+                              hint=T(M.STEP_FAILED_NO_PASSWORD if denied else M.STEP_FAILED_HINT),
                               details="\n".join(result.tail[-30:]))
     return results
 

@@ -31,9 +31,11 @@ from requests.adapters import HTTPAdapter
 from wizard import __version__
 from wizard.core.errors import WizardError
 
-# The official PyTorch wheel indexes: https://download.pytorch.org/whl/<variant>/<project>/ (PEP 503
-# HTML, torch-matrix.md §4.1/§4.2).
-OFFICIAL_INDEX = "https://download.pytorch.org/whl"
+# Re-exported: the presets are plain data in their own module so the GUI can show them without
+# loading requests at start-up.
+from wizard.core.mirrors import MIRROR_PRESETS as MIRROR_PRESETS
+from wizard.core.mirrors import OFFICIAL_INDEX as OFFICIAL_INDEX
+from wizard.core.mirrors import MirrorPreset as MirrorPreset
 
 # (connect, read) seconds. Read is per socket read, not for the whole file, so a stalled response
 # is noticed within a minute while a slow but moving 3 GB download is never cut.
@@ -47,51 +49,6 @@ CA_BUNDLE_ENV = ("PIP_CERT", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUN
 SIMPLE_ACCEPT = (
     "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 )
-
-
-@dataclass(frozen=True)
-class MirrorPreset:
-    """A place that publishes PyTorch wheels, and which URL pattern it uses.
-
-    ``kind`` is ``"index"`` (PEP 503: ``<base>/<variant>/<project>/``, pip ``--index-url``) or
-    ``"find-links"`` (one flat page per variant listing every file, pip ``--find-links``).
-    """
-
-    name: str
-    base: str
-    kind: str
-    description: str
-    source: str
-
-    def variant_url(self, variant: str) -> str:
-        """The index (or flat page) URL for one variant such as ``cu126`` or ``cpu``."""
-        return f"{self.base.rstrip('/')}/{variant}/"
-
-
-MIRROR_PRESETS: dict[str, MirrorPreset] = {
-    "official": MirrorPreset(
-        "official", OFFICIAL_INDEX, "index",
-        "download.pytorch.org (PyTorch's own index, behind Cloudflare)",
-        "torch-matrix.md §4.1 (test-infra get_base_download_url_for_repo)",
-    ),
-    "aliyun": MirrorPreset(
-        "aliyun", "https://mirrors.aliyun.com/pytorch-wheels", "find-links",
-        "Alibaba Cloud mirror (mainland China): flat directory per variant, use as find-links",
-        "mirror's own usage notes (pip install ... -f https://mirrors.aliyun.com/pytorch-wheels/cu121); "
-        "not re-verified from this sandbox",
-    ),
-    "sjtu": MirrorPreset(
-        "sjtu", "https://mirror.sjtu.edu.cn/pytorch-wheels", "find-links",
-        "Shanghai Jiao Tong University mirror (mainland China): flat directory per variant",
-        "mirror help page (pytorch-wheels, used with -f); not re-verified from this sandbox",
-    ),
-    "nju": MirrorPreset(
-        "nju", "https://mirror.nju.edu.cn/pytorch/whl", "index",
-        "Nanjing University mirror (mainland China): a copy of download.pytorch.org/whl, PEP 503 layout",
-        "mirror help page (--index-url https://mirror.nju.edu.cn/pytorch/whl/cu121); "
-        "not re-verified from this sandbox",
-    ),
-}
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,9 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
+from wizard.core import messages as M
 from wizard.core.commands import Command
+from wizard.core.text import T
 
 # ``--progress-bar=raw`` first shipped in pip 24.1 (pip's 24.1 changelog; pip 24.0 and older
 # reject it: "invalid choice: 'raw'"). Checked here against the code itself: pip 23.2.1's
@@ -207,35 +209,32 @@ _FAILURE_RULES: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
     (
         "externally_managed",
         ("externally-managed-environment", "externally managed"),
-        "this Python is managed by the operating system (PEP 668); pip may not change it",
-        "install into a virtual environment instead: torch-gpu-setup install --new-venv DIR",
+        M.PIP_EXTERNALLY_MANAGED,
+        M.PIP_EXTERNALLY_MANAGED_HINT,
     ),
     (
         "hash_mismatch",
         ("DO NOT MATCH THE HASHES", "hash mismatch", "Expected sha256"),
-        "a downloaded file does not match its published sha256 hash",
-        "the file was damaged or altered on the way (proxy, mirror, antivirus): delete the wheelhouse "
-        "copy and try again, or use another network",
+        M.PIP_HASH_MISMATCH,
+        M.PIP_HASH_MISMATCH_HINT,
     ),
     (
         "disk_full",
         ("No space left on device", "[Errno 28]", "There is not enough space on the disk"),
-        "the disk is full",
-        "a CUDA build of torch needs several GB while installing: free disk space or choose an "
-        "environment on another drive, then try again",
+        M.PIP_DISK_FULL,
+        M.PIP_DISK_FULL_HINT,
     ),
     (
         "tls",
         ("CERTIFICATE_VERIFY_FAILED", "SSLError", "SSL: ", "certificate verify failed"),
-        "the secure connection to the package index failed (TLS certificate not trusted)",
-        "a company proxy may inspect TLS: set pip's 'cert' (PIP_CERT or pip.conf) to your "
-        "organisation's CA bundle, or ask IT for it",
+        M.PIP_TLS,
+        M.PIP_TLS_HINT,
     ),
     (
         "proxy",
         ("ProxyError", "407 Proxy Authentication", "Tunnel connection failed", "Cannot connect to proxy"),
-        "the proxy refused or could not forward the connection",
-        "check the proxy address and credentials (HTTPS_PROXY, or 'proxy' in pip.conf)",
+        M.PIP_PROXY,
+        M.PIP_PROXY_HINT,
     ),
     (
         "network",
@@ -262,32 +261,27 @@ _FAILURE_RULES: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
             "HTTP error 5",
             "503 Service",
         ),
-        "the package index could not be reached, or the connection broke during a download",
-        "check the internet connection (and proxy settings) and try again; a download that "
-        "broke off is retried from the start",
+        M.PIP_NETWORK,
+        M.PIP_NETWORK_HINT,
     ),
     (
         "permission_denied",
         ("[Errno 13]", "Permission denied", "[WinError 5]", "Access is denied", "Read-only file system",
          "[Errno 30]", "[Errno 1] Operation not permitted"),
-        "pip may not write to this environment (permission denied)",
-        "choose an environment you own (torch-gpu-setup install --new-venv DIR), or close programs "
-        "that use it (on Windows a running Python keeps torch's DLLs locked)",
+        M.PIP_PERMISSION,
+        M.PIP_PERMISSION_HINT,
     ),
     (
         "dependency_conflict",
         ("ResolutionImpossible", "conflicting dependencies", "Cannot install", "conflict is caused by"),
-        "the requested packages conflict with each other or with a constraint",
-        "a constraints file (PIP_CONSTRAINT, 'constraint' in pip.conf, or "
-        "torch-gpu-setup-constraints.txt in the environment) may pin another torch: remove it or "
-        "choose a matching version",
+        M.PIP_CONFLICT,
+        M.PIP_CONFLICT_HINT,
     ),
     (
         "no_matching_distribution",
         ("No matching distribution found", "Could not find a version that satisfies"),
-        "no wheel of the requested version exists for this Python and platform on the index",
-        "check the torch version, the variant and the Python version (torch has no wheels for "
-        "very new or very old Pythons); run `torch-gpu-setup plan` to see what is available",
+        M.PIP_NO_MATCH,
+        M.PIP_NO_MATCH_HINT,
     ),
 )
 
@@ -313,7 +307,7 @@ def _broken_download(lines: Sequence[str]) -> str | None:
     for line in lines:
         raw = parse_progress(line)
         if raw is not None and raw.total:
-            last = (raw.done, raw.total, f"{raw.done} of {raw.total} bytes")
+            last = (raw.done, raw.total, T(M.PIP_RECEIVED_BYTES, done=raw.done, total=raw.total))
             continue
         match = _RICH_BYTES_RE.search(line)
         if match:
@@ -331,16 +325,16 @@ def classify_failure(lines: Sequence[str], returncode: int | None) -> PipFailure
     received = _broken_download(lines)
     if received is not None and "do not match the hashes" in lowered:
         return PipFailure(
-            "network", f"the download broke off after {received}: the connection was closed early",
-            "check the internet connection (and proxy settings) and try again", details,
+            "network", T(M.PIP_BROKEN_DOWNLOAD, received=received), T(M.PIP_RETRY_HINT), details,
         )
-    for kind, needles, message, hint in _FAILURE_RULES:
+    for kind, needles, template, hint in _FAILURE_RULES:
         if any(needle.lower() in lowered for needle in needles):
+            message: str = T(template)
             if kind == "no_matching_distribution":
                 requirement = _requirement_in(lines)
                 if requirement:
-                    message = f"no wheel for {requirement} on the index for this Python and platform"
-            return PipFailure(kind, message, hint, details)
+                    message = T(M.PIP_NO_MATCH_FOR, requirement=requirement)
+            return PipFailure(kind, message, T(hint), details)
     errors = [line.strip() for line in lines if line.strip().startswith("ERROR:")]
-    message = errors[-1][len("ERROR:"):].strip() if errors else f"pip failed (exit code {returncode})"
-    return PipFailure("unknown", message, "see the details below, or run pip yourself with -v", details)
+    message = errors[-1][len("ERROR:"):].strip() if errors else T(M.PIP_FAILED, code=returncode)
+    return PipFailure("unknown", message, T(M.PIP_UNKNOWN_HINT), details)

@@ -16,6 +16,7 @@ from typing import Any
 from packaging.version import InvalidVersion, Version
 
 from wizard.core import gpu_catalog
+from wizard.core import messages as M
 from wizard.core.errors import ChoiceError
 from wizard.core.knowledge import (
     Knowledge,
@@ -27,6 +28,7 @@ from wizard.core.knowledge import (
     variant_device,
 )
 from wizard.core.machine import DriverState, Gpu, Machine
+from wizard.core.text import T, join, restyle
 
 PYTORCH_INDEX = "https://download.pytorch.org/whl"
 PYPI_INDEX = "https://pypi.org/simple"
@@ -169,35 +171,28 @@ def _gpu_facts(index: int, gpu: Gpu, family: str) -> _GpuFacts:
             return _GpuFacts(index, gpu, cc=cc, architecture=arch, usable_kind="cuda")
         guess = gpu_catalog.infer_nvidia(gpu.name, gpu.pci_id)
         if guess is None:
-            return _GpuFacts(index, gpu, usable_kind=None,
-                             ignore_reason="its architecture could not be told from its name or PCI id "
-                                           "(install the NVIDIA driver so it can report it)")
+            return _GpuFacts(index, gpu, usable_kind=None, ignore_reason=T(M.GPU_NVIDIA_ARCH_UNKNOWN))
         return _GpuFacts(index, gpu, cc=parse_cc(guess.compute_capability), cc_inferred=True,
                          architecture=guess.architecture, usable_kind="cuda")
     if gpu.vendor == "amd":
         gfx = gpu.gfx_arch or gpu_catalog.infer_amd_gfx(gpu.name, gpu.pci_id)
         if family != "linux":
             return _GpuFacts(index, gpu, gfx=gfx, usable_kind=None,
-                             ignore_reason="PyTorch publishes ROCm builds for Linux only; on "
-                                           f"{_family_name(family)} an AMD GPU cannot run PyTorch's GPU builds")
+                             ignore_reason=T(M.GPU_AMD_NOT_LINUX, os=_family_name(family)))
         if gfx is None:
-            return _GpuFacts(index, gpu, usable_kind=None,
-                             ignore_reason="its gfx architecture could not be told (install ROCm so "
-                                           "rocm_agent_enumerator can report it)")
+            return _GpuFacts(index, gpu, usable_kind=None, ignore_reason=T(M.GPU_AMD_GFX_UNKNOWN))
         return _GpuFacts(index, gpu, gfx=gfx, architecture=gfx, usable_kind="rocm")
     if gpu.vendor == "intel":
         discrete = not gpu.integrated and gpu_catalog.intel_is_discrete(gpu.name, gpu.pci_id)
         if not discrete:
-            return _GpuFacts(index, gpu, usable_kind=None,
-                             ignore_reason="integrated Intel graphics are not used for PyTorch here; "
-                                           "only discrete Arc and Data Center GPUs get the XPU build")
+            return _GpuFacts(index, gpu, usable_kind=None, ignore_reason=T(M.GPU_INTEL_INTEGRATED))
         if family not in ("linux", "windows"):
-            return _GpuFacts(index, gpu, usable_kind=None, ignore_reason="XPU builds exist for Linux and Windows only")
+            return _GpuFacts(index, gpu, usable_kind=None, ignore_reason=T(M.GPU_XPU_OS))
         return _GpuFacts(index, gpu, architecture="Intel Arc", usable_kind="xpu")
     if gpu.vendor == "apple":
         return _GpuFacts(index, gpu, architecture="Apple silicon", usable_kind="mps" if family == "macos" else None,
-                         ignore_reason="" if family == "macos" else "Apple GPUs are used only on macOS")
-    return _GpuFacts(index, gpu, ignore_reason="unknown vendor")
+                         ignore_reason="" if family == "macos" else T(M.GPU_APPLE_NOT_MACOS))
+    return _GpuFacts(index, gpu, ignore_reason=T(M.GPU_UNKNOWN_VENDOR))
 
 
 def _family_name(family: str) -> str:
@@ -254,13 +249,13 @@ class _Planner:
         """The target Python as "3.12" when usable for PyTorch, else None and why."""
         py = self.m.python
         if py is None:
-            return None, "no Python interpreter was found"
+            return None, T(M.PY_NONE)
         if py.implementation.lower() != "cpython":
-            return None, f"PyTorch publishes wheels for CPython only, not {py.implementation}"
+            return None, T(M.PY_NOT_CPYTHON, implementation=py.implementation)
         if py.bits != 64:
-            return None, "the Python is 32-bit; PyTorch publishes 64-bit wheels only"
+            return None, T(M.PY_32BIT)
         if self.m.os.arch == "x86":
-            return None, "the operating system is 32-bit"
+            return None, T(M.OS_32BIT)
         return f"{py.minor[0]}.{py.minor[1]}", ""
 
     def _python_ok(self, rel: Release, py: str) -> tuple[bool, bool]:
@@ -402,10 +397,9 @@ class _Planner:
         reqs += [f"{name}=={version}{label}" for name, version in cand.companions.items()]
         actions: list[Action] = []
         if cand.python_changed:
-            actions.append(Action(
-                "python_install", cand.python,
-                f"Install 64-bit Python {cand.python} (python.org or your package manager); the wizard then "
-                f"creates a new environment with it. {self._python_now()[1] or self._python_problem(cand)}"))
+            actions.append(Action("python_install", cand.python, T(
+                M.ACTION_PYTHON_INSTALL, python=cand.python,
+                problem=self._python_now()[1] or self._python_problem(cand))))
         if cand.driver_fit in ("update", "missing"):
             actions.extend(self._driver_actions(cand))
         return Build(
@@ -420,38 +414,36 @@ class _Planner:
         py = self.m.python
         if py is None:
             return ""
-        return (f"Python {py.version} has no wheels for torch {cand.release.torch}"
-                + (" with its companions" if self._wants_companions() else "") + ".")
+        return T(M.PY_NO_WHEELS_COMPANIONS if self._wants_companions() else M.PY_NO_WHEELS,
+                 version=py.version, torch=cand.release.torch)
 
     def _driver_actions(self, cand: _Candidate) -> list[Action]:
         cuda = variant_cuda(cand.variant) or ""
         drv = self.m.nvidia_driver
         old_gpu = any(f.cc is not None and f.cc < (7, 5) for f in self.facts if f.usable_kind == "cuda")
-        branch_note = (" Choose the R580 branch: it is the last one that supports Maxwell, Pascal and Volta GPUs."
-                       if old_gpu else "")
         if self.m.os.wsl:
-            where = ("Update the NVIDIA driver on the Windows side (from NVIDIA or Windows Update); "
-                     "never install a Linux driver inside WSL.")
+            where = T(M.DRIVER_WHERE_WSL)
         elif self.family == "windows":
-            where = "Install it from NVIDIA's driver download page or the NVIDIA app."
+            where = T(M.DRIVER_WHERE_WINDOWS)
         else:
-            where = "Install it with your distribution's package manager (e.g. 'sudo ubuntu-drivers install')."
+            where = T(M.DRIVER_WHERE_LINUX)
+        if old_gpu:
+            where = T(M.TWO_SENTENCES, first=where, second=T(M.DRIVER_BRANCH_R580))
+        build = f"{cand.release.torch}+{cand.variant}"
         if drv is None:
             kind = "driver_install" if not self.m.os.wsl else "driver_update"
-            text = (f"No NVIDIA driver is {'visible in WSL' if self.m.os.wsl else 'installed'}. "
-                    f"{cand.release.torch}+{cand.variant} needs driver {cand.min_driver} or newer "
-                    f"(CUDA {cuda}). {where}{branch_note}")
+            text = T(M.ACTION_DRIVER_MISSING_WSL if self.m.os.wsl else M.ACTION_DRIVER_MISSING,
+                     build=build, min_driver=cand.min_driver, cuda=cuda, where=where)
         else:
             kind = "driver_update"
-            text = (f"Driver {drv.version} supports CUDA up to {drv.cuda_version or 'unknown'}; "
-                    f"torch {cand.release.torch}+{cand.variant} needs driver {cand.min_driver} or newer "
-                    f"(CUDA {cuda}). {where}{branch_note}")
+            text = T(M.ACTION_DRIVER_UPDATE, version=drv.version, driver_cuda=drv.cuda_version or T(M.UNKNOWN),
+                     build=build, min_driver=cand.min_driver, cuda=cuda, where=where)
         actions = [Action(kind, cand.min_driver, text)]
         if self.family == "linux" and not self.m.os.wsl:
-            sb = (" Secure Boot is on: the driver's kernel module must be signed; enroll the key (MOK) when "
-                  "the blue screen asks at the next boot." if self.m.os.secure_boot else "")
-            actions.append(Action("reboot", None, "Restart the computer after the driver install so the new "
-                                                  f"kernel module loads.{sb}"))
+            reboot = T(M.ACTION_REBOOT_AFTER_DRIVER)
+            if self.m.os.secure_boot:
+                reboot = T(M.TWO_SENTENCES, first=reboot, second=T(M.ACTION_REBOOT_SECURE_BOOT))
+            actions.append(Action("reboot", None, reboot))
         return actions
 
 
@@ -472,15 +464,15 @@ def make_plan(machine: Machine, choices: Choices | None = None, kb: Knowledge | 
     explain.extend(kb.notes)
 
     if p.platform not in ("linux-x86_64", "linux-aarch64", "windows-x86_64", "macos-arm64", "macos-x86_64"):
-        reason = (f"PyTorch publishes no wheels for {_family_name(p.family)} on {machine.os.arch}"
-                  + (" (Windows on Arm has nightly builds only)" if p.platform == "windows-arm64" else ""))
-        explain.append(reason + ".")
+        reason = T(M.PLATFORM_NO_WHEELS_WINDOWS_ARM if p.platform == "windows-arm64" else M.PLATFORM_NO_WHEELS,
+                   os=_family_name(p.family), arch=machine.os.arch)
+        explain.append(T(M.SENTENCE, text=reason))
         verdicts = [GpuVerdict(g.name, False, reason) for g in machine.gpus]
         return Plan("unsupported", None, [], verdicts, warnings, explain, kb.date, machine.id)
 
     _, py_problem = p._python_now()
     if py_problem:
-        explain.append(f"Python: {py_problem}; a 64-bit CPython {RECOMMENDED_PYTHON} is needed.")
+        explain.append(T(M.EXPLAIN_PYTHON_PROBLEM, problem=py_problem, python=RECOMMENDED_PYTHON))
 
     device, targets = _choose_device(p)
     fixes_order = [_Fixes(), _Fixes(driver=True), _Fixes(python=True), _Fixes(driver=True, python=True)]
@@ -495,7 +487,7 @@ def make_plan(machine: Machine, choices: Choices | None = None, kb: Knowledge | 
             chosen_targets = group
             break
     if device != "cpu" and not any(best.values()):
-        explain.append(f"No {device.upper()} build runs on {_names(targets)}; falling back to the CPU build.")
+        explain.append(T(M.EXPLAIN_FALLBACK_CPU, device=device.upper(), gpus=_names(targets)))
         device, chosen_targets = "cpu", []
         best = {fx: next(iter(p.candidates("cpu", [], fx)), None) for fx in fixes_order}
 
@@ -509,43 +501,50 @@ def make_plan(machine: Machine, choices: Choices | None = None, kb: Knowledge | 
     _explain_choice(p, device, recommended_c, now, chosen_targets)
 
     if now is not None and (now.release is not recommended_c.release or now.variant != recommended_c.variant):
-        alternatives.append(p.build(now, why_not=(
-            f"works as the machine is now, but {rec.label()} is newer; it needs: "
-            + ", ".join(a.kind.replace('_', ' ') for a in rec.actions))))
+        alternatives.append(p.build(now, why_not=T(M.WHY_NOT_WORKS_NOW, build=rec.label(),
+                                                   actions=_action_words(rec.actions))))
     driver_only = next((c for c in p.candidates(device, chosen_targets, _Fixes(driver=True))
                         if c.release is recommended_c.release and c.driver_fit == "update"), None)
     if driver_only is not None and device == "cuda" and not rec.actions:
-        alt = p.build(driver_only, why_not=(
-            f"the same PyTorch release with CUDA {variant_cuda(driver_only.variant)}; needs driver "
-            f"{driver_only.min_driver} or newer, and the current driver already runs {rec.label()}"))
+        alt = p.build(driver_only, why_not=T(M.WHY_NOT_OTHER_CUDA, cuda=variant_cuda(driver_only.variant),
+                                             min_driver=driver_only.min_driver, build=rec.label()))
         alternatives.append(alt)
     _companion_alternative(p, device, chosen_targets, recommended_c, alternatives)
     _dropped_gpu_alternatives(p, chosen_targets, targets, alternatives)
     if device != "cpu" and not choices.prefer_cpu:
         cpu = next(iter(p.candidates("cpu", [], _Fixes(python=True))), None)
         if cpu is not None:
-            alternatives.append(p.build(cpu, why_not="runs on the CPU only: training is many times slower"))
+            alternatives.append(p.build(cpu, why_not=T(M.WHY_NOT_CPU)))
 
     _driver_state_action(p, rec, device)
     _disk_action(p, rec, device)
     _warnings(p, rec, device, chosen_targets)
     verdicts = _verdicts(p, rec, device, chosen_targets, targets)
     status = "action_required" if rec.actions else "ready"
-    explain.append(f"Recommended: {rec.label()} from {rec.index_url}"
-                   + (f" after: {', '.join(a.kind.replace('_', ' ') for a in rec.actions)}." if rec.actions else "."))
+    if rec.actions:
+        explain.append(T(M.EXPLAIN_RECOMMENDED_AFTER, build=rec.label(), index=rec.index_url,
+                         actions=_action_words(rec.actions)))
+    else:
+        explain.append(T(M.EXPLAIN_RECOMMENDED, build=rec.label(), index=rec.index_url))
     return Plan(status, rec, alternatives, verdicts, warnings, explain, kb.date, machine.id)
+
+
+def _action_words(actions: Iterable[Action]) -> str:
+    """"driver update, reboot": the kinds of ``actions`` as words for a sentence."""
+    return join(", ", (T(M.ACTION_KINDS[a.kind]) if a.kind in M.ACTION_KINDS else a.kind.replace("_", " ")
+                       for a in actions))
 
 
 def _check_choices(p: _Planner) -> None:
     if p.c.torch and p.kb.release(p.c.torch) is None:
         known = ", ".join(r.torch for r in p.kb.releases)
-        raise ChoiceError(f"torch {p.c.torch} is not a release the wizard knows",
-                          hint=f"known releases: {known}; 'torch-gpu-setup data refresh' reads newer ones")
+        raise ChoiceError(T(M.CHOICE_UNKNOWN_TORCH, torch=p.c.torch),
+                          hint=T(M.CHOICE_UNKNOWN_TORCH_HINT, known=known))
     if p.c.variant:
         known_variants = sorted({v for r in p.kb.releases for v in r.variants.get(p.platform, {})})
         if p.c.variant not in known_variants:
-            raise ChoiceError(f"variant '{p.c.variant}' has no builds for {p.platform}",
-                              hint="choose one of: " + ", ".join(known_variants))
+            raise ChoiceError(T(M.CHOICE_UNKNOWN_VARIANT, variant=p.c.variant, platform=p.platform),
+                              hint=T(M.CHOICE_UNKNOWN_VARIANT_HINT, known=", ".join(known_variants)))
 
 
 def _choose_device(p: _Planner) -> tuple[str, list[_GpuFacts]]:
@@ -553,7 +552,7 @@ def _choose_device(p: _Planner) -> tuple[str, list[_GpuFacts]]:
         device = variant_device(p.c.variant)
         return device, [f for f in p.facts if f.usable_kind == device]
     if p.c.prefer_cpu:
-        p.explain.append("You asked for the CPU build.")
+        p.explain.append(T(M.EXPLAIN_ASKED_CPU))
         return "cpu", []
     for kind in ("cuda", "rocm", "xpu", "mps"):
         targets = [f for f in p.facts if f.usable_kind == kind]
@@ -588,7 +587,9 @@ def _names(facts: Iterable[_GpuFacts]) -> str:
     counts: dict[str, int] = {}
     for f in facts:
         counts[f.gpu.name] = counts.get(f.gpu.name, 0) + 1
-    return ", ".join(name if n == 1 else f"{n} x {name}" for name, n in counts.items()) or "this machine"
+    if not counts:
+        return T(M.THIS_MACHINE)
+    return join(", ", (name if n == 1 else T(M.COUNTED_NAME, count=n, name=name) for name, n in counts.items()))
 
 
 def _explain_choice(p: _Planner, device: str, cand: _Candidate, now: _Candidate | None,
@@ -596,7 +597,7 @@ def _explain_choice(p: _Planner, device: str, cand: _Candidate, now: _Candidate 
     e = p.explain
     for f in p.facts:
         if f.usable_kind is None:
-            e.append(f"{f.gpu.name}: not used: {f.ignore_reason}.")
+            e.append(T(M.EXPLAIN_GPU_NOT_USED, name=f.gpu.name, reason=f.ignore_reason))
     if device == "cuda":
         seen: set[tuple[str, Any]] = set()
         for f in targets:
@@ -604,61 +605,58 @@ def _explain_choice(p: _Planner, device: str, cand: _Candidate, now: _Candidate 
                 continue
             seen.add((f.gpu.name, f.cc))
             assert f.cc is not None
-            how = " (inferred from its name; no driver reported it)" if f.cc_inferred else ""
-            e.append(f"{f.gpu.name}: {f.architecture}, compute capability {format_cc(f.cc)}{how}.")
+            e.append(T(M.EXPLAIN_CUDA_GPU_INFERRED if f.cc_inferred else M.EXPLAIN_CUDA_GPU,
+                       name=f.gpu.name, architecture=f.architecture, cc=format_cc(f.cc)))
         drv = p.m.nvidia_driver
         if drv:
-            e.append(f"NVIDIA driver {drv.version} supports CUDA up to {drv.cuda_version or 'an unknown version'}.")
+            e.append(T(M.EXPLAIN_DRIVER, version=drv.version, cuda=drv.cuda_version or T(M.UNKNOWN_VERSION)))
         else:
-            e.append("No NVIDIA driver is installed, so the GPU cannot be used until one is.")
+            e.append(T(M.EXPLAIN_NO_DRIVER))
         arch = cand.release.variants[p.platform][cand.variant]
         if arch is not None:
-            e.append(f"torch {cand.release.torch}+{cand.variant} carries GPU code for {arch.describe()}.")
+            e.append(T(M.EXPLAIN_ARCH_LIST, torch=cand.release.torch, variant=cand.variant, archs=arch.describe()))
         if cand.driver_fit == "compat":
-            e.append(f"CUDA {variant_cuda(cand.variant)} runs on this driver through NVIDIA's minor-version "
-                     "compatibility (same CUDA major).")
+            e.append(T(M.EXPLAIN_COMPAT, cuda=variant_cuda(cand.variant)))
     elif device == "rocm":
         for f in targets:
-            e.append(f"{f.gpu.name}: AMD {f.gfx}; ROCm builds are chosen by gfx architecture.")
+            e.append(T(M.EXPLAIN_ROCM, name=f.gpu.name, gfx=f.gfx))
     elif device == "xpu":
-        e.append(f"{_names(targets)}: a discrete Intel GPU gets the XPU build.")
+        e.append(T(M.EXPLAIN_XPU, names=_names(targets)))
     elif device == "mps":
-        e.append("Apple silicon: the default macOS build uses the GPU through Metal (MPS).")
+        e.append(T(M.EXPLAIN_MPS))
     else:
-        if p.platform == "linux-x86_64":
-            e.append("No usable GPU: the CPU build from PyTorch's CPU index (PyPI's Linux wheel would pull "
-                     "gigabytes of CUDA libraries for nothing).")
-        else:
-            e.append("No usable GPU: the CPU build.")
+        e.append(T(M.EXPLAIN_CPU_LINUX if p.platform == "linux-x86_64" else M.EXPLAIN_CPU))
     if p.family == "windows" and device == "cuda":
-        e.append("Windows: PyPI's torch wheel is CPU-only, so the CUDA build comes from PyTorch's own index.")
+        e.append(T(M.EXPLAIN_WINDOWS_CUDA))
     if p.platform == "macos-x86_64":
-        e.append("Intel Macs: PyTorch published its last macOS x86_64 wheels with 2.2.")
+        e.append(T(M.EXPLAIN_INTEL_MAC))
     newest = p.kb.releases[0]
     if cand.release is not newest and not p.c.torch:
-        e.append(f"torch {cand.release.torch} is the newest release that fits; " + _why_not_newer(p, device, cand))
+        reasons = _why_not_newer(p, device, cand)
+        e.append(T(M.EXPLAIN_NEWEST_FIT, torch=cand.release.torch, reasons=join("; ", reasons)) if reasons
+                 else T(M.EXPLAIN_NEWEST_FIT_NO_REASON, torch=cand.release.torch))
 
 
-def _why_not_newer(p: _Planner, device: str, cand: _Candidate) -> str:
+def _why_not_newer(p: _Planner, device: str, cand: _Candidate) -> list[str]:
     newer = [r for r in p.kb.releases if r.version > cand.release.version]
-    reasons = []
+    reasons: list[str] = []
     for rel in newer[:2]:
         py_now, _ = p._python_now()
         if py_now and not p._python_ok(rel, py_now)[0]:
-            reasons.append(f"{rel.torch} has no wheels for Python {py_now}")
+            reasons.append(T(M.NEWER_NO_PYTHON, torch=rel.torch, python=py_now))
         elif p._wants_companions() and not all((getattr(rel, n) or _Unpub).published
                                                for n, on in (("torchvision", p.c.torchvision),
                                                              ("torchaudio", p.c.torchaudio)) if on):
-            reasons.append(f"{rel.torch} has no published "
-                           + " / ".join(n for n, on in (("torchvision", p.c.torchvision),
-                                                        ("torchaudio", p.c.torchaudio)) if on) + " yet")
+            names = " / ".join(n for n, on in (("torchvision", p.c.torchvision),
+                                               ("torchaudio", p.c.torchaudio)) if on)
+            reasons.append(T(M.NEWER_NO_COMPANIONS, torch=rel.torch, names=names))
         elif not p._glibc_ok(rel):
-            reasons.append(f"{rel.torch} needs glibc {rel.glibc_min} (this system has {p.m.os.glibc})")
+            reasons.append(T(M.NEWER_GLIBC, torch=rel.torch, need=rel.glibc_min, have=p.m.os.glibc))
         elif device == "cuda":
-            reasons.append(f"{rel.torch} has no build with this GPU's architecture")
+            reasons.append(T(M.NEWER_NO_ARCH, torch=rel.torch))
         else:
-            reasons.append(f"{rel.torch} has no {device} build here")
-    return "; ".join(reasons) + "." if reasons else "newer releases do not fit."
+            reasons.append(T(M.NEWER_NO_DEVICE, torch=rel.torch, device=device))
+    return reasons
 
 
 class _Unpub:
@@ -673,10 +671,9 @@ def _companion_alternative(p: _Planner, device: str, targets: list[_GpuFacts], c
         bare = next(iter(p.candidates(device, targets, fx, need_companions=False)), None)
         if bare is not None and bare.release.version > cand.release.version:
             bare.companions = {}
-            names = " and ".join(n for n, on in (("torchvision", p.c.torchvision),
-                                                 ("torchaudio", p.c.torchaudio)) if on)
-            alts.append(p.build(bare, why_not=f"newer, but no {names} has been published for "
-                                              f"torch {bare.release.torch} yet"))
+            wanted = [n for n, on in (("torchvision", p.c.torchvision), ("torchaudio", p.c.torchaudio)) if on]
+            names = wanted[0] if len(wanted) == 1 else T(M.TWO_NAMES, first=wanted[0], second=wanted[1])
+            alts.append(p.build(bare, why_not=T(M.WHY_NOT_NO_COMPANIONS, names=names, torch=bare.release.torch)))
             return
 
 
@@ -688,21 +685,19 @@ def _dropped_gpu_alternatives(p: _Planner, chosen: list[_GpuFacts], targets: lis
     fixes = [_Fixes(), _Fixes(driver=True), _Fixes(python=True), _Fixes(driver=True, python=True)]
     for_dropped = _pick({fx: next(iter(p.candidates("cuda", dropped, fx)), None) for fx in fixes}, fixes)
     if for_dropped is not None:
-        alts.append(p.build(for_dropped, why_not=(
-            f"runs on {_names(dropped)} but not on {_names(chosen)}; use it in a separate environment "
-            "for those GPUs")))
-    p.explain.append(f"No single build runs on both {_names(chosen)} and {_names(dropped)}; "
-                     f"the plan serves {_names(chosen)}.")
+        alts.append(p.build(for_dropped, why_not=T(M.WHY_NOT_OTHER_GPUS, gpus=_names(dropped),
+                                                   chosen=_names(chosen))))
+    p.explain.append(T(M.EXPLAIN_DROPPED_GPUS, chosen=_names(chosen), dropped=_names(dropped)))
 
 
 def _unsupported(p: _Planner, machine: Machine, device: str) -> Plan:
     py_now, problem = p._python_now()
     if problem:
-        reason = f"No PyTorch build fits: {problem}."
+        reason = T(M.UNSUPPORTED_PROBLEM, problem=problem)
     elif p.family == "linux" and machine.os.glibc and all(not p._glibc_ok(r) for r in p.kb.releases):
-        reason = f"No PyTorch build fits: glibc {machine.os.glibc} is older than any release needs (2.17)."
+        reason = T(M.UNSUPPORTED_GLIBC, glibc=machine.os.glibc)
     else:
-        reason = f"No PyTorch build fits this machine ({p.platform}, Python {py_now})."
+        reason = T(M.UNSUPPORTED_MACHINE, platform=p.platform, python=py_now)
     p.explain.append(reason)
     verdicts = [GpuVerdict(g.name, False, reason) for g in machine.gpus]
     return Plan("unsupported", None, [], verdicts, p.warnings, p.explain, p.kb.date, machine.id)
@@ -718,10 +713,10 @@ def _driver_state_action(p: _Planner, rec: Build, device: str) -> None:
         # The driver is installed but its kernel module is not running: installing it again
         # would not help; a restart (or fixing what blocked the module) does.
         rec.actions[:] = [a for a in rec.actions if a.kind not in ("driver_install", "reboot")]
-        rec.actions.insert(0, Action("reboot", None, words or "Restart the computer so the NVIDIA driver loads."))
-        p.explain.append(f"NVIDIA driver: {status.message}")
+        rec.actions.insert(0, Action("reboot", None, words or T(M.ACTION_REBOOT_DRIVER_LOADS)))
+        p.explain.append(T(M.EXPLAIN_DRIVER_STATUS, message=status.message))
     elif status.state in (DriverState.NO_PERMISSION, DriverState.GPU_LOST, DriverState.ERROR):
-        p.warnings.append(f"NVIDIA driver: {words}")
+        p.warnings.append(T(M.WARN_DRIVER_STATUS, words=words))
 
 
 def _disk_action(p: _Planner, rec: Build, device: str) -> None:
@@ -730,56 +725,44 @@ def _disk_action(p: _Planner, rec: Build, device: str) -> None:
     if need is None or free is None or free >= need:
         return
     rec.actions.append(Action("free_disk", f"{need:g} GiB",
-                              f"{rec.label()} needs about {need:g} GiB (downloads and the installed "
-                              f"environment); only {free:g} GiB are free. Free some space or choose "
-                              "another folder for the environment."))
-    p.explain.append(f"Disk: {free:g} GiB free, about {need:g} GiB needed.")
+                              T(M.ACTION_FREE_DISK, build=rec.label(), need=f"{need:g}", free=f"{free:g}")))
+    p.explain.append(T(M.EXPLAIN_DISK, free=f"{free:g}", need=f"{need:g}"))
 
 
 def _warnings(p: _Planner, rec: Build, device: str, targets: list[_GpuFacts]) -> None:
     w = p.warnings
     old = [f for f in targets if f.cc is not None and f.cc < (7, 5)]
     if device == "cuda" and old:
-        w.append(f"{_names(old)} ({', '.join(sorted({f.architecture for f in old}))}): torch 2.14 with CUDA 12.6 "
-                 "is the last PyTorch build for this GPU generation; from 2.15 on it gets no CUDA builds, and "
-                 "NVIDIA's R580 is its last driver branch.")
+        w.append(T(M.WARN_LAST_CUDA_GENERATION, names=_names(old),
+                   architectures=", ".join(sorted({f.architecture for f in old}))))
     if any(f.cc_inferred for f in targets) and device == "cuda":
-        w.append("The GPU's architecture was inferred from its name because no driver reported it; "
-                 "the plan is confirmed once the driver is installed.")
+        w.append(T(M.WARN_ARCH_INFERRED))
     if rec.inferred:
-        w.append(f"Part of what the plan relies on for {rec.label()} is inferred, not verified; the index "
-                 "is checked for every wheel before anything is downloaded.")
+        w.append(T(M.WARN_PLAN_INFERRED, build=rec.label()))
     drv = p.m.nvidia_driver
     if device == "cuda" and drv and variant_cuda(rec.variant) and drv.cuda_version and \
             _vkey(variant_cuda(rec.variant) or "0") > _vkey(drv.cuda_version) and not rec.actions:
-        w.append(f"The driver supports CUDA {drv.cuda_version} and the build uses CUDA {variant_cuda(rec.variant)}: "
-                 "it runs through minor-version compatibility, but code that JIT-compiles PTX may fail until "
-                 "the driver is updated.")
+        w.append(T(M.WARN_PTX_JIT, driver_cuda=drv.cuda_version, cuda=variant_cuda(rec.variant)))
     if p.m.os.wsl and device == "cuda":
-        w.append("WSL: the GPU driver is the Windows one; never install a Linux NVIDIA driver inside WSL.")
+        w.append(T(M.WARN_WSL))
     py = p.m.python
     if py is not None:
         if py.externally_managed:
-            w.append(f"Python {py.version} is managed by the operating system (PEP 668): the wizard installs "
-                     "into a new virtual environment and leaves the system Python untouched.")
+            w.append(T(M.WARN_PEP668, version=py.version))
         if py.microsoft_store:
-            w.append("Python from the Microsoft Store runs in a sandbox with redirected folders; a python.org "
-                     "Python avoids path problems.")
+            w.append(T(M.WARN_MICROSOFT_STORE))
         if py.user_site_torch:
-            w.append(f"A torch {py.user_site_torch} in your user site-packages would shadow the environment's; "
-                     "the wizard runs Python with user site disabled.")
+            w.append(T(M.WARN_USER_SITE, version=py.user_site_torch))
         if py.installed_torch is not None:
             installed = py.installed_torch.version
             target = rec.requirements[0].split("==", 1)[1]
             if installed == target or (installed.split("+")[0] == rec.torch and p.platform.startswith("macos")):
-                p.explain.append(f"torch {installed} is already installed in the target environment.")
+                p.explain.append(T(M.EXPLAIN_ALREADY_INSTALLED, version=installed))
             else:
-                what = "a CPU-only torch" if _is_cpu_torch(installed, p.platform) else "torch"
-                w.append(f"The target environment already has {what} {installed}: it will be replaced by "
-                         f"{target} (you are asked first).")
+                w.append(T(M.WARN_REPLACE_CPU_TORCH if _is_cpu_torch(installed, p.platform) else M.WARN_REPLACE_TORCH,
+                           installed=installed, target=target))
     if p.m.os.secure_boot and device == "cuda" and any(a.kind == "driver_install" for a in rec.actions):
-        w.append("Secure Boot is on: the NVIDIA kernel module must be signed. Distribution packages do this; "
-                 "you will be asked to enroll a key (MOK) at the next boot.")
+        w.append(T(M.WARN_SECURE_BOOT))
 
 
 def _is_cpu_torch(version: str, platform: str) -> bool:
@@ -798,15 +781,14 @@ def _verdicts(p: _Planner, rec: Build, device: str, chosen: list[_GpuFacts],
         if f in chosen and device != "cpu":
             out.append(GpuVerdict(name, *_verdict_for_target(p, rel, rec, f)))
         elif f.usable_kind is None:
-            out.append(GpuVerdict(name, False, _capitalise(f.ignore_reason or "not usable by PyTorch")))
+            out.append(GpuVerdict(name, False, _capitalise(f.ignore_reason or T(M.GPU_NOT_USABLE))))
         elif device == "cpu" and p.c.prefer_cpu:
-            out.append(GpuVerdict(name, False, "You chose the CPU build."))
+            out.append(GpuVerdict(name, False, T(M.VERDICT_CPU_CHOSEN)))
         elif f in targets:
-            out.append(GpuVerdict(name, False, f"{rec.label()} has no GPU code for it "
-                                               f"({f.architecture}); see the alternatives."))
+            out.append(GpuVerdict(name, False, T(M.VERDICT_NO_GPU_CODE, build=rec.label(),
+                                                 architecture=f.architecture)))
         else:
-            out.append(GpuVerdict(name, False, f"The build serves the {device.upper()} GPUs on this machine; "
-                                               "one PyTorch build cannot drive two GPU vendors."))
+            out.append(GpuVerdict(name, False, T(M.VERDICT_OTHER_VENDOR, device=device.upper())))
     return out
 
 
@@ -815,23 +797,27 @@ def _verdict_for_target(p: _Planner, rel: Release | None, rec: Build, f: _GpuFac
         arch = rel.variants.get(p.platform, {}).get(rec.variant)
         how = arch.runs_on(f.cc) if arch else None
         if how is None:
-            return False, f"{rec.label()} has no code for compute capability {format_cc(f.cc)}."
+            return False, T(M.VERDICT_NO_CC, build=rec.label(), cc=format_cc(f.cc))
         code = f"sm_{f.cc[0]}{f.cc[1]}"
-        via = "natively" if how == "sass" else "through PTX just-in-time compilation"
-        extra = " (architecture inferred from the name)" if f.cc_inferred else ""
-        pending = " once the driver is installed" if rec.actions and p.m.nvidia_driver is None else ""
-        return True, f"{f.architecture} ({code}){extra}: runs {rec.label()} {via}{pending}."
+        pending = bool(rec.actions and p.m.nvidia_driver is None)
+        if how == "sass":
+            via = T(M.HOW_NATIVE_PENDING if pending else M.HOW_NATIVE)
+        else:
+            via = T(M.HOW_PTX_PENDING if pending else M.HOW_PTX)
+        return True, T(M.VERDICT_RUNS_INFERRED if f.cc_inferred else M.VERDICT_RUNS,
+                       architecture=f.architecture, code=code, build=rec.label(), how=via)
     if rec.device == "rocm":
-        return True, f"{f.gfx} is in the {rec.variant} build's architecture list."
+        return True, T(M.VERDICT_ROCM, gfx=f.gfx, variant=rec.variant)
     if rec.device == "xpu":
-        return True, "discrete Intel GPU: runs the XPU build."
+        return True, T(M.VERDICT_XPU)
     if rec.device == "mps":
-        return True, "Apple GPU: used through Metal (MPS)."
-    return False, "not used by the chosen build."
+        return True, T(M.VERDICT_MPS)
+    return False, T(M.VERDICT_NOT_USED)
 
 
 def _capitalise(text: str) -> str:
-    return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
+    """A clause as a sentence (first letter up, full stop); it still translates as its template."""
+    return restyle(text, text[:1].upper() + text[1:] + ("" if text.endswith(".") else "."))
 
 
 def all_variants(kb: Knowledge) -> list[str]:

@@ -4,142 +4,142 @@
 <context>
     <name>BuildPage</name>
     <message>
-        <location filename="../qt/pages/build.py" line="128"/>
+        <location filename="../qt/pages/build.py" line="129"/>
         <source>The PyTorch build</source>
         <translation>PyTorch 版本</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="129"/>
+        <location filename="../qt/pages/build.py" line="130"/>
         <source>The recommended build is chosen for your cards, driver and Python.</source>
         <translation>推荐的版本是根据您的显卡、驱动和 Python 选出的。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="130"/>
+        <location filename="../qt/pages/build.py" line="131"/>
         <source>&amp;Advanced choices</source>
         <translation>高级选项(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="131"/>
+        <location filename="../qt/pages/build.py" line="132"/>
         <source>&amp;Torch version:</source>
         <translation>Torch 版本(&amp;T)：</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="131"/>
+        <location filename="../qt/pages/build.py" line="132"/>
         <source>&amp;Variant:</source>
         <translation>变体(&amp;V)：</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="131"/>
+        <location filename="../qt/pages/build.py" line="132"/>
         <source>Download &amp;from:</source>
         <translation>下载来源(&amp;F)：</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="132"/>
+        <location filename="../qt/pages/build.py" line="133"/>
         <source>Custom &amp;index URL:</source>
         <translation>自定义索引地址(&amp;I)：</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="132"/>
+        <location filename="../qt/pages/build.py" line="133"/>
         <source>&amp;Proxy:</source>
         <translation>代理(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="135"/>
+        <location filename="../qt/pages/build.py" line="136"/>
         <source>Automatic (newest that fits)</source>
         <translation>自动（选择适用的最新版本）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="136"/>
+        <location filename="../qt/pages/build.py" line="137"/>
         <source>Automatic</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="137"/>
+        <location filename="../qt/pages/build.py" line="138"/>
         <source>Custom index URL (below)</source>
         <translation>自定义索引地址（见下方）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="138"/>
+        <location filename="../qt/pages/build.py" line="139"/>
         <source>Also install torch&amp;vision (images)</source>
         <translation>同时安装 torchvision（图像）(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="139"/>
+        <location filename="../qt/pages/build.py" line="140"/>
         <source>Also install torch&amp;audio (sound)</source>
         <translation>同时安装 torchaudio（音频）(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="169"/>
+        <location filename="../qt/pages/build.py" line="170"/>
         <source>Ready: this build runs on your computer as it is.</source>
         <translation>就绪：此版本可以直接在您的电脑上运行。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="170"/>
+        <location filename="../qt/pages/build.py" line="171"/>
         <source>Something must be done first (see below): usually a driver update.</source>
         <translation>需要先完成一项操作（见下方）：通常是更新驱动。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="171"/>
+        <location filename="../qt/pages/build.py" line="172"/>
         <source>No PyTorch build fits this computer.</source>
         <translation>没有适合这台电脑的 PyTorch 版本。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="181"/>
+        <location filename="../qt/pages/build.py" line="182"/>
         <source>Planning…</source>
         <translation>正在规划…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="189"/>
+        <location filename="../qt/pages/build.py" line="190"/>
         <source>Why</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="200"/>
+        <location filename="../qt/pages/build.py" line="201"/>
         <source>uses your NVIDIA card (CUDA)</source>
         <translation>使用您的 NVIDIA 显卡（CUDA）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="201"/>
+        <location filename="../qt/pages/build.py" line="202"/>
         <source>uses your AMD card (ROCm)</source>
         <translation>使用您的 AMD 显卡（ROCm）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="202"/>
+        <location filename="../qt/pages/build.py" line="203"/>
         <source>uses your Intel card (XPU)</source>
         <translation>使用您的 Intel 显卡（XPU）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="203"/>
+        <location filename="../qt/pages/build.py" line="204"/>
         <source>uses the Apple GPU (MPS)</source>
         <translation>使用 Apple GPU（MPS）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="204"/>
+        <location filename="../qt/pages/build.py" line="205"/>
         <source>runs on the processor only (no GPU)</source>
         <translation>仅在处理器上运行（不使用 GPU）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="210"/>
+        <location filename="../qt/pages/build.py" line="211"/>
         <source>Recommended: {0}</source>
         <translation>推荐：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="215"/>
+        <location filename="../qt/pages/build.py" line="216"/>
         <source>Packages: {0}</source>
         <translation>软件包：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="216"/>
+        <location filename="../qt/pages/build.py" line="217"/>
         <source>From: {0}</source>
         <translation>来源：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="218"/>
+        <location filename="../qt/pages/build.py" line="219"/>
         <source>Why not first: {0}</source>
         <translation>为何不作首选：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="220"/>
+        <location filename="../qt/pages/build.py" line="221"/>
         <source>Needs first: {0}</source>
         <translation>需要先：{0}</translation>
     </message>
@@ -147,98 +147,105 @@
 <context>
     <name>DriversPage</name>
     <message>
-        <location filename="../qt/pages/drivers.py" line="133"/>
+        <location filename="../qt/pages/drivers.py" line="147"/>
         <source>Driver and tools</source>
         <translation>驱动和工具</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="134"/>
+        <location filename="../qt/pages/drivers.py" line="148"/>
         <source>The recommended build needs something first. Choose one of the two ways.</source>
         <translation>推荐的版本需要先完成一项操作。请从下面两种方式中选择一种。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="135"/>
-        <location filename="../qt/pages/drivers.py" line="174"/>
+        <location filename="../qt/pages/drivers.py" line="149"/>
+        <location filename="../qt/pages/drivers.py" line="201"/>
         <source>Update the driver</source>
         <translation>更新驱动</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="136"/>
+        <location filename="../qt/pages/drivers.py" line="150"/>
         <source>Keep the driver as it is</source>
         <translation>保持现有驱动</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="137"/>
+        <location filename="../qt/pages/drivers.py" line="151"/>
         <source>&amp;Update the driver, then use the recommended build</source>
         <translation>更新驱动，然后使用推荐的版本(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="138"/>
+        <location filename="../qt/pages/drivers.py" line="152"/>
         <source>Use the newest build that &amp;works without it</source>
         <translation>使用无需更新即可运行的最新版本(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="139"/>
+        <location filename="../qt/pages/drivers.py" line="153"/>
         <source>&amp;Copy command</source>
         <translation>复制命令(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="140"/>
+        <location filename="../qt/pages/drivers.py" line="154"/>
+        <location filename="../qt/pages/drivers.py" line="180"/>
         <source>&amp;Run it now…</source>
         <translation>立即运行(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="141"/>
+        <location filename="../qt/pages/drivers.py" line="154"/>
+        <location filename="../qt/pages/drivers.py" line="180"/>
+        <source>&amp;Open the download page</source>
+        <translation>打开下载页面(&amp;O)</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/drivers.py" line="155"/>
         <source>Show how to get the CUDA &amp;toolkit (only to compile CUDA extensions)</source>
         <translation>显示如何获取 CUDA 工具包（仅编译 CUDA 扩展时需要）(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="142"/>
+        <location filename="../qt/pages/drivers.py" line="156"/>
         <source>PyTorch brings its own CUDA libraries; the toolkit is only needed to compile extensions. Download it from {0}.</source>
         <translation>PyTorch 自带所需的 CUDA 库；只有编译扩展时才需要工具包。下载地址：{0}。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="144"/>
+        <location filename="../qt/pages/drivers.py" line="158"/>
         <source>After a driver update: restart the computer, then start this wizard again. It remembers your choices and checks the driver again.</source>
         <translation>更新驱动后：请重启电脑，然后再次打开本向导。向导会记住您的选择，并重新检查驱动。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="159"/>
+        <location filename="../qt/pages/drivers.py" line="182"/>
         <source>Not available for a simulated machine.</source>
         <translation>模拟的机器无法使用此功能。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="162"/>
+        <location filename="../qt/pages/drivers.py" line="185"/>
         <source>{0} works with the driver you have now.</source>
         <translation>{0} 可以在您现有的驱动上运行。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="163"/>
+        <location filename="../qt/pages/drivers.py" line="186"/>
         <source>No build works without the update.</source>
         <translation>不更新驱动就没有可用的版本。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="175"/>
-        <source>Run this command with administrator rights?</source>
-        <translation>要以管理员权限运行此命令吗？</translation>
+        <location filename="../qt/pages/drivers.py" line="202"/>
+        <source>Run these commands with administrator rights?</source>
+        <translation>以管理员权限运行这些命令吗？</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="179"/>
+        <location filename="../qt/pages/drivers.py" line="206"/>
         <source>The command cannot be run from here.</source>
         <translation>无法在这里运行此命令。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="180"/>
+        <location filename="../qt/pages/drivers.py" line="207"/>
         <source>Run it in a terminal: {0}</source>
         <translation>请在终端中运行：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="190"/>
+        <location filename="../qt/pages/drivers.py" line="223"/>
         <source>Done. Restart the computer so the new driver loads.</source>
         <translation>完成。请重启电脑以加载新驱动。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="192"/>
+        <location filename="../qt/pages/drivers.py" line="225"/>
         <source>The driver command failed (exit code {0}).</source>
         <translation>驱动命令执行失败（退出码 {0}）。</translation>
     </message>
@@ -357,37 +364,37 @@
 <context>
     <name>Errors</name>
     <message>
-        <location filename="../qt/errors.py" line="43"/>
+        <location filename="../qt/errors.py" line="44"/>
         <source>The computer ran out of memory.</source>
         <translation>电脑内存不足。</translation>
     </message>
     <message>
-        <location filename="../qt/errors.py" line="44"/>
+        <location filename="../qt/errors.py" line="45"/>
         <source>Close other programs and try again.</source>
         <translation>请关闭其他程序后重试。</translation>
     </message>
     <message>
-        <location filename="../qt/errors.py" line="46"/>
+        <location filename="../qt/errors.py" line="47"/>
         <source>A file or folder could not be used: {0}</source>
         <translation>无法使用某个文件或文件夹：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/errors.py" line="48"/>
+        <location filename="../qt/errors.py" line="49"/>
         <source>Check the path and that you may write there, then try again.</source>
         <translation>请检查路径以及您是否有写入权限，然后重试。</translation>
     </message>
     <message>
-        <location filename="../qt/errors.py" line="52"/>
+        <location filename="../qt/errors.py" line="53"/>
         <source>Something unexpected went wrong inside the wizard.</source>
         <translation>向导内部出现了意外错误。</translation>
     </message>
     <message>
-        <location filename="../qt/errors.py" line="53"/>
+        <location filename="../qt/errors.py" line="54"/>
         <source>Please save a diagnostics report on the last page and send it to your helpdesk.</source>
         <translation>请在最后一页保存诊断报告，并发送给技术支持。</translation>
     </message>
     <message>
-        <location filename="../qt/errors.py" line="61"/>
+        <location filename="../qt/errors.py" line="62"/>
         <source>Problem</source>
         <translation>问题</translation>
     </message>
@@ -827,193 +834,193 @@
 <context>
     <name>SystemPage</name>
     <message>
-        <location filename="../qt/pages/system.py" line="55"/>
+        <location filename="../qt/pages/system.py" line="56"/>
         <source>System check</source>
         <translation>系统检查</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="56"/>
+        <location filename="../qt/pages/system.py" line="57"/>
         <source>What this computer has, and whether PyTorch can use it.</source>
         <translation>这台电脑有哪些硬件，以及 PyTorch 能否使用它们。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="60"/>
+        <location filename="../qt/pages/system.py" line="61"/>
         <source>Checking this computer: graphics cards, driver, Python…</source>
         <translation>正在检查这台电脑：显卡、驱动、Python…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="62"/>
+        <location filename="../qt/pages/system.py" line="63"/>
         <source>Choosing the right PyTorch build…</source>
         <translation>正在选择合适的 PyTorch 版本…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="64"/>
+        <location filename="../qt/pages/system.py" line="65"/>
         <source>Checking that the download server can be reached…</source>
         <translation>正在检查能否连接下载服务器…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="80"/>
+        <location filename="../qt/pages/system.py" line="81"/>
         <source>Simulated machine: {0}</source>
         <translation>模拟的机器：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="83"/>
+        <location filename="../qt/pages/system.py" line="84"/>
         <source>No graphics card was found. PyTorch will use the processor (CPU).</source>
         <translation>没有找到显卡。PyTorch 将使用处理器（CPU）。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="97"/>
+        <location filename="../qt/pages/system.py" line="98"/>
         <source>✔ PyTorch can use this card.</source>
         <translation>✔ PyTorch 可以使用这块显卡。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="98"/>
+        <location filename="../qt/pages/system.py" line="99"/>
         <source>✘ PyTorch will not use this card.</source>
         <translation>✘ PyTorch 不会使用这块显卡。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="105"/>
+        <location filename="../qt/pages/system.py" line="106"/>
         <source>Architecture: {0}</source>
         <translation>架构：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="107"/>
+        <location filename="../qt/pages/system.py" line="108"/>
         <source>Compute capability: {0}</source>
         <translation>计算能力：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="109"/>
+        <location filename="../qt/pages/system.py" line="110"/>
         <source>GPU target: {0}</source>
         <translation>GPU 目标：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="111"/>
+        <location filename="../qt/pages/system.py" line="112"/>
         <source>Memory: {0:.1f} GB</source>
         <translation>显存：{0:.1f} GB</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="113"/>
+        <location filename="../qt/pages/system.py" line="114"/>
         <source>Integrated graphics</source>
         <translation>集成显卡</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="121"/>
+        <location filename="../qt/pages/system.py" line="122"/>
         <source>Driver</source>
         <translation>驱动</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="125"/>
+        <location filename="../qt/pages/system.py" line="126"/>
         <source>NVIDIA driver {0}</source>
         <translation>NVIDIA 驱动 {0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="127"/>
+        <location filename="../qt/pages/system.py" line="128"/>
         <source>(supports CUDA up to {0})</source>
         <translation>（最高支持 CUDA {0}）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="131"/>
+        <location filename="../qt/pages/system.py" line="132"/>
         <source>The driver is working.</source>
         <translation>驱动工作正常。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="132"/>
+        <location filename="../qt/pages/system.py" line="133"/>
         <source>No NVIDIA driver is installed.</source>
         <translation>没有安装 NVIDIA 驱动。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="133"/>
+        <location filename="../qt/pages/system.py" line="134"/>
         <source>The driver is installed but not running.</source>
         <translation>驱动已安装，但没有运行。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="134"/>
+        <location filename="../qt/pages/system.py" line="135"/>
         <source>The driver and its libraries do not match (usually after an update without a restart).</source>
         <translation>驱动与其库文件版本不一致（通常是更新后没有重启）。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="136"/>
+        <location filename="../qt/pages/system.py" line="137"/>
         <source>The driver refused access to the card.</source>
         <translation>驱动拒绝访问显卡。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="137"/>
+        <location filename="../qt/pages/system.py" line="138"/>
         <source>The card stopped answering the driver.</source>
         <translation>显卡不再响应驱动。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="138"/>
+        <location filename="../qt/pages/system.py" line="139"/>
         <source>The driver reported an error.</source>
         <translation>驱动报告了一个错误。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="139"/>
+        <location filename="../qt/pages/system.py" line="140"/>
         <source>No NVIDIA driver is needed here.</source>
         <translation>这里不需要 NVIDIA 驱动。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="146"/>
-        <location filename="../qt/pages/system.py" line="196"/>
+        <location filename="../qt/pages/system.py" line="147"/>
+        <location filename="../qt/pages/system.py" line="197"/>
         <source>What to do: {0}</source>
         <translation>处理方法：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="155"/>
+        <location filename="../qt/pages/system.py" line="156"/>
         <source>Python</source>
         <translation>Python</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="159"/>
+        <location filename="../qt/pages/system.py" line="160"/>
         <source>No Python was found. Install Python 3.12 from python.org first.</source>
         <translation>没有找到 Python。请先从 python.org 安装 Python 3.12。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="163"/>
+        <location filename="../qt/pages/system.py" line="164"/>
         <source>used for the new environment</source>
         <translation>用于创建新环境</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="165"/>
+        <location filename="../qt/pages/system.py" line="166"/>
         <source>has torch {0}</source>
         <translation>已装有 torch {0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="167"/>
+        <location filename="../qt/pages/system.py" line="168"/>
         <source>managed by the operating system: it will not be changed</source>
         <translation>由操作系统管理：不会被改动</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="175"/>
+        <location filename="../qt/pages/system.py" line="176"/>
         <source>Ready to install?</source>
         <translation>可以安装了吗？</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="180"/>
+        <location filename="../qt/pages/system.py" line="181"/>
         <source>Disk: {0:.0f} GB free, about {1:.0f} GB needed.</source>
         <translation>磁盘：可用 {0:.0f} GB，约需 {1:.0f} GB。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="182"/>
+        <location filename="../qt/pages/system.py" line="183"/>
         <source>Free some space or choose an environment folder on another drive.</source>
         <translation>请释放一些空间，或把环境放到其他磁盘上。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="185"/>
+        <location filename="../qt/pages/system.py" line="186"/>
         <source>ℹ Your Python is managed by the operating system; the wizard installs into a new environment instead and leaves it alone.</source>
         <translation>ℹ 您的 Python 由操作系统管理；向导会改为安装到新环境中，不会改动它。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="189"/>
+        <location filename="../qt/pages/system.py" line="190"/>
         <source>Network: not checked for a simulated machine.</source>
         <translation>网络：模拟的机器不检查网络。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="192"/>
+        <location filename="../qt/pages/system.py" line="193"/>
         <source>✔ Network: the download server {0} answers.</source>
         <translation>✔ 网络：下载服务器 {0} 可以访问。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="194"/>
+        <location filename="../qt/pages/system.py" line="195"/>
         <source>✘ Network: {0}</source>
         <translation>✘ 网络：{0}</translation>
     </message>
@@ -1132,6 +1139,705 @@
         <location filename="../qt/pages/welcome.py" line="50"/>
         <source>&amp;Language:</source>
         <translation>语言(&amp;L)：</translation>
+    </message>
+</context>
+<context>
+    <name>core</name>
+    <message>
+        <source>{text}.</source>
+        <translation>{text}。</translation>
+    </message>
+    <message>
+        <source>{first} {second}</source>
+        <translation>{first}{second}</translation>
+    </message>
+    <message>
+        <source>{first} and {second}</source>
+        <translation>{first} 和 {second}</translation>
+    </message>
+    <message>
+        <source>{count} x {name}</source>
+        <translation>{count} × {name}</translation>
+    </message>
+    <message>
+        <source>this machine</source>
+        <translation>本机</translation>
+    </message>
+    <message>
+        <source>unknown</source>
+        <translation>未知</translation>
+    </message>
+    <message>
+        <source>an unknown version</source>
+        <translation>未知版本</translation>
+    </message>
+    <message>
+        <source>python install</source>
+        <translation>安装 Python</translation>
+    </message>
+    <message>
+        <source>driver install</source>
+        <translation>安装驱动</translation>
+    </message>
+    <message>
+        <source>driver update</source>
+        <translation>更新驱动</translation>
+    </message>
+    <message>
+        <source>reboot</source>
+        <translation>重启</translation>
+    </message>
+    <message>
+        <source>free disk</source>
+        <translation>释放磁盘空间</translation>
+    </message>
+    <message>
+        <source>cuda toolkit</source>
+        <translation>CUDA 工具包</translation>
+    </message>
+    <message>
+        <source>its architecture could not be told from its name or PCI id (install the NVIDIA driver so it can report it)</source>
+        <translation>无法从名称或 PCI ID 判断其架构（请安装 NVIDIA 驱动，以便由驱动报告）</translation>
+    </message>
+    <message>
+        <source>PyTorch publishes ROCm builds for Linux only; on {os} an AMD GPU cannot run PyTorch&apos;s GPU builds</source>
+        <translation>PyTorch 只为 Linux 发布 ROCm 版本；在 {os} 上，AMD 显卡无法运行 PyTorch 的 GPU 版本</translation>
+    </message>
+    <message>
+        <source>its gfx architecture could not be told (install ROCm so rocm_agent_enumerator can report it)</source>
+        <translation>无法判断其 gfx 架构（请安装 ROCm，以便 rocm_agent_enumerator 报告）</translation>
+    </message>
+    <message>
+        <source>integrated Intel graphics are not used for PyTorch here; only discrete Arc and Data Center GPUs get the XPU build</source>
+        <translation>这里不把 Intel 集成显卡用于 PyTorch；只有独立的 Arc 和数据中心 GPU 使用 XPU 版本</translation>
+    </message>
+    <message>
+        <source>XPU builds exist for Linux and Windows only</source>
+        <translation>XPU 版本只有 Linux 和 Windows 版</translation>
+    </message>
+    <message>
+        <source>Apple GPUs are used only on macOS</source>
+        <translation>Apple GPU 只在 macOS 上使用</translation>
+    </message>
+    <message>
+        <source>unknown vendor</source>
+        <translation>未知厂商</translation>
+    </message>
+    <message>
+        <source>not usable by PyTorch</source>
+        <translation>PyTorch 无法使用</translation>
+    </message>
+    <message>
+        <source>no Python interpreter was found</source>
+        <translation>没有找到 Python 解释器</translation>
+    </message>
+    <message>
+        <source>PyTorch publishes wheels for CPython only, not {implementation}</source>
+        <translation>PyTorch 只为 CPython 发布 wheel，不支持 {implementation}</translation>
+    </message>
+    <message>
+        <source>the Python is 32-bit; PyTorch publishes 64-bit wheels only</source>
+        <translation>这个 Python 是 32 位的；PyTorch 只发布 64 位 wheel</translation>
+    </message>
+    <message>
+        <source>the operating system is 32-bit</source>
+        <translation>操作系统是 32 位的</translation>
+    </message>
+    <message>
+        <source>Python {version} has no wheels for torch {torch}.</source>
+        <translation>Python {version} 没有 torch {torch} 的 wheel。</translation>
+    </message>
+    <message>
+        <source>Python {version} has no wheels for torch {torch} with its companions.</source>
+        <translation>Python {version} 没有 torch {torch} 及其配套包的 wheel。</translation>
+    </message>
+    <message>
+        <source>PyTorch publishes no wheels for {os} on {arch}</source>
+        <translation>PyTorch 没有为 {arch} 上的 {os} 发布 wheel</translation>
+    </message>
+    <message>
+        <source>PyTorch publishes no wheels for {os} on {arch} (Windows on Arm has nightly builds only)</source>
+        <translation>PyTorch 没有为 {arch} 上的 {os} 发布 wheel（Windows on Arm 只有每日构建版）</translation>
+    </message>
+    <message>
+        <source>Install 64-bit Python {python} (python.org or your package manager); the wizard then creates a new environment with it. {problem}</source>
+        <translation>请安装 64 位 Python {python}（从 python.org 或用包管理器）；向导随后用它创建新环境。{problem}</translation>
+    </message>
+    <message>
+        <source>Update the NVIDIA driver on the Windows side (from NVIDIA or Windows Update); never install a Linux driver inside WSL.</source>
+        <translation>请在 Windows 端更新 NVIDIA 驱动（从 NVIDIA 官网或 Windows 更新）；切勿在 WSL 内安装 Linux 驱动。</translation>
+    </message>
+    <message>
+        <source>Install it from NVIDIA&apos;s driver download page or the NVIDIA app.</source>
+        <translation>请从 NVIDIA 驱动下载页面或 NVIDIA App 安装。</translation>
+    </message>
+    <message>
+        <source>Install it with your distribution&apos;s package manager (e.g. &apos;sudo ubuntu-drivers install&apos;).</source>
+        <translation>请用发行版的包管理器安装（例如 &apos;sudo ubuntu-drivers install&apos;）。</translation>
+    </message>
+    <message>
+        <source>Choose the R580 branch: it is the last one that supports Maxwell, Pascal and Volta GPUs.</source>
+        <translation>请选择 R580 分支：它是支持 Maxwell、Pascal 和 Volta 显卡的最后一个分支。</translation>
+    </message>
+    <message>
+        <source>No NVIDIA driver is installed. {build} needs driver {min_driver} or newer (CUDA {cuda}). {where}</source>
+        <translation>尚未安装 NVIDIA 驱动。{build} 需要 {min_driver} 或更新的驱动（CUDA {cuda}）。{where}</translation>
+    </message>
+    <message>
+        <source>No NVIDIA driver is visible in WSL. {build} needs driver {min_driver} or newer (CUDA {cuda}). {where}</source>
+        <translation>WSL 中看不到 NVIDIA 驱动。{build} 需要 {min_driver} 或更新的驱动（CUDA {cuda}）。{where}</translation>
+    </message>
+    <message>
+        <source>Driver {version} supports CUDA up to {driver_cuda}; torch {build} needs driver {min_driver} or newer (CUDA {cuda}). {where}</source>
+        <translation>驱动 {version} 最高支持 CUDA {driver_cuda}；torch {build} 需要 {min_driver} 或更新的驱动（CUDA {cuda}）。{where}</translation>
+    </message>
+    <message>
+        <source>Restart the computer after the driver install so the new kernel module loads.</source>
+        <translation>安装驱动后请重启电脑，以加载新的内核模块。</translation>
+    </message>
+    <message>
+        <source>Secure Boot is on: the driver&apos;s kernel module must be signed; enroll the key (MOK) when the blue screen asks at the next boot.</source>
+        <translation>安全启动（Secure Boot）已开启：驱动的内核模块必须签名；下次启动时出现蓝色界面提示时，请注册密钥（MOK）。</translation>
+    </message>
+    <message>
+        <source>Restart the computer so the NVIDIA driver loads.</source>
+        <translation>请重启电脑以加载 NVIDIA 驱动。</translation>
+    </message>
+    <message>
+        <source>{build} needs about {need} GiB (downloads and the installed environment); only {free} GiB are free. Free some space or choose another folder for the environment.</source>
+        <translation>{build} 大约需要 {need} GiB（下载文件和安装后的环境）；目前只有 {free} GiB 可用。请释放一些空间，或为环境选择其他文件夹。</translation>
+    </message>
+    <message>
+        <source>works as the machine is now, but {build} is newer; it needs: {actions}</source>
+        <translation>在本机当前状态下即可使用，但 {build} 更新；后者需要先：{actions}</translation>
+    </message>
+    <message>
+        <source>the same PyTorch release with CUDA {cuda}; needs driver {min_driver} or newer, and the current driver already runs {build}</source>
+        <translation>同一 PyTorch 版本的 CUDA {cuda} 构建；需要 {min_driver} 或更新的驱动，而当前驱动已经可以运行 {build}</translation>
+    </message>
+    <message>
+        <source>newer, but no {names} has been published for torch {torch} yet</source>
+        <translation>更新，但 torch {torch} 尚未发布 {names}</translation>
+    </message>
+    <message>
+        <source>runs on {gpus} but not on {chosen}; use it in a separate environment for those GPUs</source>
+        <translation>可在 {gpus} 上运行，但不能在 {chosen} 上运行；请为这些显卡单独建一个环境使用</translation>
+    </message>
+    <message>
+        <source>runs on the CPU only: training is many times slower</source>
+        <translation>只在 CPU 上运行：训练会慢很多倍</translation>
+    </message>
+    <message>
+        <source>{name}: not used: {reason}.</source>
+        <translation>{name}：不使用：{reason}。</translation>
+    </message>
+    <message>
+        <source>{name}: {architecture}, compute capability {cc}.</source>
+        <translation>{name}：{architecture}，计算能力 {cc}。</translation>
+    </message>
+    <message>
+        <source>{name}: {architecture}, compute capability {cc} (inferred from its name; no driver reported it).</source>
+        <translation>{name}：{architecture}，计算能力 {cc}（由名称推断；没有驱动报告）。</translation>
+    </message>
+    <message>
+        <source>NVIDIA driver {version} supports CUDA up to {cuda}.</source>
+        <translation>NVIDIA 驱动 {version} 最高支持 CUDA {cuda}。</translation>
+    </message>
+    <message>
+        <source>No NVIDIA driver is installed, so the GPU cannot be used until one is.</source>
+        <translation>尚未安装 NVIDIA 驱动，装好驱动之前无法使用 GPU。</translation>
+    </message>
+    <message>
+        <source>torch {torch}+{variant} carries GPU code for {archs}.</source>
+        <translation>torch {torch}+{variant} 包含以下架构的 GPU 代码：{archs}。</translation>
+    </message>
+    <message>
+        <source>CUDA {cuda} runs on this driver through NVIDIA&apos;s minor-version compatibility (same CUDA major).</source>
+        <translation>借助 NVIDIA 的次版本兼容性（CUDA 主版本相同），CUDA {cuda} 可以在此驱动上运行。</translation>
+    </message>
+    <message>
+        <source>{name}: AMD {gfx}; ROCm builds are chosen by gfx architecture.</source>
+        <translation>{name}：AMD {gfx}；ROCm 版本按 gfx 架构选择。</translation>
+    </message>
+    <message>
+        <source>{names}: a discrete Intel GPU gets the XPU build.</source>
+        <translation>{names}：Intel 独立显卡使用 XPU 版本。</translation>
+    </message>
+    <message>
+        <source>Apple silicon: the default macOS build uses the GPU through Metal (MPS).</source>
+        <translation>Apple 芯片：默认的 macOS 版本通过 Metal（MPS）使用 GPU。</translation>
+    </message>
+    <message>
+        <source>No usable GPU: the CPU build from PyTorch&apos;s CPU index (PyPI&apos;s Linux wheel would pull gigabytes of CUDA libraries for nothing).</source>
+        <translation>没有可用的 GPU：使用 PyTorch CPU 索引中的 CPU 版本（PyPI 的 Linux wheel 会白白下载数 GB 的 CUDA 库）。</translation>
+    </message>
+    <message>
+        <source>No usable GPU: the CPU build.</source>
+        <translation>没有可用的 GPU：使用 CPU 版本。</translation>
+    </message>
+    <message>
+        <source>Windows: PyPI&apos;s torch wheel is CPU-only, so the CUDA build comes from PyTorch&apos;s own index.</source>
+        <translation>Windows：PyPI 上的 torch wheel 只支持 CPU，因此 CUDA 版本来自 PyTorch 自己的索引。</translation>
+    </message>
+    <message>
+        <source>Intel Macs: PyTorch published its last macOS x86_64 wheels with 2.2.</source>
+        <translation>Intel Mac：PyTorch 最后一次发布 macOS x86_64 wheel 是 2.2 版。</translation>
+    </message>
+    <message>
+        <source>torch {torch} is the newest release that fits; {reasons}.</source>
+        <translation>torch {torch} 是适用的最新版本；{reasons}。</translation>
+    </message>
+    <message>
+        <source>torch {torch} is the newest release that fits; newer releases do not fit.</source>
+        <translation>torch {torch} 是适用的最新版本；更新的版本都不适用。</translation>
+    </message>
+    <message>
+        <source>{torch} has no wheels for Python {python}</source>
+        <translation>{torch} 没有 Python {python} 的 wheel</translation>
+    </message>
+    <message>
+        <source>{torch} has no published {names} yet</source>
+        <translation>{torch} 尚未发布 {names}</translation>
+    </message>
+    <message>
+        <source>{torch} needs glibc {need} (this system has {have})</source>
+        <translation>{torch} 需要 glibc {need}（本系统为 {have}）</translation>
+    </message>
+    <message>
+        <source>{torch} has no build with this GPU&apos;s architecture</source>
+        <translation>{torch} 没有支持此显卡架构的版本</translation>
+    </message>
+    <message>
+        <source>{torch} has no {device} build here</source>
+        <translation>{torch} 在这里没有 {device} 版本</translation>
+    </message>
+    <message>
+        <source>No single build runs on both {chosen} and {dropped}; the plan serves {chosen}.</source>
+        <translation>没有一个版本能同时在 {chosen} 和 {dropped} 上运行；方案以 {chosen} 为准。</translation>
+    </message>
+    <message>
+        <source>Python: {problem}; a 64-bit CPython {python} is needed.</source>
+        <translation>Python：{problem}；需要 64 位 CPython {python}。</translation>
+    </message>
+    <message>
+        <source>No {device} build runs on {gpus}; falling back to the CPU build.</source>
+        <translation>没有能在 {gpus} 上运行的 {device} 版本；改用 CPU 版本。</translation>
+    </message>
+    <message>
+        <source>You asked for the CPU build.</source>
+        <translation>您选择了 CPU 版本。</translation>
+    </message>
+    <message>
+        <source>NVIDIA driver: {message}</source>
+        <translation>NVIDIA 驱动：{message}</translation>
+    </message>
+    <message>
+        <source>Disk: {free} GiB free, about {need} GiB needed.</source>
+        <translation>磁盘：可用 {free} GiB，大约需要 {need} GiB。</translation>
+    </message>
+    <message>
+        <source>torch {version} is already installed in the target environment.</source>
+        <translation>目标环境中已经安装了 torch {version}。</translation>
+    </message>
+    <message>
+        <source>Recommended: {build} from {index}.</source>
+        <translation>推荐：{build}，来自 {index}。</translation>
+    </message>
+    <message>
+        <source>Recommended: {build} from {index} after: {actions}.</source>
+        <translation>推荐：{build}，来自 {index}，需先：{actions}。</translation>
+    </message>
+    <message>
+        <source>No PyTorch build fits: {problem}.</source>
+        <translation>没有适用的 PyTorch 版本：{problem}。</translation>
+    </message>
+    <message>
+        <source>No PyTorch build fits: glibc {glibc} is older than any release needs (2.17).</source>
+        <translation>没有适用的 PyTorch 版本：glibc {glibc} 比任何版本所需的都旧（2.17）。</translation>
+    </message>
+    <message>
+        <source>No PyTorch build fits this machine ({platform}, Python {python}).</source>
+        <translation>没有适合本机的 PyTorch 版本（{platform}，Python {python}）。</translation>
+    </message>
+    <message>
+        <source>NVIDIA driver: {words}</source>
+        <translation>NVIDIA 驱动：{words}</translation>
+    </message>
+    <message>
+        <source>{names} ({architectures}): torch 2.14 with CUDA 12.6 is the last PyTorch build for this GPU generation; from 2.15 on it gets no CUDA builds, and NVIDIA&apos;s R580 is its last driver branch.</source>
+        <translation>{names}（{architectures}）：带 CUDA 12.6 的 torch 2.14 是这一代显卡的最后一个 PyTorch 版本；从 2.15 起不再有 CUDA 版本，NVIDIA 的 R580 也是它的最后一个驱动分支。</translation>
+    </message>
+    <message>
+        <source>The GPU&apos;s architecture was inferred from its name because no driver reported it; the plan is confirmed once the driver is installed.</source>
+        <translation>由于没有驱动报告，显卡架构是由名称推断的；安装驱动后方案即可确认。</translation>
+    </message>
+    <message>
+        <source>Part of what the plan relies on for {build} is inferred, not verified; the index is checked for every wheel before anything is downloaded.</source>
+        <translation>方案中关于 {build} 的部分依据是推断的，尚未验证；下载任何文件之前都会在索引中核对每个 wheel。</translation>
+    </message>
+    <message>
+        <source>The driver supports CUDA {driver_cuda} and the build uses CUDA {cuda}: it runs through minor-version compatibility, but code that JIT-compiles PTX may fail until the driver is updated.</source>
+        <translation>驱动支持 CUDA {driver_cuda}，而该版本使用 CUDA {cuda}：借助次版本兼容性可以运行，但在更新驱动之前，需要即时编译 PTX 的代码可能会失败。</translation>
+    </message>
+    <message>
+        <source>WSL: the GPU driver is the Windows one; never install a Linux NVIDIA driver inside WSL.</source>
+        <translation>WSL：GPU 驱动就是 Windows 上的驱动；切勿在 WSL 内安装 Linux 版 NVIDIA 驱动。</translation>
+    </message>
+    <message>
+        <source>Python {version} is managed by the operating system (PEP 668): the wizard installs into a new virtual environment and leaves the system Python untouched.</source>
+        <translation>Python {version} 由操作系统管理（PEP 668）：向导会安装到新的虚拟环境中，不改动系统 Python。</translation>
+    </message>
+    <message>
+        <source>Python from the Microsoft Store runs in a sandbox with redirected folders; a python.org Python avoids path problems.</source>
+        <translation>Microsoft Store 版 Python 运行在文件夹被重定向的沙盒中；使用 python.org 的 Python 可避免路径问题。</translation>
+    </message>
+    <message>
+        <source>A torch {version} in your user site-packages would shadow the environment&apos;s; the wizard runs Python with user site disabled.</source>
+        <translation>用户 site-packages 中的 torch {version} 会遮盖环境中的 torch；向导运行 Python 时会禁用用户 site。</translation>
+    </message>
+    <message>
+        <source>The target environment already has torch {installed}: it will be replaced by {target} (you are asked first).</source>
+        <translation>目标环境中已有 torch {installed}：它将被替换为 {target}（会先征求您的同意）。</translation>
+    </message>
+    <message>
+        <source>The target environment already has a CPU-only torch {installed}: it will be replaced by {target} (you are asked first).</source>
+        <translation>目标环境中已有仅支持 CPU 的 torch {installed}：它将被替换为 {target}（会先征求您的同意）。</translation>
+    </message>
+    <message>
+        <source>Secure Boot is on: the NVIDIA kernel module must be signed. Distribution packages do this; you will be asked to enroll a key (MOK) at the next boot.</source>
+        <translation>安全启动（Secure Boot）已开启：NVIDIA 内核模块必须签名。发行版的软件包会完成签名；下次启动时会要求您注册密钥（MOK）。</translation>
+    </message>
+    <message>
+        <source>You chose the CPU build.</source>
+        <translation>您选择了 CPU 版本。</translation>
+    </message>
+    <message>
+        <source>{build} has no GPU code for it ({architecture}); see the alternatives.</source>
+        <translation>{build} 不含适用于它的 GPU 代码（{architecture}）；请查看其他可选版本。</translation>
+    </message>
+    <message>
+        <source>The build serves the {device} GPUs on this machine; one PyTorch build cannot drive two GPU vendors.</source>
+        <translation>该版本服务于本机的 {device} 显卡；一个 PyTorch 版本无法同时驱动两家厂商的显卡。</translation>
+    </message>
+    <message>
+        <source>{build} has no code for compute capability {cc}.</source>
+        <translation>{build} 不含计算能力 {cc} 的代码。</translation>
+    </message>
+    <message>
+        <source>{architecture} ({code}): runs {build} {how}.</source>
+        <translation>{architecture}（{code}）：{how}运行 {build}。</translation>
+    </message>
+    <message>
+        <source>{architecture} ({code}) (architecture inferred from the name): runs {build} {how}.</source>
+        <translation>{architecture}（{code}）（架构由名称推断）：{how}运行 {build}。</translation>
+    </message>
+    <message>
+        <source>natively</source>
+        <translation>原生</translation>
+    </message>
+    <message>
+        <source>through PTX just-in-time compilation</source>
+        <translation>通过 PTX 即时编译</translation>
+    </message>
+    <message>
+        <source>natively once the driver is installed</source>
+        <translation>安装驱动后即可原生</translation>
+    </message>
+    <message>
+        <source>through PTX just-in-time compilation once the driver is installed</source>
+        <translation>安装驱动后即可通过 PTX 即时编译</translation>
+    </message>
+    <message>
+        <source>{gfx} is in the {variant} build&apos;s architecture list.</source>
+        <translation>{gfx} 在 {variant} 版本的架构列表中。</translation>
+    </message>
+    <message>
+        <source>discrete Intel GPU: runs the XPU build.</source>
+        <translation>Intel 独立显卡：运行 XPU 版本。</translation>
+    </message>
+    <message>
+        <source>Apple GPU: used through Metal (MPS).</source>
+        <translation>Apple GPU：通过 Metal（MPS）使用。</translation>
+    </message>
+    <message>
+        <source>not used by the chosen build.</source>
+        <translation>所选版本不使用它。</translation>
+    </message>
+    <message>
+        <source>torch {torch} is not a release the wizard knows</source>
+        <translation>向导不认识 torch {torch} 这个版本</translation>
+    </message>
+    <message>
+        <source>known releases: {known}; &apos;torch-gpu-setup data refresh&apos; reads newer ones</source>
+        <translation>已知版本：{known}；&apos;torch-gpu-setup data refresh&apos; 可读取更新的版本</translation>
+    </message>
+    <message>
+        <source>variant &apos;{variant}&apos; has no builds for {platform}</source>
+        <translation>变体 &apos;{variant}&apos; 没有 {platform} 的版本</translation>
+    </message>
+    <message>
+        <source>choose one of: {known}</source>
+        <translation>请从以下选择：{known}</translation>
+    </message>
+    <message>
+        <source>{new} needs the open kernel modules, which do not support {old} (pre-Turing): that GPU will not be usable with this driver.</source>
+        <translation>{new} 需要开源内核模块，而开源模块不支持 {old}（Turing 之前的架构）：使用此驱动时那块显卡将无法使用。</translation>
+    </message>
+    <message>
+        <source>{old} is older than Turing: it needs the proprietary kernel modules and the R{branch} branch, the last one that supports it.</source>
+        <translation>{old} 早于 Turing 架构：它需要专有内核模块和 R{branch} 分支（支持它的最后一个分支）。</translation>
+    </message>
+    <message>
+        <source>The open kernel modules are NVIDIA&apos;s default since R560 and required for Blackwell GPUs.</source>
+        <translation>开源内核模块自 R560 起是 NVIDIA 的默认选项，Blackwell 显卡必须使用。</translation>
+    </message>
+    <message>
+        <source>nouveau (the open-source driver) is replaced: the NVIDIA packages blacklist it themselves; the switch happens at the next restart.</source>
+        <translation>nouveau（开源驱动）将被替换：NVIDIA 软件包会自行将其列入黑名单；切换在下次重启时生效。</translation>
+    </message>
+    <message>
+        <source>Secure Boot is on: the NVIDIA kernel module must be signed by a key the firmware trusts. The wizard cannot enroll a key itself: after the install you will be asked at the next boot (a blue MokManager screen) to enroll it with the one-time password you chose.</source>
+        <translation>安全启动（Secure Boot）已开启：NVIDIA 内核模块必须由固件信任的密钥签名。向导无法自行注册密钥：安装后下次启动时（蓝色的 MokManager 界面）会要求您用自己设定的一次性密码注册它。</translation>
+    </message>
+    <message>
+        <source>Install the NVIDIA driver</source>
+        <translation>安装 NVIDIA 驱动</translation>
+    </message>
+    <message>
+        <source>{distro} is not one the wizard has commands for: install the NVIDIA driver with your distribution&apos;s package manager, or NVIDIA&apos;s CUDA repository (&apos;nvidia-open&apos; / &apos;cuda-drivers&apos;). The NVIDIA .run installer is an expert fallback: it bypasses the package manager and breaks on kernel updates.</source>
+        <translation>向导没有适用于 {distro} 的命令：请用发行版的包管理器或 NVIDIA 的 CUDA 软件源（&apos;nvidia-open&apos; / &apos;cuda-drivers&apos;）安装 NVIDIA 驱动。NVIDIA 的 .run 安装程序只适合专家作为后备：它绕过包管理器，内核更新后会失效。</translation>
+    </message>
+    <message>
+        <source>This distribution</source>
+        <translation>此发行版</translation>
+    </message>
+    <message>
+        <source>No packaged driver for this GPU here.</source>
+        <translation>这里没有适用于此显卡的驱动软件包。</translation>
+    </message>
+    <message>
+        <source>These commands have not yet been tried on a real {distro} system by this project: compare them with your distribution&apos;s NVIDIA guide before running them.</source>
+        <translation>本项目尚未在真实的 {distro} 系统上试过这些命令：运行前请与您的发行版的 NVIDIA 安装指南核对。</translation>
+    </message>
+    <message>
+        <source>Install the NVIDIA driver (open kernel modules) on {distro}</source>
+        <translation>在 {distro} 上安装 NVIDIA 驱动（开源内核模块）</translation>
+    </message>
+    <message>
+        <source>Install the NVIDIA driver (proprietary kernel modules) on {distro}</source>
+        <translation>在 {distro} 上安装 NVIDIA 驱动（专有内核模块）</translation>
+    </message>
+    <message>
+        <source>The wizard does not know NVIDIA&apos;s product id for {gpus}: pass --pfid (see ZenitH-AT/nvidia-data gpu-data.json) or download the driver from {page}.</source>
+        <translation>向导不知道 {gpus} 的 NVIDIA 产品 ID：请传入 --pfid（参见 ZenitH-AT/nvidia-data 的 gpu-data.json），或从 {page} 下载驱动。</translation>
+    </message>
+    <message>
+        <source>this GPU</source>
+        <translation>此显卡</translation>
+    </message>
+    <message>
+        <source>The installer runs silently with administrator rights after you confirm (a UAC prompt); restart afterwards. NVIDIA publishes no checksum for it: the download is checked for completeness and comes only from NVIDIA&apos;s servers over HTTPS.</source>
+        <translation>经您确认（UAC 提示）后，安装程序以管理员权限静默运行；完成后请重启。NVIDIA 没有为它发布校验和：下载会检查完整性，并且只通过 HTTPS 从 NVIDIA 的服务器获取。</translation>
+    </message>
+    <message>
+        <source>Install the newest NVIDIA driver for Windows</source>
+        <translation>安装最新的 Windows 版 NVIDIA 驱动</translation>
+    </message>
+    <message>
+        <source>Update the NVIDIA driver on the Windows side</source>
+        <translation>在 Windows 端更新 NVIDIA 驱动</translation>
+    </message>
+    <message>
+        <source>WSL uses the Windows NVIDIA driver, mapped into Linux under /usr/lib/wsl/lib. Do not install a Linux NVIDIA driver inside WSL: it would break GPU access.</source>
+        <translation>WSL 使用 Windows 上的 NVIDIA 驱动，它被映射到 Linux 的 /usr/lib/wsl/lib 下。不要在 WSL 内安装 Linux 版 NVIDIA 驱动：那会破坏 GPU 访问。</translation>
+    </message>
+    <message>
+        <source>On Windows: open {page} (or the NVIDIA app), install the newest driver for your GPU, then run &apos;wsl --shutdown&apos; and start WSL again.</source>
+        <translation>在 Windows 上：打开 {page}（或 NVIDIA App），为您的显卡安装最新驱动，然后运行 &apos;wsl --shutdown&apos; 并重新启动 WSL。</translation>
+    </message>
+    <message>
+        <source>Only for compiling CUDA extensions against torch +{variant}: the toolkit must match its CUDA {cuda}. Running PyTorch does not need it.</source>
+        <translation>仅在针对 torch +{variant} 编译 CUDA 扩展时需要：工具包必须与其 CUDA {cuda} 匹配。运行 PyTorch 不需要它。</translation>
+    </message>
+    <message>
+        <source>CUDA toolkit {version}</source>
+        <translation>CUDA 工具包 {version}</translation>
+    </message>
+    <message>
+        <source>The wizard&apos;s data has no installer for CUDA {cuda}; pick it in NVIDIA&apos;s archive.</source>
+        <translation>向导的数据中没有 CUDA {cuda} 的安装程序；请在 NVIDIA 的归档页面中选择。</translation>
+    </message>
+    <message>
+        <source>CUDA toolkit {version} (optional)</source>
+        <translation>CUDA 工具包 {version}（可选）</translation>
+    </message>
+    <message>
+        <source>Preferred: the redistributable archives (sha256-verified, no administrator rights, no driver): &apos;installers --toolkit --fetch DIR&apos; downloads them.</source>
+        <translation>推荐：可再分发压缩包（经 sha256 校验，无需管理员权限，不含驱动）：&apos;installers --toolkit --fetch DIR&apos; 会下载它们。</translation>
+    </message>
+    <message>
+        <source>Full installer: {installer} (run with {args}; toolkit only, never its bundled driver).</source>
+        <translation>完整安装程序：{installer}（使用 {args} 运行；只装工具包，绝不安装其捆绑的驱动）。</translation>
+    </message>
+    <message>
+        <source>cuDNN {version} for CUDA {major} (optional)</source>
+        <translation>适用于 CUDA {major} 的 cuDNN {version}（可选）</translation>
+    </message>
+    <message>
+        <source>Only for extensions that call cuDNN directly; the PyTorch wheels bring their own cuDNN.</source>
+        <translation>仅供直接调用 cuDNN 的扩展使用；PyTorch 的 wheel 自带 cuDNN。</translation>
+    </message>
+    <message>
+        <source>cuDNN for CUDA {major} (optional)</source>
+        <translation>适用于 CUDA {major} 的 cuDNN（可选）</translation>
+    </message>
+    <message>
+        <source>Only for extensions that call cuDNN directly.</source>
+        <translation>仅供直接调用 cuDNN 的扩展使用。</translation>
+    </message>
+    <message>
+        <source>The wizard&apos;s data names no cuDNN release for CUDA {major}; the listing at {url} has the manifests.</source>
+        <translation>向导的数据中没有适用于 CUDA {major} 的 cuDNN 版本；{url} 的列表中有相应清单。</translation>
+    </message>
+    <message>
+        <source>The plan has no build (status: {status}); nothing to install.</source>
+        <translation>方案中没有可安装的版本（状态：{status}）；无需安装任何东西。</translation>
+    </message>
+    <message>
+        <source>Restart the computer</source>
+        <translation>重启电脑</translation>
+    </message>
+    <message>
+        <source>Secure Boot: if a blue &apos;Perform MOK management&apos; screen appears, choose &apos;Enroll MOK&apos;, then &apos;Continue&apos;, and type the one-time password you set.</source>
+        <translation>安全启动：如果出现蓝色的 &apos;Perform MOK management&apos; 界面，请选择 &apos;Enroll MOK&apos;，然后选 &apos;Continue&apos;，并输入您设定的一次性密码。</translation>
+    </message>
+    <message>
+        <source>You do not need the CUDA toolkit or cuDNN: torch +{variant} brings its own CUDA runtime and cuDNN. Only to compile CUDA extensions: add --toolkit.</source>
+        <translation>您不需要 CUDA 工具包或 cuDNN：torch +{variant} 自带 CUDA 运行时和 cuDNN。只有编译 CUDA 扩展时才需要：加上 --toolkit。</translation>
+    </message>
+    <message>
+        <source>The NVIDIA driver already fits this build: no driver install is needed.</source>
+        <translation>当前 NVIDIA 驱动已适用于此版本：无需安装驱动。</translation>
+    </message>
+    <message>
+        <source>The recommended build uses the {device}: nothing from NVIDIA is needed.</source>
+        <translation>推荐的版本使用 {device}：不需要 NVIDIA 的任何组件。</translation>
+    </message>
+    <message>
+        <source>cancelled: {command}</source>
+        <translation>已取消：{command}</translation>
+    </message>
+    <message>
+        <source>run the remaining commands yourself</source>
+        <translation>请自行运行剩余的命令</translation>
+    </message>
+    <message>
+        <source>&apos;{command}&apos; failed (exit code {code})</source>
+        <translation>&apos;{command}&apos; 失败（退出码 {code}）</translation>
+    </message>
+    <message>
+        <source>the administrator password was not given</source>
+        <translation>没有提供管理员密码</translation>
+    </message>
+    <message>
+        <source>read the output above; nothing after this command was run</source>
+        <translation>请阅读上面的输出；此命令之后的命令都没有运行</translation>
+    </message>
+    <message>
+        <source>the download broke off after {received}: the connection was closed early</source>
+        <translation>下载在 {received} 后中断：连接被提前关闭</translation>
+    </message>
+    <message>
+        <source>{done} of {total} bytes</source>
+        <translation>{done} / {total} 字节</translation>
+    </message>
+    <message>
+        <source>check the internet connection (and proxy settings) and try again</source>
+        <translation>请检查网络连接（和代理设置）后重试</translation>
+    </message>
+    <message>
+        <source>this Python is managed by the operating system (PEP 668); pip may not change it</source>
+        <translation>此 Python 由操作系统管理（PEP 668）；pip 不能修改它</translation>
+    </message>
+    <message>
+        <source>install into a virtual environment instead: torch-gpu-setup install --new-venv DIR</source>
+        <translation>请改为安装到虚拟环境中：torch-gpu-setup install --new-venv DIR</translation>
+    </message>
+    <message>
+        <source>a downloaded file does not match its published sha256 hash</source>
+        <translation>下载的文件与其公布的 sha256 哈希不符</translation>
+    </message>
+    <message>
+        <source>the file was damaged or altered on the way (proxy, mirror, antivirus): delete the wheelhouse copy and try again, or use another network</source>
+        <translation>文件在传输途中被损坏或篡改（代理、镜像、杀毒软件）：请删除 wheelhouse 中的副本后重试，或换一个网络</translation>
+    </message>
+    <message>
+        <source>the disk is full</source>
+        <translation>磁盘已满</translation>
+    </message>
+    <message>
+        <source>a CUDA build of torch needs several GB while installing: free disk space or choose an environment on another drive, then try again</source>
+        <translation>CUDA 版 torch 安装时需要数 GB 空间：请释放磁盘空间，或选择其他磁盘上的环境，然后重试</translation>
+    </message>
+    <message>
+        <source>the secure connection to the package index failed (TLS certificate not trusted)</source>
+        <translation>与软件包索引的安全连接失败（TLS 证书不受信任）</translation>
+    </message>
+    <message>
+        <source>a company proxy may inspect TLS: set pip&apos;s &apos;cert&apos; (PIP_CERT or pip.conf) to your organisation&apos;s CA bundle, or ask IT for it</source>
+        <translation>公司代理可能在检查 TLS：请把 pip 的 &apos;cert&apos;（PIP_CERT 或 pip.conf）设为贵单位的 CA 证书包，或向 IT 部门索取</translation>
+    </message>
+    <message>
+        <source>the proxy refused or could not forward the connection</source>
+        <translation>代理拒绝或无法转发连接</translation>
+    </message>
+    <message>
+        <source>check the proxy address and credentials (HTTPS_PROXY, or &apos;proxy&apos; in pip.conf)</source>
+        <translation>请检查代理地址和凭据（HTTPS_PROXY，或 pip.conf 中的 &apos;proxy&apos;）</translation>
+    </message>
+    <message>
+        <source>the package index could not be reached, or the connection broke during a download</source>
+        <translation>无法连接软件包索引，或下载过程中连接中断</translation>
+    </message>
+    <message>
+        <source>check the internet connection (and proxy settings) and try again; a download that broke off is retried from the start</source>
+        <translation>请检查网络连接（和代理设置）后重试；中断的下载会从头重试</translation>
+    </message>
+    <message>
+        <source>pip may not write to this environment (permission denied)</source>
+        <translation>pip 无权写入此环境（权限被拒绝）</translation>
+    </message>
+    <message>
+        <source>choose an environment you own (torch-gpu-setup install --new-venv DIR), or close programs that use it (on Windows a running Python keeps torch&apos;s DLLs locked)</source>
+        <translation>请选择您自己拥有的环境（torch-gpu-setup install --new-venv DIR），或关闭正在使用它的程序（在 Windows 上，运行中的 Python 会锁住 torch 的 DLL）</translation>
+    </message>
+    <message>
+        <source>the requested packages conflict with each other or with a constraint</source>
+        <translation>请求的软件包之间或与某个约束相互冲突</translation>
+    </message>
+    <message>
+        <source>a constraints file (PIP_CONSTRAINT, &apos;constraint&apos; in pip.conf, or torch-gpu-setup-constraints.txt in the environment) may pin another torch: remove it or choose a matching version</source>
+        <translation>某个约束文件（PIP_CONSTRAINT、pip.conf 中的 &apos;constraint&apos;，或环境中的 torch-gpu-setup-constraints.txt）可能固定了另一个 torch 版本：请删除它或选择相符的版本</translation>
+    </message>
+    <message>
+        <source>no wheel of the requested version exists for this Python and platform on the index</source>
+        <translation>索引中没有适用于此 Python 和平台的所请求版本的 wheel</translation>
+    </message>
+    <message>
+        <source>no wheel for {requirement} on the index for this Python and platform</source>
+        <translation>索引中没有适用于此 Python 和平台的 {requirement} 的 wheel</translation>
+    </message>
+    <message>
+        <source>check the torch version, the variant and the Python version (torch has no wheels for very new or very old Pythons); run `torch-gpu-setup plan` to see what is available</source>
+        <translation>请检查 torch 版本、变体和 Python 版本（torch 没有适用于很新或很旧 Python 的 wheel）；运行 `torch-gpu-setup plan` 查看可用的版本</translation>
+    </message>
+    <message>
+        <source>pip failed (exit code {code})</source>
+        <translation>pip 失败（退出码 {code}）</translation>
+    </message>
+    <message>
+        <source>see the details below, or run pip yourself with -v</source>
+        <translation>请查看下面的详细信息，或自行用 -v 运行 pip</translation>
     </message>
 </context>
 </TS>

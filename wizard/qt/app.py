@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
 
 from wizard import __version__
@@ -45,6 +45,18 @@ def setup_logging() -> Path | None:
     return path
 
 
+#: The window icon in every size resources/png has (copies shipped as package data, wizard/qt/icons).
+ICON_DIR = Path(__file__).resolve().parent / "icons"
+
+
+def app_icon() -> QIcon:
+    """The wizard's icon (all sizes; empty when the files are missing, which Qt tolerates)."""
+    icon = QIcon()
+    for path in sorted(ICON_DIR.glob("torch-gpu-setup-*.png")):
+        icon.addFile(str(path))
+    return icon
+
+
 def make_application() -> QApplication:
     """The QApplication (or the one that exists, under pytest-qt)."""
     existing = QApplication.instance()
@@ -55,7 +67,9 @@ def make_application() -> QApplication:
     QCoreApplication.setOrganizationName(ORGANIZATION)
     QCoreApplication.setApplicationName(APPLICATION)
     QCoreApplication.setApplicationVersion(__version__)
-    return QApplication(sys.argv[:1])
+    app = QApplication(sys.argv[:1])
+    app.setWindowIcon(app_icon())
+    return app
 
 
 def create_wizard(options: GuiOptions, settings: QSettings | None = None,
@@ -69,6 +83,7 @@ def create_wizard(options: GuiOptions, settings: QSettings | None = None,
     language = options.lang or str(settings.value("language", "")) or system_language()
     translations.switch(language)
     wizard = SetupWizard(state, translations.language)
+    wizard.setWindowIcon(app_icon())
 
     def switch_language(lang: str) -> None:
         translations.switch(lang)

@@ -16,6 +16,7 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from wizard.core.errors import WizardError
+from wizard.qt.i18n import core_text
 
 log = logging.getLogger("wizard.qt")
 
@@ -38,7 +39,7 @@ class ErrorText:
 def error_text(exc: BaseException) -> ErrorText:
     """Turn any exception into message + hint + details (the one place that does this)."""
     if isinstance(exc, WizardError):
-        return ErrorText(exc.message, exc.hint, exc.details)
+        return ErrorText(core_text(exc.message), core_text(exc.hint), exc.details)
     if isinstance(exc, MemoryError):
         return ErrorText(QCoreApplication.translate("Errors", "The computer ran out of memory."),
                          QCoreApplication.translate("Errors", "Close other programs and try again."), "")

@@ -11,11 +11,17 @@ import logging
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any, ClassVar
 
 import PySide6
 from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 
+from wizard.core.text import Text
+
 log = logging.getLogger("wizard.qt")
+
+#: The translation context of the sentences the Qt-free core makes (wizard/core/messages.py).
+CORE_CONTEXT = "core"
 
 I18N_DIR = Path(__file__).resolve().parent.parent / "i18n"
 LANGUAGES = ("en", "zh_CN")
@@ -66,10 +72,15 @@ def system_language() -> str:
 
 
 class Translations:
-    """Installs the app's translator (and Qt's own, for standard dialogs) for one language."""
+    """Installs the app's translator (and Qt's own, for standard dialogs) for one language.
+
+    The language belongs to the application, not to one window: a switch removes whatever any
+    earlier ``Translations`` installed (a second wizard in the same process starts clean).
+    """
+
+    _installed: ClassVar[list[QTranslator]] = []  # shared on purpose: the application's translators
 
     def __init__(self) -> None:
-        self._installed: list[QTranslator] = []
         self.language = "en"
 
     def switch(self, lang: str) -> bool:
@@ -77,9 +88,9 @@ class Translations:
         app = QCoreApplication.instance()
         if app is None:
             return False
-        for translator in self._installed:
+        for translator in Translations._installed:
             app.removeTranslator(translator)
-        self._installed = []
+        Translations._installed.clear()
         self.language = lang if lang in LANGUAGES else "en"
         if self.language == "en":
             return True
@@ -89,10 +100,35 @@ class Translations:
             mine = QTranslator(app)
             if mine.load(str(path)):
                 app.installTranslator(mine)
-                self._installed.append(mine)
+                Translations._installed.append(mine)
                 ok = True
         qt_own = QTranslator(app)
         if qt_own.load(f"qtbase_{self.language}", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
             app.installTranslator(qt_own)
-            self._installed.append(qt_own)
+            Translations._installed.append(qt_own)
         return ok
+
+
+def core_text(text: Any) -> str:
+    """A sentence from the core in the interface language.
+
+    A :class:`~wizard.core.text.Text` is translated from its template (context "core") and
+    filled with its params, each translated the same way; anything else is shown as it is
+    (names, numbers, text the core got from elsewhere). A translation whose fields do not
+    match falls back to the English.
+    """
+    if not isinstance(text, Text):
+        return str(text)
+    if text.parts is not None:
+        return text.sep.join(core_text(part) for part in text.parts)
+    if text.template is None:
+        return str(text)
+    template = QCoreApplication.translate(CORE_CONTEXT, text.template)
+    if template == text.template:  # not translated (English): the core's own words, as styled there
+        return str(text)
+    params = {key: core_text(value) if isinstance(value, Text) else value for key, value in text.params.items()}
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError, ValueError):
+        log.warning("translation of %r does not fit its fields", text.template)
+        return str(text)

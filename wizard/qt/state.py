@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, QSettings, Signal
 
 from wizard.core import environments as envs
 from wizard.core.machine import Machine
-from wizard.core.net import MIRROR_PRESETS
+from wizard.core.mirrors import MIRROR_PRESETS
 from wizard.core.planner import Build, Choices, Plan
 from wizard.core.verify import VerifyResult
 from wizard.qt.errors import ErrorText, error_text

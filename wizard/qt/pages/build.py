@@ -15,8 +15,9 @@ from PySide6.QtWidgets import (
 )
 
 from wizard.core.knowledge import load_knowledge
-from wizard.core.net import MIRROR_PRESETS
+from wizard.core.mirrors import MIRROR_PRESETS
 from wizard.core.planner import Build, Choices, platform_key
+from wizard.qt.i18n import core_text
 from wizard.qt.pages.base import BasePage, clear_layout, label, scroll_box
 from wizard.qt.state import PageId, WizardState
 
@@ -189,10 +190,10 @@ class BuildPage(BasePage):
             why = QGroupBox(self.tr("Why"))
             layout = QVBoxLayout(why)
             for sentence in plan.explanation:
-                layout.addWidget(label("• " + sentence))
+                layout.addWidget(label("• " + core_text(sentence)))
             self.column.addWidget(why)
         for warning in plan.warnings:
-            self.column.addWidget(label("⚠ " + warning))
+            self.column.addWidget(label("⚠ " + core_text(warning)))
         self.column.addStretch(1)
 
     def _device_words(self, build: Build) -> str:
@@ -215,7 +216,7 @@ class BuildPage(BasePage):
         layout.addWidget(label(self.tr("Packages: {0}").format(", ".join(build.requirements)), selectable=True))
         layout.addWidget(label(self.tr("From: {0}").format(self.state.index_url(build)), selectable=True))
         if build.why_not:
-            layout.addWidget(label(self.tr("Why not first: {0}").format(build.why_not)))
+            layout.addWidget(label(self.tr("Why not first: {0}").format(core_text(build.why_not))))
         for action in build.actions:
-            layout.addWidget(label("⚠ " + self.tr("Needs first: {0}").format(action.detail)))
+            layout.addWidget(label("⚠ " + self.tr("Needs first: {0}").format(core_text(action.detail))))
         return box

@@ -1,9 +1,15 @@
-"""Page 5 (only when the plan has actions): update the driver, or the build that works without it."""
+"""Page 5 (only when the plan has actions): update the driver, or the build that works without it.
+
+What to run comes from the core (:func:`wizard.core.installers.installers_for`), so this page and
+``torch-gpu-setup installers`` always say the same: the exact, already elevated commands.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import sys
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
@@ -12,37 +18,40 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QGroupBox,
     QHBoxLayout,
-    QLineEdit,
+    QPlainTextEdit,
     QPushButton,
     QRadioButton,
     QVBoxLayout,
 )
 
-from wizard.core.machine import Machine
 from wizard.core.planner import Action
 from wizard.qt.errors import ErrorText, ask, show_error
+from wizard.qt.i18n import core_text
 from wizard.qt.pages.base import BasePage, label
 from wizard.qt.state import PageId, WizardState
 from wizard.qt.workers import ProcessResult, ProcessRunner
 
-NVIDIA_DRIVERS_URL = "https://www.nvidia.com/en-us/drivers/"
+if TYPE_CHECKING:  # wizard.core.installers loads requests: imported when the page is first shown
+    from wizard.core.commands import Command
+    from wizard.core.installers import Step, Which
+
 CUDA_TOOLKIT_URL = "https://developer.nvidia.com/cuda-downloads"
 
 
-def driver_command(machine: Machine) -> tuple[list[str], str]:
-    """(argv to run elevated, or [] for "use the web page"), and the text to show.
+def driver_step(state: WizardState) -> Step | None:
+    """The core's driver step for the chosen build on this machine (None: no driver to install).
 
-    Linux distributions with ``ubuntu-drivers`` (Ubuntu, Mint, Pop!_OS) install the recommended
-    packaged driver with it; elsewhere, and on Windows and WSL, the driver comes from NVIDIA's
-    download page (on WSL it is installed on Windows, never inside Linux).
+    A simulated machine is another computer: its commands are shown with ``sudo`` whatever this
+    one has installed.
     """
-    if machine.os.family == "linux" and not machine.os.wsl:
-        version = machine.os.version.lower()
-        if any(name in version for name in ("ubuntu", "mint", "pop")):
-            return ["ubuntu-drivers", "install"], "sudo ubuntu-drivers install"
-        if "fedora" in version:
-            return ["dnf", "install", "-y", "akmod-nvidia"], "sudo dnf install akmod-nvidia   (RPM Fusion)"
-    return [], NVIDIA_DRIVERS_URL
+    from wizard.core.installers import DRIVER_KINDS, installers_for  # requests: loaded on first visit
+
+    machine, plan, build = state.machine, state.plan, state.build()
+    if machine is None or plan is None or build is None or not any(a.kind in DRIVER_KINDS for a in build.actions):
+        return None
+    which: Which = (lambda _name: None) if state.simulated else shutil.which
+    iplan = installers_for(machine, dataclasses.replace(plan, recommended=build), which=which)
+    return next((s for s in iplan.steps if s.kind.startswith("driver")), None)
 
 
 class DriversPage(BasePage):
@@ -62,9 +71,17 @@ class DriversPage(BasePage):
         up.addWidget(self.update_radio)
         self.update_text = label()
         up.addWidget(self.update_text)
-        self.command = QLineEdit()
+        self.step_title = label()
+        self.step_title.setStyleSheet("font-weight: bold;")
+        up.addWidget(self.step_title)
+        self.command = QPlainTextEdit()
         self.command.setReadOnly(True)
+        self.command.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.command.setMaximumHeight(4 * self.command.fontMetrics().lineSpacing() + 12)
         up.addWidget(self.command)
+        self.step_notes = label()
+        self.step_notes.setVisible(False)
+        up.addWidget(self.step_notes)
         buttons = QHBoxLayout()
         self.copy = QPushButton()
         self.run_button = QPushButton()
@@ -94,7 +111,9 @@ class DriversPage(BasePage):
         self.runner = ProcessRunner(self)
         self.runner.line.connect(lambda text: self.run_log.setText(text[-300:]))
         self.runner.finished.connect(self._ran)
-        self.copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.command.text()))
+        self._queue: list[Command] = []
+        self.step: Step | None = None
+        self.copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.command.toPlainText()))
         self.run_button.clicked.connect(self._run)
         self.update_radio.toggled.connect(self._route)
         self.retranslate()
@@ -137,7 +156,7 @@ class DriversPage(BasePage):
         self.update_radio.setText(self.tr("&Update the driver, then use the recommended build"))
         self.keep_radio.setText(self.tr("Use the newest build that &works without it"))
         self.copy.setText(self.tr("&Copy command"))
-        self.run_button.setText(self.tr("&Run it now…"))
+        self.run_button.setText(self.tr("&Run it now…") if self._commands() else self.tr("&Open the download page"))
         self.toolkit.setText(self.tr("Show how to get the CUDA &toolkit (only to compile CUDA extensions)"))
         self.toolkit_text.setText(self.tr("PyTorch brings its own CUDA libraries; the toolkit is only needed to "
                                           "compile extensions. Download it from {0}.").format(CUDA_TOOLKIT_URL))
@@ -151,11 +170,20 @@ class DriversPage(BasePage):
         lines = []
         for action in actions:
             extra = f" (≥ {action.min_version})" if action.min_version else ""
-            lines.append("• " + action.detail + extra)
+            lines.append("• " + core_text(action.detail) + extra)
         self.update_text.setText("\n".join(lines))
-        _argv, text = driver_command(machine) if machine else ([], "")
-        self.command.setText(text)
-        self.run_button.setEnabled(not self.state.simulated)
+        self.step = driver_step(self.state) if machine else None
+        step = self.step
+        self.step_title.setText(core_text(step.title) if step else "")
+        self.step_title.setVisible(step is not None)
+        shown = [c.display() for c in step.commands] if step else []
+        self.command.setPlainText("\n".join(shown or (list(step.urls[:1]) if step else [])))
+        self.command.setVisible(bool(step and (step.commands or step.urls)))
+        self.step_notes.setText("\n".join("ℹ " + core_text(n) for n in step.notes[:2]) if step else "")
+        self.step_notes.setVisible(bool(step and step.notes))
+        self.copy.setEnabled(bool(self.command.toPlainText()))
+        self.run_button.setText(self.tr("&Run it now…") if self._commands() else self.tr("&Open the download page"))
+        self.run_button.setEnabled(not self.state.simulated and bool(step and (step.commands or step.urls)))
         self.run_button.setToolTip(self.tr("Not available for a simulated machine.") if self.state.simulated else "")
         keep = self.state.build_without_actions()
         self.keep_text.setText(
@@ -163,28 +191,38 @@ class DriversPage(BasePage):
             self.tr("No build works without the update."))
         self.keep_radio.setEnabled(keep is not None)
 
-    def _run(self) -> None:
-        machine = self.state.machine
-        if machine is None:
-            return
-        argv, text = driver_command(machine)
-        if not argv:
-            QDesktopServices.openUrl(QUrl(text))
-            return
-        if not ask(self, self.tr("Update the driver"),
-                   self.tr("Run this command with administrator rights?"), text):
-            return
-        elevate = shutil.which("pkexec")
-        if elevate is None or sys.platform == "win32":
-            show_error(self, ErrorText(self.tr("The command cannot be run from here."),
-                                       self.tr("Run it in a terminal: {0}").format(text), ""))
-            return
-        from wizard.core.commands import Command
+    def _commands(self) -> tuple[Command, ...]:
+        return self.step.commands if self.step is not None else ()
 
-        self.runner.start(Command(argv=(elevate, *argv)))
+    def _run(self) -> None:
+        step = self.step
+        if step is None:
+            return
+        if not step.commands:
+            if step.urls:
+                QDesktopServices.openUrl(QUrl(step.urls[0]))
+            return
+        shown = "\n".join(c.display() for c in step.commands)
+        if not ask(self, self.tr("Update the driver"),
+                   self.tr("Run these commands with administrator rights?"), shown):
+            return
+        if sys.platform == "win32" or step.commands[0].argv[0] != "pkexec":
+            # sudo needs a terminal to ask for the password: the GUI cannot answer it.
+            show_error(self, ErrorText(self.tr("The command cannot be run from here."),
+                                       self.tr("Run it in a terminal: {0}").format(shown), ""))
+            return
+        self._queue = list(step.commands)
+        self._next_command()
+
+    def _next_command(self) -> None:
+        self.runner.start(self._queue.pop(0))
         self.completeChanged.emit()
 
     def _ran(self, result: ProcessResult) -> None:
+        if result.ok and self._queue:
+            self._next_command()
+            return
+        self._queue = []
         self.completeChanged.emit()
         if result.ok:
             self.run_log.setText(self.tr("Done. Restart the computer so the new driver loads."))

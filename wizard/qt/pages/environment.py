@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -16,7 +17,6 @@ from PySide6.QtWidgets import (
 )
 
 from wizard.core import environments as envs
-from wizard.core.install_flow import replacements_needing_consent
 from wizard.qt.errors import error_text
 from wizard.qt.pages.base import BasePage, label
 from wizard.qt.state import WizardState
@@ -24,6 +24,13 @@ from wizard.qt.workers import Task, TaskContext
 
 MODES = ("new", "existing", "interpreter")
 
+
+
+def _replacements(requirements: Sequence[str], existing: dict[str, str]) -> list[str]:
+    """What installing ``requirements`` would replace (install_flow loads the download stack: lazily)."""
+    from wizard.core.install_flow import replacements_needing_consent
+
+    return replacements_needing_consent(requirements, existing)
 
 class EnvironmentPage(BasePage):
     """Choose the target environment; an existing torch is shown with what will happen to it."""
@@ -178,7 +185,7 @@ class EnvironmentPage(BasePage):
             # the profile says what the simulated machine's Python has; nothing is read from disk
             if env.mode != "new" and machine and machine.python and machine.python.installed_torch:
                 env.existing = {"torch": machine.python.installed_torch.version}
-                env.replacements = replacements_needing_consent(requirements, env.existing)
+                env.replacements = _replacements(requirements, env.existing)
             self.refresh()
             return
         if env.mode == "new" or not env.path:
@@ -201,7 +208,7 @@ class EnvironmentPage(BasePage):
         def done(result: object) -> None:
             if self._reader is task and isinstance(result, dict):
                 env.existing = result
-                env.replacements = replacements_needing_consent(requirements, result)
+                env.replacements = _replacements(requirements, result)
                 self.refresh()
 
         def failed(exc: object) -> None:

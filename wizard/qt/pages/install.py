@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -17,10 +18,12 @@ from PySide6.QtWidgets import (
 
 from wizard.core import pip_runner
 from wizard.qt.errors import ErrorText
-from wizard.qt.install_job import InstallJob, JobRequest
 from wizard.qt.pages.base import BasePage, ErrorPanel, label
 from wizard.qt.state import WizardState
 from wizard.qt.workers import describe_bytes, describe_eta
+
+if TYPE_CHECKING:
+    from wizard.qt.install_job import InstallJob, JobRequest
 
 STEP_ORDER = ("prepare", "venv", "download", "pip", "pins")
 
@@ -126,6 +129,8 @@ class InstallPage(BasePage):
         assert build is not None
         targets = self.state.target_args()
         index = self.state.index_url()
+        from wizard.qt.install_job import JobRequest
+
         return JobRequest(requirements=tuple(build.requirements), torch=build.torch, variant=build.variant,
                           index_url=index,
                           python=targets["python"], venv=targets["venv"], new_venv=targets["new_venv"],
@@ -139,6 +144,8 @@ class InstallPage(BasePage):
         self.files.clear()
         self.pip_bar.setValue(0)
         self.state.failed = False
+        from wizard.qt.install_job import InstallJob  # downloads, pip, requests: loaded when an install starts
+
         job = InstallJob(self.request(), self, self.state.downloader_options)
         job.step.connect(self._on_step)
         job.status.connect(self.status.setText)

@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QGroupBox, QLabel, QProgressBar, QVBoxLayout
 
 from wizard.core.machine import DriverState, Gpu
 from wizard.core.planner import GpuVerdict
+from wizard.qt.i18n import core_text
 from wizard.qt.pages.base import BasePage, ErrorPanel, clear_layout, label, scroll_box
 from wizard.qt.state import WizardState, size_estimate
 
@@ -99,7 +100,7 @@ class SystemPage(BasePage):
             first = label(head)
             first.setStyleSheet("font-weight: bold; color: %s;" % ("#1e8449" if verdict.supported else "#a93226"))
             layout.addWidget(first)
-            layout.addWidget(label(verdict.reason))
+            layout.addWidget(label(core_text(verdict.reason)))
         facts = []
         if gpu.architecture:
             facts.append(self.tr("Architecture: {0}").format(gpu.architecture))

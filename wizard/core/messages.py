@@ -1,0 +1,278 @@
+"""Every sentence template the core shows a person, in one place, grouped by where it is used.
+
+Templates are English with ``{name}`` fields, filled with :func:`wizard.core.text.T`. Each is a
+whole sentence (or a whole clause that is a param of one), so a translator never glues pieces.
+:func:`wizard.core.text.catalog` lists them all: the GUI's ``.ts`` gets them under context
+"core" (``python -m wizard.qt.build_translations --update``). Changing a template's English
+changes its translation key: update the translation too.
+"""
+
+from __future__ import annotations
+
+# --------------------------------------------------------------------------- shared pieces
+
+SENTENCE = "{text}."
+TWO_SENTENCES = "{first} {second}"
+TWO_NAMES = "{first} and {second}"
+COUNTED_NAME = "{count} x {name}"
+THIS_MACHINE = "this machine"
+UNKNOWN = "unknown"
+UNKNOWN_VERSION = "an unknown version"
+
+#: The plan's action kinds (SCHEMA.md) as words in sentences.
+ACTION_KINDS = {
+    "python_install": "python install",
+    "driver_install": "driver install",
+    "driver_update": "driver update",
+    "reboot": "reboot",
+    "free_disk": "free disk",
+    "cuda_toolkit": "cuda toolkit",
+}
+
+# --------------------------------------------------------------------------- planner: GPUs not used
+
+GPU_NVIDIA_ARCH_UNKNOWN = ("its architecture could not be told from its name or PCI id "
+                           "(install the NVIDIA driver so it can report it)")
+GPU_AMD_NOT_LINUX = ("PyTorch publishes ROCm builds for Linux only; on {os} an AMD GPU cannot run "
+                     "PyTorch's GPU builds")
+GPU_AMD_GFX_UNKNOWN = ("its gfx architecture could not be told (install ROCm so rocm_agent_enumerator "
+                       "can report it)")
+GPU_INTEL_INTEGRATED = ("integrated Intel graphics are not used for PyTorch here; only discrete Arc and "
+                        "Data Center GPUs get the XPU build")
+GPU_XPU_OS = "XPU builds exist for Linux and Windows only"
+GPU_APPLE_NOT_MACOS = "Apple GPUs are used only on macOS"
+GPU_UNKNOWN_VENDOR = "unknown vendor"
+GPU_NOT_USABLE = "not usable by PyTorch"
+
+# --------------------------------------------------------------------------- planner: Python and platform
+
+PY_NONE = "no Python interpreter was found"
+PY_NOT_CPYTHON = "PyTorch publishes wheels for CPython only, not {implementation}"
+PY_32BIT = "the Python is 32-bit; PyTorch publishes 64-bit wheels only"
+OS_32BIT = "the operating system is 32-bit"
+PY_NO_WHEELS = "Python {version} has no wheels for torch {torch}."
+PY_NO_WHEELS_COMPANIONS = "Python {version} has no wheels for torch {torch} with its companions."
+PLATFORM_NO_WHEELS = "PyTorch publishes no wheels for {os} on {arch}"
+PLATFORM_NO_WHEELS_WINDOWS_ARM = ("PyTorch publishes no wheels for {os} on {arch} (Windows on Arm has nightly "
+                                  "builds only)")
+
+# --------------------------------------------------------------------------- planner: actions
+
+ACTION_PYTHON_INSTALL = ("Install 64-bit Python {python} (python.org or your package manager); the wizard then "
+                         "creates a new environment with it. {problem}")
+DRIVER_WHERE_WSL = ("Update the NVIDIA driver on the Windows side (from NVIDIA or Windows Update); "
+                    "never install a Linux driver inside WSL.")
+DRIVER_WHERE_WINDOWS = "Install it from NVIDIA's driver download page or the NVIDIA app."
+DRIVER_WHERE_LINUX = "Install it with your distribution's package manager (e.g. 'sudo ubuntu-drivers install')."
+DRIVER_BRANCH_R580 = "Choose the R580 branch: it is the last one that supports Maxwell, Pascal and Volta GPUs."
+ACTION_DRIVER_MISSING = ("No NVIDIA driver is installed. {build} needs driver {min_driver} or newer "
+                         "(CUDA {cuda}). {where}")
+ACTION_DRIVER_MISSING_WSL = ("No NVIDIA driver is visible in WSL. {build} needs driver {min_driver} or newer "
+                             "(CUDA {cuda}). {where}")
+ACTION_DRIVER_UPDATE = ("Driver {version} supports CUDA up to {driver_cuda}; torch {build} needs driver "
+                        "{min_driver} or newer (CUDA {cuda}). {where}")
+ACTION_REBOOT_AFTER_DRIVER = "Restart the computer after the driver install so the new kernel module loads."
+ACTION_REBOOT_SECURE_BOOT = ("Secure Boot is on: the driver's kernel module must be signed; enroll the key (MOK) "
+                             "when the blue screen asks at the next boot.")
+ACTION_REBOOT_DRIVER_LOADS = "Restart the computer so the NVIDIA driver loads."
+ACTION_FREE_DISK = ("{build} needs about {need} GiB (downloads and the installed environment); only {free} GiB "
+                    "are free. Free some space or choose another folder for the environment.")
+
+# --------------------------------------------------------------------------- planner: why not the recommended one
+
+WHY_NOT_WORKS_NOW = "works as the machine is now, but {build} is newer; it needs: {actions}"
+WHY_NOT_OTHER_CUDA = ("the same PyTorch release with CUDA {cuda}; needs driver {min_driver} or newer, and the "
+                      "current driver already runs {build}")
+WHY_NOT_NO_COMPANIONS = "newer, but no {names} has been published for torch {torch} yet"
+WHY_NOT_OTHER_GPUS = "runs on {gpus} but not on {chosen}; use it in a separate environment for those GPUs"
+WHY_NOT_CPU = "runs on the CPU only: training is many times slower"
+
+# --------------------------------------------------------------------------- planner: explanation
+
+EXPLAIN_GPU_NOT_USED = "{name}: not used: {reason}."
+EXPLAIN_CUDA_GPU = "{name}: {architecture}, compute capability {cc}."
+EXPLAIN_CUDA_GPU_INFERRED = ("{name}: {architecture}, compute capability {cc} (inferred from its name; no driver "
+                             "reported it).")
+EXPLAIN_DRIVER = "NVIDIA driver {version} supports CUDA up to {cuda}."
+EXPLAIN_NO_DRIVER = "No NVIDIA driver is installed, so the GPU cannot be used until one is."
+EXPLAIN_ARCH_LIST = "torch {torch}+{variant} carries GPU code for {archs}."
+EXPLAIN_COMPAT = ("CUDA {cuda} runs on this driver through NVIDIA's minor-version compatibility "
+                  "(same CUDA major).")
+EXPLAIN_ROCM = "{name}: AMD {gfx}; ROCm builds are chosen by gfx architecture."
+EXPLAIN_XPU = "{names}: a discrete Intel GPU gets the XPU build."
+EXPLAIN_MPS = "Apple silicon: the default macOS build uses the GPU through Metal (MPS)."
+EXPLAIN_CPU_LINUX = ("No usable GPU: the CPU build from PyTorch's CPU index (PyPI's Linux wheel would pull "
+                     "gigabytes of CUDA libraries for nothing).")
+EXPLAIN_CPU = "No usable GPU: the CPU build."
+EXPLAIN_WINDOWS_CUDA = "Windows: PyPI's torch wheel is CPU-only, so the CUDA build comes from PyTorch's own index."
+EXPLAIN_INTEL_MAC = "Intel Macs: PyTorch published its last macOS x86_64 wheels with 2.2."
+EXPLAIN_NEWEST_FIT = "torch {torch} is the newest release that fits; {reasons}."
+EXPLAIN_NEWEST_FIT_NO_REASON = "torch {torch} is the newest release that fits; newer releases do not fit."
+NEWER_NO_PYTHON = "{torch} has no wheels for Python {python}"
+NEWER_NO_COMPANIONS = "{torch} has no published {names} yet"
+NEWER_GLIBC = "{torch} needs glibc {need} (this system has {have})"
+NEWER_NO_ARCH = "{torch} has no build with this GPU's architecture"
+NEWER_NO_DEVICE = "{torch} has no {device} build here"
+EXPLAIN_DROPPED_GPUS = "No single build runs on both {chosen} and {dropped}; the plan serves {chosen}."
+EXPLAIN_PYTHON_PROBLEM = "Python: {problem}; a 64-bit CPython {python} is needed."
+EXPLAIN_FALLBACK_CPU = "No {device} build runs on {gpus}; falling back to the CPU build."
+EXPLAIN_ASKED_CPU = "You asked for the CPU build."
+EXPLAIN_DRIVER_STATUS = "NVIDIA driver: {message}"
+EXPLAIN_DISK = "Disk: {free} GiB free, about {need} GiB needed."
+EXPLAIN_ALREADY_INSTALLED = "torch {version} is already installed in the target environment."
+EXPLAIN_RECOMMENDED = "Recommended: {build} from {index}."
+EXPLAIN_RECOMMENDED_AFTER = "Recommended: {build} from {index} after: {actions}."
+UNSUPPORTED_PROBLEM = "No PyTorch build fits: {problem}."
+UNSUPPORTED_GLIBC = "No PyTorch build fits: glibc {glibc} is older than any release needs (2.17)."
+UNSUPPORTED_MACHINE = "No PyTorch build fits this machine ({platform}, Python {python})."
+
+# --------------------------------------------------------------------------- planner: warnings
+
+WARN_DRIVER_STATUS = "NVIDIA driver: {words}"
+WARN_LAST_CUDA_GENERATION = ("{names} ({architectures}): torch 2.14 with CUDA 12.6 is the last PyTorch build for "
+                             "this GPU generation; from 2.15 on it gets no CUDA builds, and NVIDIA's R580 is its "
+                             "last driver branch.")
+WARN_ARCH_INFERRED = ("The GPU's architecture was inferred from its name because no driver reported it; "
+                      "the plan is confirmed once the driver is installed.")
+WARN_PLAN_INFERRED = ("Part of what the plan relies on for {build} is inferred, not verified; the index is "
+                      "checked for every wheel before anything is downloaded.")
+WARN_PTX_JIT = ("The driver supports CUDA {driver_cuda} and the build uses CUDA {cuda}: it runs through "
+                "minor-version compatibility, but code that JIT-compiles PTX may fail until the driver is "
+                "updated.")
+WARN_WSL = "WSL: the GPU driver is the Windows one; never install a Linux NVIDIA driver inside WSL."
+WARN_PEP668 = ("Python {version} is managed by the operating system (PEP 668): the wizard installs into a new "
+               "virtual environment and leaves the system Python untouched.")
+WARN_MICROSOFT_STORE = ("Python from the Microsoft Store runs in a sandbox with redirected folders; a python.org "
+                        "Python avoids path problems.")
+WARN_USER_SITE = ("A torch {version} in your user site-packages would shadow the environment's; the wizard "
+                  "runs Python with user site disabled.")
+WARN_REPLACE_TORCH = ("The target environment already has torch {installed}: it will be replaced by {target} "
+                      "(you are asked first).")
+WARN_REPLACE_CPU_TORCH = ("The target environment already has a CPU-only torch {installed}: it will be replaced "
+                          "by {target} (you are asked first).")
+WARN_SECURE_BOOT = ("Secure Boot is on: the NVIDIA kernel module must be signed. Distribution packages do this; "
+                    "you will be asked to enroll a key (MOK) at the next boot.")
+
+# --------------------------------------------------------------------------- planner: GPU verdicts
+
+VERDICT_CPU_CHOSEN = "You chose the CPU build."
+VERDICT_NO_GPU_CODE = "{build} has no GPU code for it ({architecture}); see the alternatives."
+VERDICT_OTHER_VENDOR = ("The build serves the {device} GPUs on this machine; one PyTorch build cannot drive two "
+                        "GPU vendors.")
+VERDICT_NO_CC = "{build} has no code for compute capability {cc}."
+VERDICT_RUNS = "{architecture} ({code}): runs {build} {how}."
+VERDICT_RUNS_INFERRED = "{architecture} ({code}) (architecture inferred from the name): runs {build} {how}."
+HOW_NATIVE = "natively"
+HOW_PTX = "through PTX just-in-time compilation"
+HOW_NATIVE_PENDING = "natively once the driver is installed"
+HOW_PTX_PENDING = "through PTX just-in-time compilation once the driver is installed"
+VERDICT_ROCM = "{gfx} is in the {variant} build's architecture list."
+VERDICT_XPU = "discrete Intel GPU: runs the XPU build."
+VERDICT_MPS = "Apple GPU: used through Metal (MPS)."
+VERDICT_NOT_USED = "not used by the chosen build."
+
+# --------------------------------------------------------------------------- planner: the user's choices
+
+CHOICE_UNKNOWN_TORCH = "torch {torch} is not a release the wizard knows"
+CHOICE_UNKNOWN_TORCH_HINT = "known releases: {known}; 'torch-gpu-setup data refresh' reads newer ones"
+CHOICE_UNKNOWN_VARIANT = "variant '{variant}' has no builds for {platform}"
+CHOICE_UNKNOWN_VARIANT_HINT = "choose one of: {known}"
+
+# --------------------------------------------------------------------------- NVIDIA installers
+
+MODULES_CONFLICT = ("{new} needs the open kernel modules, which do not support {old} (pre-Turing): that GPU will "
+                    "not be usable with this driver.")
+MODULES_PROPRIETARY = ("{old} is older than Turing: it needs the proprietary kernel modules and the R{branch} "
+                       "branch, the last one that supports it.")
+MODULES_OPEN = "The open kernel modules are NVIDIA's default since R560 and required for Blackwell GPUs."
+# research/nvidia.md §4.3 (nouveau) and §4.4 (MOK) are the sources of the next notes.
+NOUVEAU_REPLACED = ("nouveau (the open-source driver) is replaced: the NVIDIA packages blacklist it themselves; "
+                    "the switch happens at the next restart.")
+SECURE_BOOT_SIGNING = ("Secure Boot is on: the NVIDIA kernel module must be signed by a key the firmware trusts. "
+                       "The wizard cannot enroll a key itself: after the install you will be asked at the next "
+                       "boot (a blue MokManager screen) to enroll it with the one-time password you chose.")
+STEP_DRIVER_MANUAL = "Install the NVIDIA driver"
+DISTRO_UNKNOWN = ("{distro} is not one the wizard has commands for: install the NVIDIA driver with your "
+                  "distribution's package manager, or NVIDIA's CUDA repository ('nvidia-open' / 'cuda-drivers'). "
+                  "The NVIDIA .run installer is an expert fallback: it bypasses the package manager and breaks on "
+                  "kernel updates.")
+THIS_DISTRIBUTION = "This distribution"
+NO_PACKAGED_DRIVER = "No packaged driver for this GPU here."
+DISTRO_UNVERIFIED = ("These commands have not yet been tried on a real {distro} system by this project: compare "
+                     "them with your distribution's NVIDIA guide before running them.")
+STEP_DRIVER_LINUX_OPEN = "Install the NVIDIA driver (open kernel modules) on {distro}"
+STEP_DRIVER_LINUX_PROPRIETARY = "Install the NVIDIA driver (proprietary kernel modules) on {distro}"
+WINDOWS_PFID_UNKNOWN = ("The wizard does not know NVIDIA's product id for {gpus}: pass --pfid (see "
+                        "ZenitH-AT/nvidia-data gpu-data.json) or download the driver from {page}.")
+THIS_GPU = "this GPU"
+WINDOWS_SILENT_INSTALL = ("The installer runs silently with administrator rights after you confirm (a UAC prompt); "
+                          "restart afterwards. NVIDIA publishes no checksum for it: the download is checked for "
+                          "completeness and comes only from NVIDIA's servers over HTTPS.")
+STEP_DRIVER_WINDOWS = "Install the newest NVIDIA driver for Windows"
+STEP_DRIVER_WSL = "Update the NVIDIA driver on the Windows side"
+WSL_DRIVER_IS_WINDOWS = ("WSL uses the Windows NVIDIA driver, mapped into Linux under /usr/lib/wsl/lib. Do not "
+                         "install a Linux NVIDIA driver inside WSL: it would break GPU access.")
+WSL_DRIVER_HOW = ("On Windows: open {page} (or the NVIDIA app), install the newest driver for your GPU, then run "
+                  "'wsl --shutdown' and start WSL again.")
+TOOLKIT_WHY = ("Only for compiling CUDA extensions against torch +{variant}: the toolkit must match its CUDA {cuda}. "
+               "Running PyTorch does not need it.")
+STEP_TOOLKIT = "CUDA toolkit {version}"
+TOOLKIT_NO_INSTALLER = "The wizard's data has no installer for CUDA {cuda}; pick it in NVIDIA's archive."
+STEP_TOOLKIT_OPTIONAL = "CUDA toolkit {version} (optional)"
+TOOLKIT_PREFER_REDIST = ("Preferred: the redistributable archives (sha256-verified, no administrator rights, no "
+                         "driver): 'installers --toolkit --fetch DIR' downloads them.")
+TOOLKIT_FULL_INSTALLER = ("Full installer: {installer} (run with {args}; toolkit only, never its bundled "
+                          "driver).")
+STEP_CUDNN = "cuDNN {version} for CUDA {major} (optional)"
+CUDNN_WHY = "Only for extensions that call cuDNN directly; the PyTorch wheels bring their own cuDNN."
+STEP_CUDNN_UNKNOWN = "cuDNN for CUDA {major} (optional)"
+CUDNN_WHY_SHORT = "Only for extensions that call cuDNN directly."
+CUDNN_NO_RELEASE = "The wizard's data names no cuDNN release for CUDA {major}; the listing at {url} has the manifests."
+INSTALLERS_NO_BUILD = "The plan has no build (status: {status}); nothing to install."
+STEP_REBOOT = "Restart the computer"
+REBOOT_MOK = ("Secure Boot: if a blue 'Perform MOK management' screen appears, choose 'Enroll MOK', then "
+              "'Continue', and type the one-time password you set.")
+TOOLKIT_NOT_NEEDED = ("You do not need the CUDA toolkit or cuDNN: torch +{variant} brings its own CUDA runtime and "
+                      "cuDNN. Only to compile CUDA extensions: add --toolkit.")
+DRIVER_ALREADY_FITS = "The NVIDIA driver already fits this build: no driver install is needed."
+NOTHING_FROM_NVIDIA = "The recommended build uses the {device}: nothing from NVIDIA is needed."
+STEP_CANCELLED = "cancelled: {command}"
+STEP_CANCELLED_HINT = "run the remaining commands yourself"
+STEP_FAILED = "'{command}' failed (exit code {code})"
+STEP_FAILED_NO_PASSWORD = "the administrator password was not given"
+STEP_FAILED_HINT = "read the output above; nothing after this command was run"
+
+# --------------------------------------------------------------------------- pip failures
+
+PIP_BROKEN_DOWNLOAD = "the download broke off after {received}: the connection was closed early"
+PIP_RECEIVED_BYTES = "{done} of {total} bytes"
+PIP_RETRY_HINT = "check the internet connection (and proxy settings) and try again"
+PIP_EXTERNALLY_MANAGED = "this Python is managed by the operating system (PEP 668); pip may not change it"
+PIP_EXTERNALLY_MANAGED_HINT = "install into a virtual environment instead: torch-gpu-setup install --new-venv DIR"
+PIP_HASH_MISMATCH = "a downloaded file does not match its published sha256 hash"
+PIP_HASH_MISMATCH_HINT = ("the file was damaged or altered on the way (proxy, mirror, antivirus): delete the "
+                          "wheelhouse copy and try again, or use another network")
+PIP_DISK_FULL = "the disk is full"
+PIP_DISK_FULL_HINT = ("a CUDA build of torch needs several GB while installing: free disk space or choose an "
+                      "environment on another drive, then try again")
+PIP_TLS = "the secure connection to the package index failed (TLS certificate not trusted)"
+PIP_TLS_HINT = ("a company proxy may inspect TLS: set pip's 'cert' (PIP_CERT or pip.conf) to your organisation's "
+                "CA bundle, or ask IT for it")
+PIP_PROXY = "the proxy refused or could not forward the connection"
+PIP_PROXY_HINT = "check the proxy address and credentials (HTTPS_PROXY, or 'proxy' in pip.conf)"
+PIP_NETWORK = "the package index could not be reached, or the connection broke during a download"
+PIP_NETWORK_HINT = ("check the internet connection (and proxy settings) and try again; a download that broke off "
+                    "is retried from the start")
+PIP_PERMISSION = "pip may not write to this environment (permission denied)"
+PIP_PERMISSION_HINT = ("choose an environment you own (torch-gpu-setup install --new-venv DIR), or close programs "
+                       "that use it (on Windows a running Python keeps torch's DLLs locked)")
+PIP_CONFLICT = "the requested packages conflict with each other or with a constraint"
+PIP_CONFLICT_HINT = ("a constraints file (PIP_CONSTRAINT, 'constraint' in pip.conf, or "
+                     "torch-gpu-setup-constraints.txt in the environment) may pin another torch: remove it or "
+                     "choose a matching version")
+PIP_NO_MATCH = "no wheel of the requested version exists for this Python and platform on the index"
+PIP_NO_MATCH_FOR = "no wheel for {requirement} on the index for this Python and platform"
+PIP_NO_MATCH_HINT = ("check the torch version, the variant and the Python version (torch has no wheels for very "
+                     "new or very old Pythons); run `torch-gpu-setup plan` to see what is available")
+PIP_FAILED = "pip failed (exit code {code})"
+PIP_UNKNOWN_HINT = "see the details below, or run pip yourself with -v"
