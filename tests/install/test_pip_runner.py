@@ -70,6 +70,17 @@ def test_steps_for_a_status_label() -> None:
     assert [s.kind for s in steps][-2:] == ["installing", "installed"]
 
 
+def test_read_line_gives_each_face_the_same_meaning() -> None:
+    meanings = [pip_runner.read_line(line) for line in _lines("pip24.2_raw_success.txt")]
+    assert meanings[0] == pip_runner.PipLine()  # "Looking in indexes": just a log line
+    assert meanings[1].status == "collecting torch==2.4.1+cu124"
+    progress = [m.progress for m in meanings if m.progress is not None]
+    assert progress and progress[-1].fraction == 1.0
+    assert all(m.status is None and m.installed is None for m in meanings if m.progress is not None)
+    installed = [m.installed for m in meanings if m.installed is not None]
+    assert installed == [[("nvidia-cudnn-cu12", "9.1.0.70"), ("torch", "2.4.1+cu124")]]
+
+
 @pytest.mark.parametrize(("fixture", "kind", "words"), [
     ("pip23.2_no_match.txt", "no_matching_distribution", "torch==2.14.1+cu126"),
     ("pip24.0_hash.txt", "hash_mismatch", "sha256"),

@@ -215,17 +215,15 @@ class _PipLineHandler:
         self.installed: list[tuple[str, str]] = []
 
     def __call__(self, line: str) -> None:
-        progress = pip_runner.parse_progress(line)
-        if progress is not None:
-            self.callbacks.progress(progress)
+        meaning = pip_runner.read_line(line)
+        if meaning.progress is not None:
+            self.callbacks.progress(meaning.progress)
             return
         self.callbacks.line(line)
-        step = pip_runner.parse_step(line)
-        if step is not None and step.kind != "installed":
-            self.callbacks.status(f"{step.kind} {step.text}")
-        installed = pip_runner.parse_installed(line)
-        if installed is not None:
-            self.installed = installed
+        if meaning.status is not None:
+            self.callbacks.status(meaning.status)
+        if meaning.installed is not None:
+            self.installed = meaning.installed
 
 
 def _undo(target: envs.Target, created: bool, snapshot: envs.Snapshot | None, callbacks: InstallCallbacks,

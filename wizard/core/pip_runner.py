@@ -190,6 +190,29 @@ def parse_step(line: str) -> PipStep | None:
     return None
 
 
+@dataclass(frozen=True)
+class PipLine:
+    """One line of pip's output read once for every face (CLI and GUI alike).
+
+    ``progress`` for a raw progress line (then nothing else is set), ``status`` for a step
+    worth showing ("downloading torch-….whl"), ``installed`` for the "Successfully installed" list.
+    """
+
+    progress: PipProgress | None = None
+    status: str | None = None
+    installed: list[tuple[str, str]] | None = None
+
+
+def read_line(line: str) -> PipLine:
+    """What one output line of ``pip install`` means."""
+    progress = parse_progress(line)
+    if progress is not None:
+        return PipLine(progress=progress)
+    step = parse_step(line)
+    status = f"{step.kind} {step.text}" if step is not None and step.kind != "installed" else None
+    return PipLine(status=status, installed=parse_installed(line))
+
+
 # ---------------------------------------------------------------- failure classification
 
 

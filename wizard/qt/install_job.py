@@ -191,17 +191,15 @@ class InstallJob(QObject):
 
     @Slot(str)
     def _on_line(self, text: str) -> None:
-        progress = pip_runner.parse_progress(text)
-        if progress is not None:
-            self.pip_progress.emit(progress.done, progress.total or 0)
+        meaning = pip_runner.read_line(text)
+        if meaning.progress is not None:
+            self.pip_progress.emit(meaning.progress.done, meaning.progress.total or 0)
             return
         self.line.emit(text)
-        step = pip_runner.parse_step(text)
-        if step is not None and step.kind != "installed":
-            self.status.emit(f"{step.kind} {step.text}")
-        installed = pip_runner.parse_installed(text)
-        if installed is not None:
-            self.installed = installed
+        if meaning.status is not None:
+            self.status.emit(meaning.status)
+        if meaning.installed is not None:
+            self.installed = meaning.installed
 
     # ------------------------------------------------------------------ steps
 
