@@ -44,6 +44,17 @@ def test_resume_after_a_cut_transfers_well_under_twice_the_file(server: Loopback
     assert len(gets) == 2 and gets[1].headers["Range"].startswith(f"bytes={SIZE // 2}-")
 
 
+def test_a_cut_after_progress_resumes_at_once(server: LoopbackServer, tmp_path: Path) -> None:
+    """Backoff is for a server that sends nothing; a link that was flowing resumes without waiting."""
+    server.add(PATH, DATA)
+    server.fault(PATH, cut_after=SIZE // 2)
+    downloader = _downloader(tmp_path, backoff=30.0, max_backoff=60.0)  # would dominate if applied here
+    started = time.monotonic()
+    got = downloader.fetch(_item(server), tmp_path / "dest")
+    assert got.read_bytes() == DATA
+    assert time.monotonic() - started < 10
+
+
 def test_parallel_ranges_for_a_large_file(server: LoopbackServer, tmp_path: Path) -> None:
     server.add(PATH, DATA)
     server.fault(PATH, cut_after=100_000)          # one of the ranges is cut too

@@ -522,7 +522,9 @@ class Downloader:
                 error.hint = (f"gave up after {failures} tries without progress; the partial download is "
                               "kept and the next run resumes it")
                 raise error
-            delay = min(self.max_backoff, self.backoff * (2 ** max(0, failures - 1)))
+            if failures == 0:
+                continue  # bytes were flowing until the cut: resume at once, as pip 25+ does
+            delay = min(self.max_backoff, self.backoff * (2 ** (failures - 1)))
             if cancel.wait(delay):
                 self._check_stop(part, cancel, stop)
 
