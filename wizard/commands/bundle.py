@@ -35,6 +35,15 @@ def register(subparsers: Any) -> None:
     p.add_argument("--torchaudio", action="store_true", help="add torchaudio")
     p.add_argument("--index-url", metavar="URL", help="the index to download from (default: the plan's)")
     p.add_argument("--proxy", metavar="URL", help="proxy URL; credentials never appear in logs")
+    p.add_argument("--with-installers", action="store_true",
+                   help="also store what each target needs from NVIDIA: the Windows driver (Linux drivers come "
+                        "from the distribution's packages)")
+    p.add_argument("--toolkit", action="store_true",
+                   help="with --with-installers: also the CUDA toolkit and cuDNN archives (extensions only)")
+    p.add_argument("--pfid", help="NVIDIA product family id for the Windows driver lookup")
+    p.add_argument("--lookup-url", help=argparse.SUPPRESS)   # tests and mirrors: the lookup service base
+    p.add_argument("--redist-url", help=argparse.SUPPRESS)   # tests and mirrors: the CUDA redist prefix
+    p.add_argument("--cudnn-url", help=argparse.SUPPRESS)
     p.add_argument("--out", required=True, metavar="DIR", help="the bundle folder (created)")
     p.set_defaults(func=run)
 
@@ -54,16 +63,22 @@ def _targets(args: argparse.Namespace) -> list[Machine]:
 
 def run(args: argparse.Namespace) -> int:
     """Make the bundle; prints the manifest path. Returns a documented exit code."""
-    from wizard.core.bundle import make_bundle
+    from wizard.core.bundle import InstallerOptions, make_bundle
     from wizard.core.planner import Choices
 
     try:
         machines = _targets(args)
         choices = Choices(torch=args.torch, variant=args.variant, torchvision=args.torchvision,
                           torchaudio=args.torchaudio)
+        if args.toolkit and not args.with_installers:
+            raise WizardError("--toolkit needs --with-installers", hint="add --with-installers")
+        installers = InstallerOptions(toolkit=args.toolkit, pfid=args.pfid, lookup_base=args.lookup_url,
+                                      redist_prefix=args.redist_url, cudnn_prefix=args.cudnn_url) \
+            if args.with_installers else None
         manifest = make_bundle(machines, choices, Path(args.out), index_url=args.index_url,
                                session=make_session(NetConfig(proxy=args.proxy)),
-                               on_status=lambda text: print(f"- {text}", file=sys.stderr, flush=True))
+                               on_status=lambda text: print(f"- {text}", file=sys.stderr, flush=True),
+                               installers=installers)
     except ExitError as exc:
         print(f"torch-gpu-setup: error: {exc.one_line()}", file=sys.stderr)
         return int(exc.code)

@@ -78,6 +78,12 @@ class Answers:
     proxy: str | None = None
     bundle: str | None = None
     driver_policy: str = "never"
+    toolkit: bool = False
+    pfid: str | None = None
+    driver_dir: str | None = None
+    lookup_url: str | None = None
+    redist_url: str | None = None
+    cudnn_url: str | None = None
     report: str | None = None
     redact_hostname: bool = True
     consent: bool = False
@@ -191,6 +197,17 @@ FIELDS: tuple[Field, ...] = (
           _check_path),
     Field("driver", "policy", "driver_policy", str, "--driver-policy",
           "what may happen about the GPU driver: never | download-only | install", _check_choice(DRIVER_POLICIES)),
+    Field("driver", "toolkit", "toolkit", bool, "--toolkit",
+          "with download-only/install: also download the CUDA toolkit and cuDNN archives (extensions only)"),
+    Field("driver", "pfid", "pfid", str, "--pfid", "NVIDIA product family id for the Windows driver lookup"),
+    Field("driver", "download_dir", "driver_dir", str, "--driver-dir",
+          "where driver/toolkit installers are downloaded (default: next to the report)", _check_path),
+    Field("driver", "lookup_url", "lookup_url", str, "--nvidia-lookup-url",
+          "NVIDIA driver lookup service (a mirror of it)", _check_url(("http", "https"))),
+    Field("driver", "redist_url", "redist_url", str, "--cuda-redist-url",
+          "CUDA redistributables prefix (a mirror of it)", _check_url(("http", "https", "file"))),
+    Field("driver", "cudnn_url", "cudnn_url", str, "--cudnn-redist-url",
+          "cuDNN redistributables prefix (a mirror of it)", _check_url(("http", "https", "file"))),
     Field("report", "path", "report", str, "--report", "write a support report (.zip) here at the end",
           _check_path),
     Field("report", "redact_hostname", "redact_hostname", bool, "--redact-hostname",

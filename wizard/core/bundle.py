@@ -37,6 +37,7 @@ from wizard.core.wheelhouse import fetch_wheelhouse
 BUNDLE_MANIFEST = "bundle.json"
 BUNDLE_SCHEMA = "offline-bundle/1"
 WHEELS_DIR = "wheels"
+INSTALLERS_DIR = "installers"
 _CHUNK = 1 << 20
 
 
@@ -60,6 +61,19 @@ class BundleTarget:
 
 
 @dataclass(frozen=True)
+class BundledInstaller:
+    """A driver/toolkit installer stored in the bundle (``bundle --with-installers``) for one target."""
+
+    target: str           # the BundleTarget label it was fetched for
+    kind: str             # the installers Step kind: driver_windows | cuda_toolkit | cudnn
+    path: Path            # absolute, inside the bundle
+    version: str | None
+    url: str | None
+    install_args: tuple[str, ...] = ()
+    published_sha256: bool = False  # NVIDIA published the sha256 it was checked against on download
+
+
+@dataclass(frozen=True)
 class Bundle:
     """A bundle on disk whose every file matched its hash."""
 
@@ -67,6 +81,11 @@ class Bundle:
     targets: tuple[BundleTarget, ...]
     created: str
     wizard_version: str
+    installers: tuple[BundledInstaller, ...] = ()
+
+    def installers_for(self, target: BundleTarget) -> list[BundledInstaller]:
+        """The installers stored for ``target``."""
+        return [i for i in self.installers if i.target == target.label]
 
     @property
     def wheels(self) -> Path:
@@ -101,11 +120,14 @@ def make_bundle(
     index_url: str | None = None,
     session: requests.Session | None = None,
     on_status: Callable[[str], None] = lambda text: None,
+    installers: InstallerOptions | None = None,
 ) -> Path:
     """Write a bundle for ``machines`` into ``out``; returns the manifest path.
 
     Every target gets the wheels of its planned build (torch, companions, every dependency)
-    in ``out/wheels``; a wheel shared by several targets is stored once.
+    in ``out/wheels``; a wheel shared by several targets is stored once. With ``installers``
+    each target also gets what can be downloaded from NVIDIA for it (the Windows driver, the
+    CUDA toolkit / cuDNN archives when asked) in ``out/installers``.
     """
     if not machines:
         raise WizardError("a bundle needs at least one target", hint="give --python PATH or --machine PROFILE")
@@ -114,6 +136,7 @@ def make_bundle(
     wheels.mkdir(parents=True, exist_ok=True)
     targets: list[dict[str, Any]] = []
     notes: list[str] = []
+    bundled: list[dict[str, Any]] = []
     for machine in machines:
         if machine.python is None:
             raise WizardError(f"machine '{machine.id}' has no Python to build a bundle for",
@@ -138,6 +161,8 @@ def make_bundle(
             "files": sorted(w.filename for w in result.wheels),
             "plan": plan.to_json(),
         })
+        if installers is not None:
+            bundled += _fetch_installers(machine, plan, out, installers, session, on_status)
     # fetch_wheelhouse's own manifest describes the last target only; bundle.json replaces it.
     (wheels / WHEELHOUSE_MANIFEST).unlink(missing_ok=True)
     listed = sorted({name for t in targets for name in t["files"]})
@@ -145,12 +170,18 @@ def make_bundle(
     for name in listed:
         path = wheels / name
         files.append({"path": f"{WHEELS_DIR}/{name}", "sha256": sha256_file(path), "size": path.stat().st_size})
+    for rel in sorted({b["path"] for b in bundled}):
+        path = out / rel
+        # Every file gets a sha256 here (the bundle's own integrity, checked before use); whether
+        # NVIDIA published one to check the download against is in "installers".
+        files.append({"path": rel, "sha256": sha256_file(path), "size": path.stat().st_size})
     manifest = {
         "schema": BUNDLE_SCHEMA,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "wizard_version": __version__,
         "targets": targets,
         "files": files,
+        "installers": bundled,
         "notes": notes,
     }
     path = out / BUNDLE_MANIFEST
@@ -205,21 +236,82 @@ def open_bundle(root: Path) -> Bundle:
         raise _refuse(f"{manifest} is damaged: {exc!r}") from None
     listed: set[str] = set()
     for rel, sha256, size in entries:
-        name = rel.removeprefix(f"{WHEELS_DIR}/")
-        if "/" in name or "\\" in name or name in ("", ".", ".."):
-            raise _refuse(f"{manifest} names a file outside {WHEELS_DIR}/: {rel!r}")
-        path = root / WHEELS_DIR / name
+        folder, _, name = rel.partition("/")
+        if folder not in (WHEELS_DIR, INSTALLERS_DIR) or "/" in name or "\\" in name or name in ("", ".", ".."):
+            raise _refuse(f"{manifest} names a file outside {WHEELS_DIR}/ and {INSTALLERS_DIR}/: {rel!r}")
+        path = root / folder / name
         if not path.is_file():
             raise _refuse(f"the bundle is incomplete: {rel} is missing")
         if path.stat().st_size != size or sha256_file(path) != sha256:
             raise _refuse(f"{rel} does not match the sha256 in {BUNDLE_MANIFEST}: the file was changed or damaged; "
                           "nothing was installed")
-        listed.add(name)
+        if folder == WHEELS_DIR:
+            listed.add(name)
+    try:
+        installers = tuple(_installer_from(root, raw, {e[0] for e in entries}) for raw in data.get("installers", []))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _refuse(f"{manifest} is damaged: {exc!r}") from None
     extra = sorted(p.name for p in (root / WHEELS_DIR).glob("*.whl") if p.name not in listed)
     if extra:
         raise _refuse(f"the bundle holds wheels its manifest does not list: {', '.join(extra)}",
                       "remove them, or make the bundle again; nothing was installed")
-    return Bundle(root, targets, str(data.get("created", "")), str(data.get("wizard_version", "")))
+    return Bundle(root, targets, str(data.get("created", "")), str(data.get("wizard_version", "")), installers)
+
+
+def _installer_from(root: Path, raw: dict[str, Any], listed: set[str]) -> BundledInstaller:
+    rel = str(raw["path"])
+    if rel not in listed:
+        raise ValueError(f"installer {rel!r} is not among the checked files")
+    return BundledInstaller(target=str(raw["target"]), kind=str(raw["kind"]), path=(root / rel).resolve(),
+                            version=raw.get("version"), url=raw.get("url"),
+                            install_args=tuple(str(a) for a in raw.get("install_args", ())),
+                            published_sha256=bool(raw.get("published_sha256")))
+
+
+@dataclass(frozen=True)
+class InstallerOptions:
+    """``bundle --with-installers``: what to fetch from NVIDIA, and from where (mirrors, tests)."""
+
+    toolkit: bool = False
+    pfid: str | None = None
+    lookup_base: str | None = None
+    redist_prefix: str | None = None
+    cudnn_prefix: str | None = None
+
+
+def _fetch_installers(machine: Machine, plan: Plan, out: Path, options: InstallerOptions,
+                      session: requests.Session | None, on_status: Callable[[str], None]) -> list[dict[str, Any]]:
+    """Download what can be downloaded from NVIDIA for one target into ``out/installers``.
+
+    Linux drivers come from the distribution's packages (nothing to store); the commands are
+    in the target's plan. A Windows GPU whose product id is unknown gets a note, not a failure.
+    """
+    from wizard.core.download import Downloader
+    from wizard.core.installers import fetch_installers, installers_for
+    from wizard.core.net import make_session
+
+    iplan = installers_for(machine, plan, toolkit=options.toolkit, pfid=options.pfid,
+                           lookup_base=options.lookup_base, redist_prefix=options.redist_prefix,
+                           cudnn_prefix=options.cudnn_prefix)
+    session = session or make_session()
+    dest = out / INSTALLERS_DIR
+    if any(s.kind == "driver_windows" and not s.lookup_url for s in iplan.steps):
+        on_status(f"{machine.id}: the Windows driver cannot be looked up (unknown GPU product id): give --pfid")
+        iplan.steps = [s for s in iplan.steps if not (s.kind == "driver_windows" and not s.lookup_url)]
+    rows: list[dict[str, Any]] = []
+    for fetched in fetch_installers(iplan, dest, session, Downloader(session)):
+        step = fetched.step
+        on_status(f"{machine.id}: {step.title}" + (f" {fetched.version}" if fetched.version else ""))
+        for path in fetched.paths:
+            rows.append({"target": machine.id, "kind": step.kind, "path": f"{INSTALLERS_DIR}/{path.name}",
+                         "version": fetched.version, "url": fetched.url,
+                         "install_args": list(step.install_args),
+                         # redist archives are checked against NVIDIA's manifest sha256; the
+                         # Windows lookup publishes none (research/nvidia.md §4.6).
+                         "published_sha256": step.kind in ("cuda_toolkit", "cudnn")})
+    if not iplan.steps:
+        on_status(f"{machine.id}: nothing to fetch from NVIDIA")
+    return rows
 
 
 def wheel_fits(filename: str, tags: set[Tag]) -> bool:

@@ -276,3 +276,90 @@ PIP_NO_MATCH_HINT = ("check the torch version, the variant and the Python versio
                      "new or very old Pythons); run `torch-gpu-setup plan` to see what is available")
 PIP_FAILED = "pip failed (exit code {code})"
 PIP_UNKNOWN_HINT = "see the details below, or run pip yourself with -v"
+
+# --------------------------------------------------------------------------- detection: the NVIDIA driver's state
+# (wizard/core/detect: DriverStatus message and hint; nvidia.md §1.4, §4.3, §4.4 are the sources)
+
+DRV_OK = "NVIDIA driver {version} is working."
+DRV_OK_CUDA = "NVIDIA driver {version} is working (supports CUDA up to {cuda})."
+DRV_RESTART_HINT = "Restart the computer."
+DRV_REINSTALL_HINT = "Restart the computer; if the error stays, reinstall the NVIDIA driver."
+DRV_MISMATCH = "The NVIDIA driver was updated but the old version is still running."
+DRV_MISMATCH_HINT = "Restart the computer to finish the driver update."
+DRV_NOT_LOADED = "The NVIDIA driver is installed but not loaded."
+DRV_NOT_LOADED_HINT = ("Restart the computer; if that does not help, Secure Boot may have rejected the driver "
+                       "or the open-source nouveau driver may be using the card.")
+DRV_NOUVEAU = ("The NVIDIA driver is installed but not loaded: the open-source nouveau driver is using "
+               "the card.")
+DRV_NOUVEAU_HINT = "Disable nouveau (blacklist it and rebuild the initramfs), then restart the computer."
+DRV_SECURE_BOOT = ("The NVIDIA driver is installed but not loaded: Secure Boot is on and probably refused "
+                   "the driver's unsigned kernel module.")
+DRV_SECURE_BOOT_HINT = ("Enroll the driver's signing key (mokutil --import, then 'Enroll MOK' at the next boot) "
+                        "or use your distribution's signed driver packages, then restart.")
+DRV_RESTART_PENDING = "The NVIDIA driver is installed but not loaded: a restart is probably pending after the install."
+DRV_NO_PERMISSION = "This program is not allowed to talk to the NVIDIA driver."
+DRV_NO_PERMISSION_HINT = "Run it as a user with access to the GPU devices."
+DRV_NO_PERMISSION_NVML_HINT = ("Run it as a user with access to the GPU (on Linux: the video/render group, or "
+                               "outside the container or sandbox).")
+DRV_OS_BLOCKED = "The operating system blocked access to the GPU (container or sandbox limits)."
+DRV_OS_BLOCKED_HINT = "Run the wizard outside the container or sandbox, or give it access to the GPU devices."
+DRV_GPU_LOST = "A GPU stopped responding (it has fallen off the bus)."
+DRV_GPU_LOST_HINT = "Shut the computer down, check the card's seating and power cables, then start it again."
+DRV_NO_POWER = "A GPU reports that its external power cables are not properly attached."
+DRV_NO_POWER_HINT = "Shut down and connect the PCIe power cables to the card."
+DRV_RESET_REQUIRED = "A GPU needs a reset before it can be used."
+DRV_NO_LIBRARY = "No NVIDIA driver is installed (the NVML library was not found)."
+DRV_NO_LIBRARY_HINT = "Install the NVIDIA driver for your graphics card."
+DRV_NVML_ERROR = "The NVIDIA driver answered with an error: {error}."
+DRV_BINDING_BROKEN = "The NVML Python binding (nvidia-ml-py) could not be imported: {error}."
+DRV_BINDING_BROKEN_HINT = "Reinstall torch-gpu-setup."
+DRV_TIMEOUT = "The NVIDIA driver did not answer within {seconds} seconds."
+DRV_TIMEOUT_HINT = "A GPU may be hung or lost: restart the computer."
+DRV_SMI_FAILED = "nvidia-smi failed: {reason}."
+DRV_SMI_GARBLED = "nvidia-smi ran but its output could not be understood."
+DRV_SMI_GARBLED_HINT = "Restart the computer; if this stays, reinstall the NVIDIA driver."
+DRV_UNFINISHED = "The NVIDIA driver check did not finish."
+DRV_MACOS = "macOS has no NVIDIA driver; PyTorch uses Apple's GPU (MPS)."
+DRV_WSL_NONE = "WSL sees no NVIDIA driver."
+DRV_WSL_NONE_HINT = ("Install or update the NVIDIA driver on Windows (never a Linux driver inside WSL), "
+                     "then restart WSL with 'wsl --shutdown'.")
+DRV_NONE_NO_GPU = "No NVIDIA driver is installed, and no NVIDIA GPU was found."
+DRV_NONE_NO_GPU_HINT = "No NVIDIA driver is needed on this machine."
+DRV_NONE_WITH_GPU = "An NVIDIA GPU is present but no NVIDIA driver is installed."
+DRV_NONE_WITH_GPU_HINT = "Install the NVIDIA driver for this card."
+
+# --------------------------------------------------------------------------- detection: notes
+
+NOTE_GAVE_UP = "Gave up waiting for {what}."
+NOTE_COULD_NOT_DETECT = "Could not detect {what}: {error}."
+#: What a detection source looks for, as the {what} of the two notes above.
+DETECT_WHAT = {
+    "pythons": "the Python interpreters",
+    "nvidia": "the NVIDIA driver",
+    "pci": "the PCI devices",
+    "adapters": "the display adapters",
+    "disk": "free disk space",
+}
+NOTE_NVML_FELL_BACK = "NVML failed ({message}); the facts come from nvidia-smi."
+NOTE_KERNEL_MODULE = "The loaded NVIDIA kernel module is version {version}."
+NOTE_ARCH_GUESS = ("{name}: no driver reports its compute capability; from {basis} it is probably "
+                   "{architecture} (compute capability {cc}).")
+#: What the GPU catalog recognised a card by (gpu_catalog.NvidiaGuess.basis), as {basis} above.
+GUESS_BASIS = {
+    "name": "its name",
+    "chip code": "its chip code",
+    "PCI device id": "its PCI device id",
+}
+NOTE_CHIP_NAME = "Could not read the chip name: {reason}."
+NOTE_WINDOWS_DRIVER = "Windows lists NVIDIA driver {version} for {adapter}."
+NOTE_DISK_UNKNOWN = "Free space for the {label} folder ({path}) is unknown: {error}."
+NOTE_NVML_NO_CUDA = "NVML could not say which CUDA version the driver supports ({error})."
+NOTE_NVML_GPU_UNREADABLE = "GPU {index} could not be read through NVML ({error})."
+NOTE_SMI_OUTPUT = "nvidia-smi output: {problem}"
+NOTE_PYTHON_UNUSABLE = "Python at {path} is not usable: {reason}."
+NOTE_PYTHON_OWN_ENV = "Skipped the wizard's own environment ({path})."
+NOTE_PYTHON_NONE = "No usable 64-bit CPython was found; a Python must be installed first."
+NOTE_OS_UNKNOWN = "Unrecognised operating system '{system}'; treated as Linux."
+NOTE_NO_OS_RELEASE = "No /etc/os-release: the Linux distribution is unknown."
+NOTE_NO_ADAPTERS = "Could not list display adapters: {reason}."
+NOTE_ADAPTERS_UNREADABLE = "Could not read the display adapter list from PowerShell ({error})."

@@ -24,6 +24,7 @@ from wizard.core import environments as envs
 from wizard.core import pip_runner
 from wizard.core.answers import AUTO, FIELDS, NEWEST, Answers, add_answer_flags, answers_from
 from wizard.core.bundle import Bundle, BundleTarget, choose_target, open_bundle, plan_for
+from wizard.core.driver_policy import DriverOutcome, DriverPolicyError, DriverSources, apply_driver_policy
 from wizard.core.errors import ChoiceError, ProfileError, WizardError
 from wizard.core.exit_codes import DESCRIPTIONS, ExitCode, ExitError, code_for_verdict
 from wizard.core.install_flow import InstallCallbacks, InstallOutcome, InstallRequest, run_install
@@ -87,6 +88,7 @@ class RunResult:
     outcome: InstallOutcome | None = None
     pending: list[str] = field(default_factory=list)
     report: Path | None = None
+    driver: DriverOutcome | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The result line's content: what a fleet summary shows."""
@@ -101,6 +103,8 @@ class RunResult:
             "verify": verify.verdict if verify else None,
             "environment": str(self.outcome.target.prefix) if self.outcome else None,
             "pending_actions": self.pending,
+            "restart_required": bool(self.driver and self.driver.restart_required),
+            "driver": self.driver.to_json() if self.driver else None,
             "report": str(self.report) if self.report else None,
         }
 
@@ -238,13 +242,18 @@ def _pending(build: Build) -> tuple[list[str], list[str]]:
     return driver, other
 
 
-def run_unattended(answers: Answers, log: RunLog | None = None) -> RunResult:
-    """Run the whole flow for ``answers``; never raises a :class:`WizardError` (it becomes the result)."""
+def run_unattended(answers: Answers, log: RunLog | None = None, *, platform: str | None = None) -> RunResult:
+    """Run the whole flow for ``answers``; never raises a :class:`WizardError` (it becomes the result).
+
+    ``platform`` (``sys.platform`` by default) is the host the driver policy acts on (tests).
+    """
     log = log or RunLog()
     result = RunResult(ExitCode.INSTALL_FAILED, "")
     try:
-        _run(answers, log, result)
+        _run(answers, log, result, platform)
     except WizardError as exc:
+        if isinstance(exc, DriverPolicyError):
+            result.driver = exc.outcome
         result.code = _failure_code(exc)
         result.message = exc.one_line()
         log.status(f"error: {exc.one_line()}")
@@ -259,7 +268,18 @@ def run_unattended(answers: Answers, log: RunLog | None = None) -> RunResult:
     return result
 
 
-def _run(answers: Answers, log: RunLog, result: RunResult) -> None:
+def _download_dir(answers: Answers) -> Path:
+    """Where driver/toolkit installers go: the answer, else next to the report, else the data folder."""
+    if answers.driver_dir:
+        return Path(answers.driver_dir)
+    if answers.report:
+        return Path(answers.report).resolve().parent / "nvidia-installers"
+    from wizard.core.paths import data_dir
+
+    return data_dir() / "nvidia-installers"
+
+
+def _run(answers: Answers, log: RunLog, result: RunResult, platform: str | None = None) -> None:
     bundle: Bundle | None = None
     bundle_target: BundleTarget | None = None
     python: str | None = answers.python
@@ -291,10 +311,17 @@ def _run(answers: Answers, log: RunLog, result: RunResult) -> None:
         if answers.driver_policy == "never":
             raise ExitError(ExitCode.ACTION_REQUIRED, "the GPU driver must change first: " + "; ".join(driver),
                             hint="driver policy is 'never': update the driver (or allow it), then run again")
-        # download-only / install: the wizard does not run driver installers itself (they need
-        # root and a reboot); the torch build goes in now and works once the driver is updated.
-        log.status(f"driver policy '{answers.driver_policy}': the driver update is left to the "
-                   f"administrator: {'; '.join(driver)}")
+        # download-only / install: the driver installers are fetched (or taken from the bundle)
+        # and, with install, run. The torch build goes in either way, so that after the driver
+        # update and a restart only `verify` is left; verifying now could only say "CPU only".
+        log.status(f"driver policy '{answers.driver_policy}': {'; '.join(driver)}")
+        sources = DriverSources(
+            download_dir=_download_dir(answers),
+            bundled=tuple(bundle.installers_for(bundle_target)) if bundle is not None and bundle_target else None,
+            toolkit=answers.toolkit, pfid=answers.pfid, lookup_url=answers.lookup_url,
+            redist_url=answers.redist_url, cudnn_url=answers.cudnn_url)
+        result.driver = apply_driver_policy(machine, plan, answers.driver_policy, sources, log.status,
+                                            platform=platform)
 
     overrides = proxy_environment(answers.proxy)
     if bundle is not None:
@@ -308,7 +335,8 @@ def _run(answers: Answers, log: RunLog, result: RunResult) -> None:
     request = InstallRequest(
         torch=build.torch, variant=build.variant, requirements=tuple(build.requirements), index_url=index_url,
         python=answers.python if answers.venv is None else None, venv=answers.venv, new_venv=answers.new_venv,
-        wheelhouse=bundle.wheels if bundle is not None else None, consent=answers.consent, verify=answers.verify,
+        wheelhouse=bundle.wheels if bundle is not None else None, consent=answers.consent,
+        verify=answers.verify and not driver,
         expect_gpu=build.device != "cpu",
     )
     callbacks = InstallCallbacks(status=log.status, line=log.line)
@@ -316,12 +344,19 @@ def _run(answers: Answers, log: RunLog, result: RunResult) -> None:
         outcome = run_install(request, callbacks)
     result.outcome = outcome
     where = f"{build.label()} in {outcome.target.prefix}"
+    if driver:
+        result.code = ExitCode.ACTION_REQUIRED
+        then = f"then run: torch-gpu-setup verify --python {outcome.python}"
+        if result.driver is not None and result.driver.restart_required:
+            result.message = f"installed {where}; the driver was installed: restart required, {then}"
+        else:
+            result.message = (f"installed {where}; the driver must be updated first (commands in the report), "
+                              f"restart, {then}")
+        return
     if outcome.verify is None:
         result.code, result.message = ExitCode.SUCCESS, f"installed {where} (not verified)"
         return
     result.code = code_for_verdict(outcome.verify.verdict)
-    if result.code == ExitCode.SUCCESS_CPU_ONLY and driver:
-        result.code = ExitCode.ACTION_REQUIRED  # installed, but the GPU waits for the driver
     result.message = f"{DESCRIPTIONS[result.code]}: {where}"
 
 

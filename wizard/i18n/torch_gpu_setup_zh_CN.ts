@@ -147,105 +147,105 @@
 <context>
     <name>DriversPage</name>
     <message>
-        <location filename="../qt/pages/drivers.py" line="147"/>
+        <location filename="../qt/pages/drivers.py" line="152"/>
         <source>Driver and tools</source>
         <translation>驱动和工具</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="148"/>
+        <location filename="../qt/pages/drivers.py" line="153"/>
         <source>The recommended build needs something first. Choose one of the two ways.</source>
         <translation>推荐的版本需要先完成一项操作。请从下面两种方式中选择一种。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="149"/>
-        <location filename="../qt/pages/drivers.py" line="201"/>
+        <location filename="../qt/pages/drivers.py" line="154"/>
+        <location filename="../qt/pages/drivers.py" line="206"/>
         <source>Update the driver</source>
         <translation>更新驱动</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="150"/>
+        <location filename="../qt/pages/drivers.py" line="155"/>
         <source>Keep the driver as it is</source>
         <translation>保持现有驱动</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="151"/>
+        <location filename="../qt/pages/drivers.py" line="156"/>
         <source>&amp;Update the driver, then use the recommended build</source>
         <translation>更新驱动，然后使用推荐的版本(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="152"/>
+        <location filename="../qt/pages/drivers.py" line="157"/>
         <source>Use the newest build that &amp;works without it</source>
         <translation>使用无需更新即可运行的最新版本(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="153"/>
+        <location filename="../qt/pages/drivers.py" line="158"/>
         <source>&amp;Copy command</source>
         <translation>复制命令(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="154"/>
-        <location filename="../qt/pages/drivers.py" line="180"/>
+        <location filename="../qt/pages/drivers.py" line="159"/>
+        <location filename="../qt/pages/drivers.py" line="185"/>
         <source>&amp;Run it now…</source>
         <translation>立即运行(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="154"/>
-        <location filename="../qt/pages/drivers.py" line="180"/>
+        <location filename="../qt/pages/drivers.py" line="159"/>
+        <location filename="../qt/pages/drivers.py" line="185"/>
         <source>&amp;Open the download page</source>
         <translation>打开下载页面(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="155"/>
+        <location filename="../qt/pages/drivers.py" line="160"/>
         <source>Show how to get the CUDA &amp;toolkit (only to compile CUDA extensions)</source>
         <translation>显示如何获取 CUDA 工具包（仅编译 CUDA 扩展时需要）(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="156"/>
+        <location filename="../qt/pages/drivers.py" line="161"/>
         <source>PyTorch brings its own CUDA libraries; the toolkit is only needed to compile extensions. Download it from {0}.</source>
         <translation>PyTorch 自带所需的 CUDA 库；只有编译扩展时才需要工具包。下载地址：{0}。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="158"/>
+        <location filename="../qt/pages/drivers.py" line="163"/>
         <source>After a driver update: restart the computer, then start this wizard again. It remembers your choices and checks the driver again.</source>
         <translation>更新驱动后：请重启电脑，然后再次打开本向导。向导会记住您的选择，并重新检查驱动。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="182"/>
+        <location filename="../qt/pages/drivers.py" line="187"/>
         <source>Not available for a simulated machine.</source>
         <translation>模拟的机器无法使用此功能。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="185"/>
+        <location filename="../qt/pages/drivers.py" line="190"/>
         <source>{0} works with the driver you have now.</source>
         <translation>{0} 可以在您现有的驱动上运行。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="186"/>
+        <location filename="../qt/pages/drivers.py" line="191"/>
         <source>No build works without the update.</source>
         <translation>不更新驱动就没有可用的版本。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="202"/>
+        <location filename="../qt/pages/drivers.py" line="207"/>
         <source>Run these commands with administrator rights?</source>
         <translation>以管理员权限运行这些命令吗？</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="206"/>
+        <location filename="../qt/pages/drivers.py" line="211"/>
         <source>The command cannot be run from here.</source>
         <translation>无法在这里运行此命令。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="207"/>
+        <location filename="../qt/pages/drivers.py" line="212"/>
         <source>Run it in a terminal: {0}</source>
         <translation>请在终端中运行：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="223"/>
+        <location filename="../qt/pages/drivers.py" line="228"/>
         <source>Done. Restart the computer so the new driver loads.</source>
         <translation>完成。请重启电脑以加载新驱动。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="225"/>
+        <location filename="../qt/pages/drivers.py" line="230"/>
         <source>The driver command failed (exit code {0}).</source>
         <translation>驱动命令执行失败（退出码 {0}）。</translation>
     </message>
@@ -253,102 +253,102 @@
 <context>
     <name>EnvironmentPage</name>
     <message>
-        <location filename="../qt/pages/environment.py" line="91"/>
+        <location filename="../qt/pages/environment.py" line="98"/>
         <source>Python {0} (simulated machine)</source>
         <translation>Python {0}（模拟的机器）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="121"/>
+        <location filename="../qt/pages/environment.py" line="128"/>
         <source>Where should PyTorch go?</source>
         <translation>PyTorch 安装到哪里？</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="122"/>
+        <location filename="../qt/pages/environment.py" line="129"/>
         <source>A new, separate environment is safest: nothing else on this computer changes.</source>
         <translation>新建一个独立的环境最安全：电脑上的其他内容都不会改变。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="123"/>
+        <location filename="../qt/pages/environment.py" line="130"/>
         <source>Create a &amp;new environment (recommended)</source>
         <translation>新建环境（推荐）(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="124"/>
+        <location filename="../qt/pages/environment.py" line="131"/>
         <source>Use an &amp;existing virtual or conda environment</source>
         <translation>使用现有的虚拟环境或 conda 环境(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="125"/>
+        <location filename="../qt/pages/environment.py" line="132"/>
         <source>Use a Python &amp;interpreter directly</source>
         <translation>直接使用某个 Python 解释器(&amp;I)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="127"/>
+        <location filename="../qt/pages/environment.py" line="134"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="128"/>
+        <location filename="../qt/pages/environment.py" line="135"/>
         <source>Folder for the new environment</source>
         <translation>新环境所在的文件夹</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="129"/>
+        <location filename="../qt/pages/environment.py" line="136"/>
         <source>Folder of the environment</source>
         <translation>环境所在的文件夹</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="130"/>
+        <location filename="../qt/pages/environment.py" line="137"/>
         <source>Path of python or python.exe</source>
         <translation>python 或 python.exe 的路径</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="131"/>
+        <location filename="../qt/pages/environment.py" line="138"/>
         <source>&amp;Python used to create it:</source>
         <translation>用于创建环境的 Python(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="132"/>
+        <location filename="../qt/pages/environment.py" line="139"/>
         <source>&amp;Replace them (a snapshot is taken first; you can roll back)</source>
         <translation>替换它们（会先保存快照，可以回滚）(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="162"/>
+        <location filename="../qt/pages/environment.py" line="169"/>
         <source>Choose a Python interpreter</source>
         <translation>选择 Python 解释器</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="164"/>
+        <location filename="../qt/pages/environment.py" line="171"/>
         <source>Choose a folder</source>
         <translation>选择文件夹</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="210"/>
+        <location filename="../qt/pages/environment.py" line="217"/>
         <source>This environment could not be read: {0}</source>
         <translation>无法读取此环境：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="223"/>
+        <location filename="../qt/pages/environment.py" line="230"/>
         <source>A new environment is created at the path above; if the install fails or is cancelled, it is removed again.</source>
         <translation>将在上面的路径新建环境；如果安装失败或被取消，它会被删除。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="226"/>
+        <location filename="../qt/pages/environment.py" line="233"/>
         <source>Reading the environment…</source>
         <translation>正在读取环境…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="228"/>
+        <location filename="../qt/pages/environment.py" line="235"/>
         <source>This environment already has: {0}. They will be replaced by {1}.</source>
         <translation>此环境中已有：{0}。它们将被替换为 {1}。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="231"/>
+        <location filename="../qt/pages/environment.py" line="238"/>
         <source>This environment already has torch {0}; it is kept.</source>
         <translation>此环境中已有 torch {0}，将予以保留。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="234"/>
+        <location filename="../qt/pages/environment.py" line="241"/>
         <source>No torch in this environment yet; other packages are left as they are.</source>
         <translation>此环境中还没有 torch；其他软件包保持不变。</translation>
     </message>
@@ -356,7 +356,7 @@
 <context>
     <name>ErrorPanel</name>
     <message>
-        <location filename="../qt/pages/base.py" line="87"/>
+        <location filename="../qt/pages/base.py" line="93"/>
         <source>Show &amp;details</source>
         <translation>显示详细信息(&amp;D)</translation>
     </message>
@@ -520,83 +520,83 @@
         <translation>请检查 Python 解释器是否存在且能正常运行。</translation>
     </message>
     <message>
-        <location filename="../qt/install_job.py" line="223"/>
+        <location filename="../qt/install_job.py" line="221"/>
         <source>This environment already has {0}</source>
         <translation>此环境中已有 {0}</translation>
     </message>
     <message>
-        <location filename="../qt/install_job.py" line="225"/>
+        <location filename="../qt/install_job.py" line="223"/>
         <source>Go back to the Environment page and agree to replace them.</source>
         <translation>请返回“环境”页面，同意替换它们。</translation>
     </message>
     <message>
-        <location filename="../qt/install_job.py" line="227"/>
+        <location filename="../qt/install_job.py" line="225"/>
         <source>Recording a snapshot of the environment</source>
         <translation>正在保存环境快照</translation>
     </message>
     <message>
-        <location filename="../qt/install_job.py" line="240"/>
+        <location filename="../qt/install_job.py" line="238"/>
         <source>Creating the environment {0}</source>
         <translation>正在创建环境 {0}</translation>
     </message>
     <message>
-        <location filename="../qt/install_job.py" line="252"/>
+        <location filename="../qt/install_job.py" line="250"/>
         <source>The virtual environment could not be created.</source>
         <translation>无法创建虚拟环境。</translation>
     </message>
     <message>
-        <location filename="../qt/install_job.py" line="253"/>
+        <location filename="../qt/install_job.py" line="251"/>
         <source>On Debian or Ubuntu install the venv module (sudo apt install python3-venv).</source>
         <translation>在 Debian 或 Ubuntu 上请安装 venv 模块（sudo apt install python3-venv）。</translation>
     </message>
     <message>
-        <location filename="../qt/install_job.py" line="272"/>
+        <location filename="../qt/install_job.py" line="270"/>
         <source>Upgrading pip in the new environment</source>
         <translation>正在升级新环境中的 pip</translation>
     </message>
     <message>
-        <location filename="../qt/install_job.py" line="277"/>
+        <location filename="../qt/install_job.py" line="275"/>
         <source>pip could not be upgraded; continuing without a progress bar</source>
         <translation>无法升级 pip；将在没有进度条的情况下继续</translation>
     </message>
     <message>
-        <location filename="../qt/install_job.py" line="290"/>
+        <location filename="../qt/install_job.py" line="288"/>
         <source>Downloading the packages</source>
         <translation>正在下载软件包</translation>
     </message>
     <message>
-        <location filename="../qt/install_job.py" line="311"/>
+        <location filename="../qt/install_job.py" line="309"/>
         <source>Installing with pip</source>
         <translation>正在用 pip 安装</translation>
     </message>
     <message>
-        <location filename="../qt/install_job.py" line="325"/>
+        <location filename="../qt/install_job.py" line="323"/>
         <source>Pinning the installed build</source>
         <translation>正在锁定已安装的版本</translation>
     </message>
     <message>
-        <location filename="../qt/install_job.py" line="356"/>
-        <location filename="../qt/install_job.py" line="363"/>
+        <location filename="../qt/install_job.py" line="354"/>
+        <location filename="../qt/install_job.py" line="361"/>
         <source>Nothing was changed.</source>
         <translation>没有做任何改动。</translation>
     </message>
     <message>
-        <location filename="../qt/install_job.py" line="360"/>
+        <location filename="../qt/install_job.py" line="358"/>
         <source>The new environment {0} was removed.</source>
         <translation>新环境 {0} 已被删除。</translation>
     </message>
     <message>
-        <location filename="../qt/install_job.py" line="369"/>
+        <location filename="../qt/install_job.py" line="367"/>
         <source>Putting the environment back as it was…</source>
         <translation>正在把环境恢复原样…</translation>
     </message>
     <message>
-        <location filename="../qt/install_job.py" line="382"/>
+        <location filename="../qt/install_job.py" line="380"/>
         <source>The installation was cancelled.</source>
         <translation>安装已取消。</translation>
     </message>
     <message>
-        <location filename="../qt/install_job.py" line="384"/>
+        <location filename="../qt/install_job.py" line="382"/>
         <source>Undoing it failed too: {0}</source>
         <translation>撤销也失败了：{0}</translation>
     </message>
@@ -604,102 +604,102 @@
 <context>
     <name>InstallPage</name>
     <message>
-        <location filename="../qt/pages/install.py" line="98"/>
+        <location filename="../qt/pages/install.py" line="101"/>
         <source>Installing</source>
         <translation>正在安装</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="99"/>
+        <location filename="../qt/pages/install.py" line="102"/>
         <source>Downloading and installing PyTorch. You can cancel; everything is then undone.</source>
         <translation>正在下载并安装 PyTorch。您可以随时取消，所有改动都会被撤销。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="100"/>
+        <location filename="../qt/pages/install.py" line="103"/>
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="100"/>
+        <location filename="../qt/pages/install.py" line="103"/>
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="100"/>
+        <location filename="../qt/pages/install.py" line="103"/>
         <source>Progress</source>
         <translation>进度</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="101"/>
+        <location filename="../qt/pages/install.py" line="104"/>
         <source>Speed / time left</source>
         <translation>速度 / 剩余时间</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="102"/>
+        <location filename="../qt/pages/install.py" line="105"/>
         <source>Show &amp;log</source>
         <translation>显示日志(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="103"/>
+        <location filename="../qt/pages/install.py" line="106"/>
         <source>Try &amp;again</source>
         <translation>重试(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="104"/>
+        <location filename="../qt/pages/install.py" line="107"/>
         <source>pip: %p%</source>
         <translation>pip：%p%</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="108"/>
+        <location filename="../qt/pages/install.py" line="111"/>
         <source>Check the environment</source>
         <translation>检查环境</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="108"/>
+        <location filename="../qt/pages/install.py" line="111"/>
         <source>Create the environment</source>
         <translation>创建环境</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="109"/>
+        <location filename="../qt/pages/install.py" line="112"/>
         <source>Download</source>
         <translation>下载</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="109"/>
+        <location filename="../qt/pages/install.py" line="112"/>
         <source>Install with pip</source>
         <translation>用 pip 安装</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="110"/>
+        <location filename="../qt/pages/install.py" line="113"/>
         <source>Pin the build</source>
         <translation>锁定版本</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="184"/>
+        <location filename="../qt/pages/install.py" line="191"/>
         <source>done</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="204"/>
+        <location filename="../qt/pages/install.py" line="211"/>
         <source>PyTorch is installed. Next: prove that it works.</source>
         <translation>PyTorch 已安装。下一步：验证它能正常工作。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="212"/>
+        <location filename="../qt/pages/install.py" line="219"/>
         <source>The installation did not finish.</source>
         <translation>安装没有完成。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="220"/>
+        <location filename="../qt/pages/install.py" line="227"/>
         <source>Cancelled. {0}</source>
         <translation>已取消。{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="226"/>
+        <location filename="../qt/pages/install.py" line="233"/>
         <source>Simulated machine: nothing is installed. These commands would run:</source>
         <translation>模拟的机器：不会安装任何内容。实际会运行以下命令：</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="239"/>
+        <location filename="../qt/pages/install.py" line="246"/>
         <source>simulated</source>
         <translation>模拟</translation>
     </message>
@@ -707,48 +707,48 @@
 <context>
     <name>SetupWizard</name>
     <message>
-        <location filename="../qt/wizard.py" line="56"/>
+        <location filename="../qt/wizard.py" line="96"/>
         <source>PyTorch GPU setup</source>
         <translation>PyTorch GPU 安装向导</translation>
     </message>
     <message>
-        <location filename="../qt/wizard.py" line="57"/>
+        <location filename="../qt/wizard.py" line="97"/>
         <source>&amp;Next &gt;</source>
         <translation>下一步(&amp;N) &gt;</translation>
     </message>
     <message>
-        <location filename="../qt/wizard.py" line="58"/>
+        <location filename="../qt/wizard.py" line="98"/>
         <source>&lt; &amp;Back</source>
         <translation>&lt; 上一步(&amp;B)</translation>
     </message>
     <message>
-        <location filename="../qt/wizard.py" line="59"/>
-        <location filename="../qt/wizard.py" line="91"/>
+        <location filename="../qt/wizard.py" line="99"/>
+        <location filename="../qt/wizard.py" line="139"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../qt/wizard.py" line="60"/>
+        <location filename="../qt/wizard.py" line="100"/>
         <source>&amp;Finish</source>
         <translation>完成(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../qt/wizard.py" line="85"/>
+        <location filename="../qt/wizard.py" line="133"/>
         <source>Stop the installation?</source>
         <translation>要停止安装吗？</translation>
     </message>
     <message>
-        <location filename="../qt/wizard.py" line="86"/>
+        <location filename="../qt/wizard.py" line="134"/>
         <source>Everything done so far is undone: a new environment is deleted, an existing one is put back as it was.</source>
         <translation>到目前为止的所有改动都会被撤销：新建的环境会被删除，已有的环境会恢复原样。</translation>
     </message>
     <message>
-        <location filename="../qt/wizard.py" line="89"/>
+        <location filename="../qt/wizard.py" line="137"/>
         <source>Stop the demo?</source>
         <translation>要停止演示吗？</translation>
     </message>
     <message>
-        <location filename="../qt/wizard.py" line="90"/>
+        <location filename="../qt/wizard.py" line="138"/>
         <source>PyTorch stays installed.</source>
         <translation>PyTorch 会保持已安装状态。</translation>
     </message>
@@ -756,77 +756,102 @@
 <context>
     <name>SummaryPage</name>
     <message>
-        <location filename="../qt/pages/summary.py" line="35"/>
+        <location filename="../qt/pages/summary.py" line="75"/>
         <source>Ready to install</source>
         <translation>准备安装</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="36"/>
+        <location filename="../qt/pages/summary.py" line="76"/>
         <source>Check what will happen, then press Install.</source>
         <translation>请确认将要进行的操作，然后点击“安装”。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="37"/>
+        <location filename="../qt/pages/summary.py" line="77"/>
         <source>&amp;Install</source>
         <translation>安装(&amp;I)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="43"/>
+        <location filename="../qt/pages/summary.py" line="78"/>
+        <source>Save as &amp;answer file…</source>
+        <translation>另存为应答文件(&amp;A)…</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/summary.py" line="79"/>
+        <source>Use these settings on other machines: torch-gpu-setup install --unattended --answers FILE</source>
+        <translation>在其他计算机上使用这些设置：torch-gpu-setup install --unattended --answers FILE</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/summary.py" line="88"/>
+        <source>Save answer file</source>
+        <translation>保存应答文件</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/summary.py" line="90"/>
+        <source>Answer files (*.toml)</source>
+        <translation>应答文件 (*.toml)</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/summary.py" line="98"/>
+        <source>Saved {0}. On another machine: torch-gpu-setup install --unattended --answers {1}</source>
+        <translation>已保存 {0}。在另一台计算机上运行：torch-gpu-setup install --unattended --answers {1}</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/summary.py" line="105"/>
         <source>No build is selected.</source>
         <translation>没有选择任何版本。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="48"/>
+        <location filename="../qt/pages/summary.py" line="110"/>
         <source>a new environment at {0}</source>
         <translation>位于 {0} 的新环境</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="49"/>
+        <location filename="../qt/pages/summary.py" line="111"/>
         <source>the existing environment {0}</source>
         <translation>现有环境 {0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="50"/>
+        <location filename="../qt/pages/summary.py" line="112"/>
         <source>the Python interpreter {0}</source>
         <translation>Python 解释器 {0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="53"/>
+        <location filename="../qt/pages/summary.py" line="115"/>
         <source>Install &lt;b&gt;{0}&lt;/b&gt; into {1}.</source>
         <translation>将 &lt;b&gt;{0}&lt;/b&gt; 安装到{1}。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="54"/>
+        <location filename="../qt/pages/summary.py" line="116"/>
         <source>Packages: {0}</source>
         <translation>软件包：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="55"/>
+        <location filename="../qt/pages/summary.py" line="117"/>
         <source>Download from: {0}</source>
         <translation>下载来源：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="56"/>
+        <location filename="../qt/pages/summary.py" line="118"/>
         <source>Download about {0:.1f} GB; about {1:.0f} GB of disk needed in all.</source>
         <translation>需下载约 {0:.1f} GB；总共约需 {1:.0f} GB 磁盘空间。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="57"/>
+        <location filename="../qt/pages/summary.py" line="119"/>
         <source>Then run a short training demo to prove that it works.</source>
         <translation>然后运行一个简短的训练演示，验证它能正常工作。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="60"/>
+        <location filename="../qt/pages/summary.py" line="122"/>
         <source>Replace: {0} (a snapshot is taken first).</source>
         <translation>替换：{0}（会先保存快照）。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="63"/>
+        <location filename="../qt/pages/summary.py" line="125"/>
         <source>Use the proxy you entered.</source>
         <translation>使用您填写的代理。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="65"/>
+        <location filename="../qt/pages/summary.py" line="127"/>
         <source>&lt;b&gt;Simulated machine:&lt;/b&gt; nothing will be installed; the next pages show what would happen.</source>
         <translation>&lt;b&gt;模拟的机器：&lt;/b&gt;不会安装任何内容；后面的页面会展示实际会发生什么。</translation>
     </message>
@@ -869,158 +894,163 @@
         <translation>没有找到显卡。PyTorch 将使用处理器（CPU）。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="98"/>
+        <location filename="../qt/pages/system.py" line="100"/>
         <source>✔ PyTorch can use this card.</source>
         <translation>✔ PyTorch 可以使用这块显卡。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="99"/>
+        <location filename="../qt/pages/system.py" line="101"/>
         <source>✘ PyTorch will not use this card.</source>
         <translation>✘ PyTorch 不会使用这块显卡。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="106"/>
+        <location filename="../qt/pages/system.py" line="108"/>
         <source>Architecture: {0}</source>
         <translation>架构：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="108"/>
+        <location filename="../qt/pages/system.py" line="110"/>
         <source>Compute capability: {0}</source>
         <translation>计算能力：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="110"/>
+        <location filename="../qt/pages/system.py" line="112"/>
         <source>GPU target: {0}</source>
         <translation>GPU 目标：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="112"/>
+        <location filename="../qt/pages/system.py" line="114"/>
         <source>Memory: {0:.1f} GB</source>
         <translation>显存：{0:.1f} GB</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="114"/>
+        <location filename="../qt/pages/system.py" line="116"/>
         <source>Integrated graphics</source>
         <translation>集成显卡</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="122"/>
+        <location filename="../qt/pages/system.py" line="124"/>
         <source>Driver</source>
         <translation>驱动</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="126"/>
+        <location filename="../qt/pages/system.py" line="128"/>
         <source>NVIDIA driver {0}</source>
         <translation>NVIDIA 驱动 {0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="128"/>
+        <location filename="../qt/pages/system.py" line="130"/>
         <source>(supports CUDA up to {0})</source>
         <translation>（最高支持 CUDA {0}）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="132"/>
+        <location filename="../qt/pages/system.py" line="134"/>
         <source>The driver is working.</source>
         <translation>驱动工作正常。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="133"/>
+        <location filename="../qt/pages/system.py" line="135"/>
         <source>No NVIDIA driver is installed.</source>
         <translation>没有安装 NVIDIA 驱动。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="134"/>
+        <location filename="../qt/pages/system.py" line="136"/>
         <source>The driver is installed but not running.</source>
         <translation>驱动已安装，但没有运行。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="135"/>
+        <location filename="../qt/pages/system.py" line="137"/>
         <source>The driver and its libraries do not match (usually after an update without a restart).</source>
         <translation>驱动与其库文件版本不一致（通常是更新后没有重启）。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="137"/>
+        <location filename="../qt/pages/system.py" line="139"/>
         <source>The driver refused access to the card.</source>
         <translation>驱动拒绝访问显卡。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="138"/>
+        <location filename="../qt/pages/system.py" line="140"/>
         <source>The card stopped answering the driver.</source>
         <translation>显卡不再响应驱动。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="139"/>
+        <location filename="../qt/pages/system.py" line="141"/>
         <source>The driver reported an error.</source>
         <translation>驱动报告了一个错误。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="140"/>
+        <location filename="../qt/pages/system.py" line="142"/>
         <source>No NVIDIA driver is needed here.</source>
         <translation>这里不需要 NVIDIA 驱动。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="147"/>
-        <location filename="../qt/pages/system.py" line="197"/>
+        <location filename="../qt/pages/system.py" line="149"/>
+        <location filename="../qt/pages/system.py" line="207"/>
         <source>What to do: {0}</source>
         <translation>处理方法：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="156"/>
+        <location filename="../qt/pages/system.py" line="158"/>
         <source>Python</source>
         <translation>Python</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="160"/>
+        <location filename="../qt/pages/system.py" line="162"/>
         <source>No Python was found. Install Python 3.12 from python.org first.</source>
         <translation>没有找到 Python。请先从 python.org 安装 Python 3.12。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="164"/>
+        <location filename="../qt/pages/system.py" line="166"/>
         <source>used for the new environment</source>
         <translation>用于创建新环境</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="166"/>
+        <location filename="../qt/pages/system.py" line="168"/>
         <source>has torch {0}</source>
         <translation>已装有 torch {0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="168"/>
+        <location filename="../qt/pages/system.py" line="170"/>
         <source>managed by the operating system: it will not be changed</source>
         <translation>由操作系统管理：不会被改动</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="176"/>
+        <location filename="../qt/pages/system.py" line="177"/>
+        <source>Notes from the system check</source>
+        <translation>系统检查的说明</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/system.py" line="186"/>
         <source>Ready to install?</source>
         <translation>可以安装了吗？</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="181"/>
+        <location filename="../qt/pages/system.py" line="191"/>
         <source>Disk: {0:.0f} GB free, about {1:.0f} GB needed.</source>
         <translation>磁盘：可用 {0:.0f} GB，约需 {1:.0f} GB。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="183"/>
+        <location filename="../qt/pages/system.py" line="193"/>
         <source>Free some space or choose an environment folder on another drive.</source>
         <translation>请释放一些空间，或把环境放到其他磁盘上。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="186"/>
+        <location filename="../qt/pages/system.py" line="196"/>
         <source>ℹ Your Python is managed by the operating system; the wizard installs into a new environment instead and leaves it alone.</source>
         <translation>ℹ 您的 Python 由操作系统管理；向导会改为安装到新环境中，不会改动它。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="190"/>
+        <location filename="../qt/pages/system.py" line="200"/>
         <source>Network: not checked for a simulated machine.</source>
         <translation>网络：模拟的机器不检查网络。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="193"/>
+        <location filename="../qt/pages/system.py" line="203"/>
         <source>✔ Network: the download server {0} answers.</source>
         <translation>✔ 网络：下载服务器 {0} 可以访问。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="195"/>
+        <location filename="../qt/pages/system.py" line="205"/>
         <source>✘ Network: {0}</source>
         <translation>✘ 网络：{0}</translation>
     </message>
@@ -1121,22 +1151,22 @@
 <context>
     <name>WelcomePage</name>
     <message>
-        <location filename="../qt/pages/welcome.py" line="36"/>
+        <location filename="../qt/pages/welcome.py" line="44"/>
         <source>Set up PyTorch for your graphics card</source>
         <translation>为您的显卡安装 PyTorch</translation>
     </message>
     <message>
-        <location filename="../qt/pages/welcome.py" line="37"/>
+        <location filename="../qt/pages/welcome.py" line="45"/>
         <source>This wizard finds the PyTorch build that fits this computer, installs it and proves that it works.</source>
         <translation>本向导会找到适合这台电脑的 PyTorch 版本，完成安装，并验证它能正常工作。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/welcome.py" line="40"/>
+        <location filename="../qt/pages/welcome.py" line="48"/>
         <source>&lt;p&gt;&lt;b&gt;What will happen&lt;/b&gt;&lt;/p&gt;&lt;ol&gt;&lt;li&gt;The wizard looks at your graphics cards, driver and Python.&lt;/li&gt;&lt;li&gt;It recommends a PyTorch build and explains why.&lt;/li&gt;&lt;li&gt;It downloads PyTorch into a new, separate Python environment.&lt;/li&gt;&lt;li&gt;It runs a short training demo to prove that the GPU is used.&lt;/li&gt;&lt;/ol&gt;&lt;p&gt;&lt;b&gt;How long:&lt;/b&gt; about 5 to 30 minutes, mostly the download (0.2 to 4 GB).&lt;/p&gt;&lt;p&gt;&lt;b&gt;What it touches:&lt;/b&gt; only the environment folder you choose and a download cache. &lt;b&gt;What it does not touch:&lt;/b&gt; your system Python, your other environments, and your driver (unless you ask for a driver update and confirm it).&lt;/p&gt;&lt;p&gt;You can cancel at any time; a cancelled installation is undone.&lt;/p&gt;</source>
         <translation>&lt;p&gt;&lt;b&gt;将要进行的步骤&lt;/b&gt;&lt;/p&gt;&lt;ol&gt;&lt;li&gt;向导检查您的显卡、驱动和 Python。&lt;/li&gt;&lt;li&gt;推荐一个 PyTorch 版本，并说明理由。&lt;/li&gt;&lt;li&gt;把 PyTorch 下载并安装到一个新的、独立的 Python 环境中。&lt;/li&gt;&lt;li&gt;运行一个简短的训练演示，证明确实用上了 GPU。&lt;/li&gt;&lt;/ol&gt;&lt;p&gt;&lt;b&gt;需要多久：&lt;/b&gt;大约 5 到 30 分钟，主要花在下载上（0.2 到 4 GB）。&lt;/p&gt;&lt;p&gt;&lt;b&gt;会改动的内容：&lt;/b&gt;只有您选择的环境文件夹和一个下载缓存。&lt;b&gt;不会改动的内容：&lt;/b&gt;系统自带的 Python、您的其他环境，以及您的驱动（除非您要求更新驱动并确认）。&lt;/p&gt;&lt;p&gt;您可以随时取消；取消的安装会被完全撤销。&lt;/p&gt;</translation>
     </message>
     <message>
-        <location filename="../qt/pages/welcome.py" line="50"/>
+        <location filename="../qt/pages/welcome.py" line="58"/>
         <source>&amp;Language:</source>
         <translation>语言(&amp;L)：</translation>
     </message>
@@ -1838,6 +1868,274 @@
     <message>
         <source>see the details below, or run pip yourself with -v</source>
         <translation>请查看下面的详细信息，或自行用 -v 运行 pip</translation>
+    </message>
+    <message>
+        <source>NVIDIA driver {version} is working.</source>
+        <translation>NVIDIA 驱动 {version} 工作正常。</translation>
+    </message>
+    <message>
+        <source>NVIDIA driver {version} is working (supports CUDA up to {cuda}).</source>
+        <translation>NVIDIA 驱动 {version} 工作正常（最高支持 CUDA {cuda}）。</translation>
+    </message>
+    <message>
+        <source>Restart the computer.</source>
+        <translation>请重启电脑。</translation>
+    </message>
+    <message>
+        <source>Restart the computer; if the error stays, reinstall the NVIDIA driver.</source>
+        <translation>请重启电脑；如果错误仍然存在，请重新安装 NVIDIA 驱动。</translation>
+    </message>
+    <message>
+        <source>The NVIDIA driver was updated but the old version is still running.</source>
+        <translation>NVIDIA 驱动已更新，但运行的仍是旧版本。</translation>
+    </message>
+    <message>
+        <source>Restart the computer to finish the driver update.</source>
+        <translation>请重启电脑以完成驱动更新。</translation>
+    </message>
+    <message>
+        <source>The NVIDIA driver is installed but not loaded.</source>
+        <translation>NVIDIA 驱动已安装，但没有加载。</translation>
+    </message>
+    <message>
+        <source>Restart the computer; if that does not help, Secure Boot may have rejected the driver or the open-source nouveau driver may be using the card.</source>
+        <translation>请重启电脑；如果仍然不行，可能是安全启动（Secure Boot）拒绝了该驱动，或者开源的 nouveau 驱动正在占用显卡。</translation>
+    </message>
+    <message>
+        <source>The NVIDIA driver is installed but not loaded: the open-source nouveau driver is using the card.</source>
+        <translation>NVIDIA 驱动已安装，但没有加载：开源的 nouveau 驱动正在占用显卡。</translation>
+    </message>
+    <message>
+        <source>Disable nouveau (blacklist it and rebuild the initramfs), then restart the computer.</source>
+        <translation>请禁用 nouveau（将其加入黑名单并重新生成 initramfs），然后重启电脑。</translation>
+    </message>
+    <message>
+        <source>The NVIDIA driver is installed but not loaded: Secure Boot is on and probably refused the driver&apos;s unsigned kernel module.</source>
+        <translation>NVIDIA 驱动已安装，但没有加载：安全启动（Secure Boot）已开启，很可能拒绝了驱动未签名的内核模块。</translation>
+    </message>
+    <message>
+        <source>Enroll the driver&apos;s signing key (mokutil --import, then &apos;Enroll MOK&apos; at the next boot) or use your distribution&apos;s signed driver packages, then restart.</source>
+        <translation>请登记驱动的签名密钥（运行 mokutil --import，下次启动时选择“Enroll MOK”），或改用发行版提供的已签名驱动包，然后重启。</translation>
+    </message>
+    <message>
+        <source>The NVIDIA driver is installed but not loaded: a restart is probably pending after the install.</source>
+        <translation>NVIDIA 驱动已安装，但没有加载：安装后很可能还需要重启电脑。</translation>
+    </message>
+    <message>
+        <source>This program is not allowed to talk to the NVIDIA driver.</source>
+        <translation>本程序没有访问 NVIDIA 驱动的权限。</translation>
+    </message>
+    <message>
+        <source>Run it as a user with access to the GPU devices.</source>
+        <translation>请以有权访问 GPU 设备的用户身份运行。</translation>
+    </message>
+    <message>
+        <source>Run it as a user with access to the GPU (on Linux: the video/render group, or outside the container or sandbox).</source>
+        <translation>请以有权访问 GPU 的用户身份运行（在 Linux 上：属于 video/render 用户组，或在容器、沙盒之外运行）。</translation>
+    </message>
+    <message>
+        <source>The operating system blocked access to the GPU (container or sandbox limits).</source>
+        <translation>操作系统阻止了对 GPU 的访问（容器或沙盒的限制）。</translation>
+    </message>
+    <message>
+        <source>Run the wizard outside the container or sandbox, or give it access to the GPU devices.</source>
+        <translation>请在容器或沙盒之外运行本向导，或允许它访问 GPU 设备。</translation>
+    </message>
+    <message>
+        <source>A GPU stopped responding (it has fallen off the bus).</source>
+        <translation>有一块 GPU 停止响应（已从总线上掉线）。</translation>
+    </message>
+    <message>
+        <source>Shut the computer down, check the card&apos;s seating and power cables, then start it again.</source>
+        <translation>请关机，检查显卡是否插牢以及供电线，然后重新开机。</translation>
+    </message>
+    <message>
+        <source>A GPU reports that its external power cables are not properly attached.</source>
+        <translation>有一块 GPU 报告其外接供电线没有接好。</translation>
+    </message>
+    <message>
+        <source>Shut down and connect the PCIe power cables to the card.</source>
+        <translation>请关机，并把 PCIe 供电线接到显卡上。</translation>
+    </message>
+    <message>
+        <source>A GPU needs a reset before it can be used.</source>
+        <translation>有一块 GPU 需要重置后才能使用。</translation>
+    </message>
+    <message>
+        <source>No NVIDIA driver is installed (the NVML library was not found).</source>
+        <translation>没有安装 NVIDIA 驱动（找不到 NVML 库）。</translation>
+    </message>
+    <message>
+        <source>Install the NVIDIA driver for your graphics card.</source>
+        <translation>请为您的显卡安装 NVIDIA 驱动。</translation>
+    </message>
+    <message>
+        <source>The NVIDIA driver answered with an error: {error}.</source>
+        <translation>NVIDIA 驱动返回了错误：{error}。</translation>
+    </message>
+    <message>
+        <source>The NVML Python binding (nvidia-ml-py) could not be imported: {error}.</source>
+        <translation>无法导入 NVML 的 Python 绑定（nvidia-ml-py）：{error}。</translation>
+    </message>
+    <message>
+        <source>Reinstall torch-gpu-setup.</source>
+        <translation>请重新安装 torch-gpu-setup。</translation>
+    </message>
+    <message>
+        <source>The NVIDIA driver did not answer within {seconds} seconds.</source>
+        <translation>NVIDIA 驱动在 {seconds} 秒内没有响应。</translation>
+    </message>
+    <message>
+        <source>A GPU may be hung or lost: restart the computer.</source>
+        <translation>可能有 GPU 卡死或掉线：请重启电脑。</translation>
+    </message>
+    <message>
+        <source>nvidia-smi failed: {reason}.</source>
+        <translation>nvidia-smi 运行失败：{reason}。</translation>
+    </message>
+    <message>
+        <source>nvidia-smi ran but its output could not be understood.</source>
+        <translation>nvidia-smi 运行了，但无法理解它的输出。</translation>
+    </message>
+    <message>
+        <source>Restart the computer; if this stays, reinstall the NVIDIA driver.</source>
+        <translation>请重启电脑；如果问题仍然存在，请重新安装 NVIDIA 驱动。</translation>
+    </message>
+    <message>
+        <source>The NVIDIA driver check did not finish.</source>
+        <translation>NVIDIA 驱动检查没有完成。</translation>
+    </message>
+    <message>
+        <source>macOS has no NVIDIA driver; PyTorch uses Apple&apos;s GPU (MPS).</source>
+        <translation>macOS 上没有 NVIDIA 驱动；PyTorch 使用 Apple 的 GPU（MPS）。</translation>
+    </message>
+    <message>
+        <source>WSL sees no NVIDIA driver.</source>
+        <translation>WSL 中看不到 NVIDIA 驱动。</translation>
+    </message>
+    <message>
+        <source>Install or update the NVIDIA driver on Windows (never a Linux driver inside WSL), then restart WSL with &apos;wsl --shutdown&apos;.</source>
+        <translation>请在 Windows 上安装或更新 NVIDIA 驱动（切勿在 WSL 内安装 Linux 驱动），然后用“wsl --shutdown”重启 WSL。</translation>
+    </message>
+    <message>
+        <source>No NVIDIA driver is installed, and no NVIDIA GPU was found.</source>
+        <translation>没有安装 NVIDIA 驱动，也没有找到 NVIDIA 显卡。</translation>
+    </message>
+    <message>
+        <source>No NVIDIA driver is needed on this machine.</source>
+        <translation>这台电脑不需要 NVIDIA 驱动。</translation>
+    </message>
+    <message>
+        <source>An NVIDIA GPU is present but no NVIDIA driver is installed.</source>
+        <translation>电脑中有 NVIDIA 显卡，但没有安装 NVIDIA 驱动。</translation>
+    </message>
+    <message>
+        <source>Install the NVIDIA driver for this card.</source>
+        <translation>请为这块显卡安装 NVIDIA 驱动。</translation>
+    </message>
+    <message>
+        <source>Gave up waiting for {what}.</source>
+        <translation>等待 {what} 超时，已放弃。</translation>
+    </message>
+    <message>
+        <source>Could not detect {what}: {error}.</source>
+        <translation>无法检测 {what}：{error}。</translation>
+    </message>
+    <message>
+        <source>the Python interpreters</source>
+        <translation>Python 解释器</translation>
+    </message>
+    <message>
+        <source>the NVIDIA driver</source>
+        <translation>NVIDIA 驱动</translation>
+    </message>
+    <message>
+        <source>the PCI devices</source>
+        <translation>PCI 设备</translation>
+    </message>
+    <message>
+        <source>the display adapters</source>
+        <translation>显示适配器</translation>
+    </message>
+    <message>
+        <source>free disk space</source>
+        <translation>可用磁盘空间</translation>
+    </message>
+    <message>
+        <source>NVML failed ({message}); the facts come from nvidia-smi.</source>
+        <translation>NVML 查询失败（{message}）；以上信息来自 nvidia-smi。</translation>
+    </message>
+    <message>
+        <source>The loaded NVIDIA kernel module is version {version}.</source>
+        <translation>已加载的 NVIDIA 内核模块版本为 {version}。</translation>
+    </message>
+    <message>
+        <source>{name}: no driver reports its compute capability; from {basis} it is probably {architecture} (compute capability {cc}).</source>
+        <translation>{name}：没有驱动报告它的计算能力；根据{basis}判断，它很可能是 {architecture} 架构（计算能力 {cc}）。</translation>
+    </message>
+    <message>
+        <source>its name</source>
+        <translation>其名称</translation>
+    </message>
+    <message>
+        <source>its chip code</source>
+        <translation>其芯片代号</translation>
+    </message>
+    <message>
+        <source>its PCI device id</source>
+        <translation>其 PCI 设备 ID</translation>
+    </message>
+    <message>
+        <source>Could not read the chip name: {reason}.</source>
+        <translation>无法读取芯片名称：{reason}。</translation>
+    </message>
+    <message>
+        <source>Windows lists NVIDIA driver {version} for {adapter}.</source>
+        <translation>Windows 显示 {adapter} 使用的 NVIDIA 驱动版本为 {version}。</translation>
+    </message>
+    <message>
+        <source>Free space for the {label} folder ({path}) is unknown: {error}.</source>
+        <translation>无法得知 {label} 文件夹（{path}）的可用空间：{error}。</translation>
+    </message>
+    <message>
+        <source>NVML could not say which CUDA version the driver supports ({error}).</source>
+        <translation>NVML 无法给出驱动支持的 CUDA 版本（{error}）。</translation>
+    </message>
+    <message>
+        <source>GPU {index} could not be read through NVML ({error}).</source>
+        <translation>无法通过 NVML 读取 GPU {index}（{error}）。</translation>
+    </message>
+    <message>
+        <source>nvidia-smi output: {problem}</source>
+        <translation>nvidia-smi 输出：{problem}</translation>
+    </message>
+    <message>
+        <source>Python at {path} is not usable: {reason}.</source>
+        <translation>位于 {path} 的 Python 不可用：{reason}。</translation>
+    </message>
+    <message>
+        <source>Skipped the wizard&apos;s own environment ({path}).</source>
+        <translation>已跳过本向导自身的环境（{path}）。</translation>
+    </message>
+    <message>
+        <source>No usable 64-bit CPython was found; a Python must be installed first.</source>
+        <translation>没有找到可用的 64 位 CPython；需要先安装 Python。</translation>
+    </message>
+    <message>
+        <source>Unrecognised operating system &apos;{system}&apos;; treated as Linux.</source>
+        <translation>无法识别的操作系统“{system}”；按 Linux 处理。</translation>
+    </message>
+    <message>
+        <source>No /etc/os-release: the Linux distribution is unknown.</source>
+        <translation>没有 /etc/os-release：无法得知 Linux 发行版。</translation>
+    </message>
+    <message>
+        <source>Could not list display adapters: {reason}.</source>
+        <translation>无法列出显示适配器：{reason}。</translation>
+    </message>
+    <message>
+        <source>Could not read the display adapter list from PowerShell ({error}).</source>
+        <translation>无法从 PowerShell 读取显示适配器列表（{error}）。</translation>
     </message>
 </context>
 </TS>

@@ -8,8 +8,6 @@ clone without the ``.qm`` gets it built at the first start of the GUI.
 from __future__ import annotations
 
 import logging
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -40,6 +38,8 @@ def qm_path(lang: str) -> Path:
 
 def qt_tool(name: str) -> str | None:
     """A Qt tool (``lrelease``, ``lupdate``) shipped with PySide6, or ``pyside6-NAME`` on PATH."""
+    import shutil
+
     base = Path(PySide6.__file__).resolve().parent
     for candidate in (base / name, base / f"{name}.exe", base / "Qt" / "libexec" / name):
         if candidate.is_file():
@@ -54,6 +54,8 @@ def build_qm(lang: str, force: bool = False) -> Path | None:
         return target if target.is_file() else None
     if target.is_file() and not force and target.stat().st_mtime >= source.stat().st_mtime:
         return target
+    import subprocess  # only when a .qm is (re)built: not on every start
+
     tool = qt_tool("lrelease")
     if tool is None:
         log.warning("lrelease not found: %s stays untranslated", lang)

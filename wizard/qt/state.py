@@ -9,17 +9,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
-from wizard.core import environments as envs
-from wizard.core.machine import Machine
-from wizard.core.mirrors import MIRROR_PRESETS
-from wizard.core.planner import Build, Choices, Plan
-from wizard.core.verify import VerifyResult
-from wizard.qt.errors import ErrorText, error_text
-from wizard.qt.workers import Task, TaskContext
+if TYPE_CHECKING:
+    # Imported where used, not here: the first window must paint before the planner, the
+    # environments and the workers are loaded (bench/bench_gui.py, goal < 1.5x an empty window).
+    from wizard.core.machine import Machine
+    from wizard.core.planner import Build, Choices, Plan
+    from wizard.core.verify import VerifyResult
+    from wizard.qt.errors import ErrorText
+    from wizard.qt.workers import Task, TaskContext
 
 
 class PageId(IntEnum):
@@ -98,16 +99,10 @@ class WizardState(QObject):
         self.env = EnvironmentChoice(path=options.new_venv or "", base_python=options.python)
         if options.new_venv:
             self.env.mode = "new"
-        saved_mirror = str(self.settings.value("mirror", "official"))
-        self.mirror = saved_mirror if saved_mirror in MIRROR_PRESETS or saved_mirror == "custom" else "official"
+        self._mirror: str | None = "custom" if options.index_url else None  # None: the remembered one
         self.custom_index = options.index_url or str(self.settings.value("custom_index", ""))
-        if options.index_url:
-            self.mirror = "custom"
         self.proxy = ""  # never stored: it may hold a password
-        self.choices = Choices(
-            torch=options.torch, variant=options.variant,
-            torchvision=not options.no_torchvision and self._bool("torchvision", True),
-            torchaudio=self._bool("torchaudio", False))
+        self._choices: Choices | None = None  # made on first use (it needs the planner module)
         self.driver_route = "update"  # on the Drivers page: "update" or "without"
         self.install_log: list[str] = []
         self.installed_python: Path | None = None
@@ -125,6 +120,37 @@ class WizardState(QObject):
     def _bool(self, key: str, default: bool) -> bool:
         value = self.settings.value(key, default)
         return value if isinstance(value, bool) else str(value).lower() == "true"
+
+    @property
+    def mirror(self) -> str:
+        """The chosen mirror preset name, or ``custom``; at first the remembered one, if still known."""
+        if self._mirror is None:
+            from wizard.core.mirrors import MIRROR_PRESETS
+
+            saved = str(self.settings.value("mirror", "official"))
+            self._mirror = saved if saved in MIRROR_PRESETS or saved == "custom" else "official"
+        return self._mirror
+
+    @mirror.setter
+    def mirror(self, value: str) -> None:
+        self._mirror = value
+
+    @property
+    def choices(self) -> Choices:
+        """The person's build choices: the command line's, then the remembered ones."""
+        if self._choices is None:
+            from wizard.core.planner import Choices
+
+            options = self.options
+            self._choices = Choices(
+                torch=options.torch, variant=options.variant,
+                torchvision=not options.no_torchvision and self._bool("torchvision", True),
+                torchaudio=self._bool("torchaudio", False))
+        return self._choices
+
+    @choices.setter
+    def choices(self, value: Choices) -> None:
+        self._choices = value
 
     # ------------------------------------------------------------------ derived
 
@@ -162,6 +188,8 @@ class WizardState(QObject):
         build = build or self.build()
         if self.mirror == "custom" and self.custom_index.strip():
             return self.custom_index.strip()
+        from wizard.core.mirrors import MIRROR_PRESETS
+
         preset = MIRROR_PRESETS.get(self.mirror)
         if build is None:
             return self.custom_index
@@ -171,11 +199,15 @@ class WizardState(QObject):
 
     def mirror_is_find_links(self) -> bool:
         """True for mirrors that publish one flat page per variant (pip --find-links)."""
+        from wizard.core.mirrors import MIRROR_PRESETS
+
         preset = MIRROR_PRESETS.get(self.mirror)
         return preset is not None and preset.kind == "find-links"
 
     def default_env_path(self) -> str:
         """The default new venv: the data dir, named after the build."""
+        from wizard.core import environments as envs
+
         build = self.build()
         name = envs.env_name_for(build.torch, build.variant) if build else "torch"
         return str(envs.envs_dir() / name)
@@ -210,6 +242,8 @@ class WizardState(QObject):
     # ------------------------------------------------------------------ background work
 
     def _start(self, name: str, fn: Any, done: Any) -> None:
+        from wizard.qt.workers import Task
+
         old = self._tasks.get(name)
         if old is not None and old.running:
             old.cancel()
@@ -227,6 +261,8 @@ class WizardState(QObject):
             self.changed.emit()
 
         def failed(exc: object) -> None:
+            from wizard.qt.errors import error_text
+
             if self._tasks.get(name) is not task:
                 return
             self.busy.discard(name)
@@ -254,6 +290,8 @@ class WizardState(QObject):
             return detect_machine(python=python) if python else detect_machine()
 
         def detected(machine: object) -> None:
+            from wizard.core.machine import Machine
+
             assert isinstance(machine, Machine)
             self.machine = machine
             if self.env.base_python is None and machine.python is not None:
@@ -275,6 +313,8 @@ class WizardState(QObject):
             return make_plan(machine, choices)
 
         def planned(result: object) -> None:
+            from wizard.core.planner import Plan
+
             assert isinstance(result, Plan)
             self.plan = result
             self.choice_index = 0
@@ -303,6 +343,8 @@ class WizardState(QObject):
                 err = classify_error(exc, url, proxy)
                 return {"ok": False, "url": url, "message": err.message, "hint": err.hint}
             except Exception as exc:  # check_response raises WizardError with words
+                from wizard.qt.errors import error_text
+
                 text = error_text(exc)
                 return {"ok": False, "url": url, "message": text.message, "hint": text.hint}
             return {"ok": True, "url": url, "message": "", "hint": ""}

@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import TypeVar
 
 from wizard.core import gpu_catalog
+from wizard.core import messages as M
 from wizard.core.detect.disk import detect_disk
 from wizard.core.detect.host import CommandResult, Host, Runner, run_command
 from wizard.core.detect.nvidia_smi import explain_not_loaded, kernel_module_version, probe_nvidia_smi
@@ -23,24 +24,25 @@ from wizard.core.detect.python_probe import PROBE_TIMEOUT_S, PythonScan, detect_
 from wizard.core.detect.system import detect_os
 from wizard.core.detect.windows import WindowsAdapter, list_video_controllers, nvidia_version_from_wddm
 from wizard.core.machine import DriverState, DriverStatus, Gpu, Machine, NvidiaDriver, OsInfo, PythonTarget
+from wizard.core.text import T
 
 __all__ = [
     "CommandResult", "Host", "Runner", "detect_machine", "detect_python", "run_command",
 ]
 
-T = TypeVar("T")
+R = TypeVar("R")
 # A source that has not answered this long after its own timeout is abandoned with a note.
 _GRACE_S = 10.0
 SYSCTL = "/usr/sbin/sysctl"
 
 
-def _result(future: Future[T], timeout: float, fallback: T, what: str, notes: list[str]) -> T:
+def _result(future: Future[R], timeout: float, fallback: R, what: str, notes: list[str]) -> R:
     try:
         return future.result(timeout=timeout)
     except FutureTimeout:
-        notes.append(f"Gave up waiting for {what}.")
+        notes.append(T(M.NOTE_GAVE_UP, what=T(M.DETECT_WHAT[what])))
     except Exception as exc:  # a bug in one source must not cost the others
-        notes.append(f"Could not detect {what}: {type(exc).__name__}: {exc}.")
+        notes.append(T(M.NOTE_COULD_NOT_DETECT, what=T(M.DETECT_WHAT[what]), error=f"{type(exc).__name__}: {exc}"))
     return fallback
 
 
@@ -55,7 +57,7 @@ def _nvidia_chain(host: Host, nvml_timeout: float) -> tuple[NvidiaProbe, list[st
     if smi is not None:
         notes.extend(smi.notes)
         if smi.status.state is DriverState.OK:
-            notes.append(f"NVML failed ({nvml.status.message}); the facts come from nvidia-smi.")
+            notes.append(T(M.NOTE_NVML_FELL_BACK, message=nvml.status.message))
             return smi, notes
         vague = nvml.status.state in (DriverState.ERROR, DriverState.NO_DRIVER)
         if vague and smi.status.state is not DriverState.ERROR:
@@ -64,7 +66,7 @@ def _nvidia_chain(host: Host, nvml_timeout: float) -> tuple[NvidiaProbe, list[st
         version = kernel_module_version(host)
         if version:
             nvml = NvidiaProbe(nvml.status, NvidiaDriver(version, None))
-            notes.append(f"The loaded NVIDIA kernel module is version {version}.")
+            notes.append(T(M.NOTE_KERNEL_MODULE, version=version))
     return nvml, notes
 
 
@@ -74,8 +76,9 @@ def _nvidia_from_pci(name: str, pci_id: str | None, notes: list[str]) -> Gpu:
     guess = gpu_catalog.infer_nvidia(name, pci_id)
     if guess is None:
         return Gpu(vendor="nvidia", name=name, pci_id=pci_id)
-    notes.append(f"{name}: no driver reports its compute capability; from its {guess.basis} it is "
-                 f"probably {guess.architecture} (compute capability {guess.compute_capability}).")
+    basis = M.GUESS_BASIS.get(guess.basis)
+    notes.append(T(M.NOTE_ARCH_GUESS, name=name, basis=T(basis) if basis else f"its {guess.basis}",
+                   architecture=guess.architecture, cc=guess.compute_capability))
     return Gpu(vendor="nvidia", name=name, pci_id=pci_id, architecture=guess.architecture)
 
 
@@ -128,7 +131,7 @@ def _apple_gpu(host: Host, os_info: OsInfo, notes: list[str]) -> list[Gpu]:
     result = host.run([SYSCTL, "-n", "machdep.cpu.brand_string"], 3.0)
     name = result.stdout.strip() if result.ok and result.stdout.strip() else "Apple silicon GPU"
     if not result.ok:
-        notes.append(f"Could not read the chip name: {result.why_failed()}.")
+        notes.append(T(M.NOTE_CHIP_NAME, reason=result.why_failed()))
     return [Gpu(vendor="apple", name=name, integrated=True)]
 
 
@@ -136,26 +139,12 @@ def _final_status(host: Host, os_info: OsInfo, status: DriverStatus, nvidia_seen
     """Sharpen the words of a failed driver state with what else is known about the machine."""
     if status.state is DriverState.NO_DRIVER:
         if os_info.wsl:
-            return DriverStatus(
-                DriverState.NO_DRIVER,
-                "WSL sees no NVIDIA driver.",
-                "Install or update the NVIDIA driver on Windows (never a Linux driver inside WSL), "
-                "then restart WSL with 'wsl --shutdown'.",
-                status.source,
-            )
+            return DriverStatus(DriverState.NO_DRIVER, T(M.DRV_WSL_NONE), T(M.DRV_WSL_NONE_HINT), status.source)
         if not nvidia_seen:
-            return DriverStatus(
-                DriverState.NO_DRIVER,
-                "No NVIDIA driver is installed, and no NVIDIA GPU was found.",
-                "No NVIDIA driver is needed on this machine.",
-                status.source,
-            )
-        return DriverStatus(
-            DriverState.NO_DRIVER,
-            "An NVIDIA GPU is present but no NVIDIA driver is installed.",
-            "Install the NVIDIA driver for this card.",
-            status.source,
-        )
+            return DriverStatus(DriverState.NO_DRIVER, T(M.DRV_NONE_NO_GPU), T(M.DRV_NONE_NO_GPU_HINT),
+                                status.source)
+        return DriverStatus(DriverState.NO_DRIVER, T(M.DRV_NONE_WITH_GPU), T(M.DRV_NONE_WITH_GPU_HINT),
+                            status.source)
     if status.state is DriverState.NOT_LOADED and os_info.family == "linux" and not os_info.wsl:
         message, hint = explain_not_loaded(host, os_info.secure_boot)
         return DriverStatus(DriverState.NOT_LOADED, message, hint, status.source)
@@ -192,21 +181,18 @@ def detect_machine(
         disk_future = pool.submit(detect_disk, host, disk_notes)
 
         wait = max(nvml_timeout, probe_timeout) + _GRACE_S
-        scan = _result(pythons, wait * 2, PythonScan(None, [], []), "the Python interpreters", notes)
+        scan = _result(pythons, wait * 2, PythonScan(None, [], []), "pythons", notes)
         target = chosen.result() if chosen is not None else scan.target  # WizardError propagates
         if nvidia_future is not None:
-            unfinished = DriverStatus(DriverState.ERROR, "The NVIDIA driver check did not finish.",
-                                      "Restart the computer.", "detect")
+            unfinished = DriverStatus(DriverState.ERROR, T(M.DRV_UNFINISHED), T(M.DRV_RESTART_HINT), "detect")
             fallback: tuple[NvidiaProbe, list[str]] = (NvidiaProbe(unfinished), [])
-            nvidia, nvidia_notes = _result(nvidia_future, wait, fallback, "the NVIDIA driver", notes)
+            nvidia, nvidia_notes = _result(nvidia_future, wait, fallback, "nvidia", notes)
         else:
-            nvidia = NvidiaProbe(DriverStatus(DriverState.NOT_APPLICABLE,
-                                              "macOS has no NVIDIA driver; PyTorch uses Apple's GPU (MPS).",
-                                              "", "detect"))
+            nvidia = NvidiaProbe(DriverStatus(DriverState.NOT_APPLICABLE, T(M.DRV_MACOS), "", "detect"))
             nvidia_notes = []
-        pci = _result(pci_future, wait, [], "the PCI devices", notes) if pci_future else []
-        adapters = _result(win_future, wait, [], "the display adapters", notes) if win_future else []
-        disk, disk_free = _result(disk_future, wait, ({}, None), "free disk space", notes)
+        pci = _result(pci_future, wait, [], "pci", notes) if pci_future else []
+        adapters = _result(win_future, wait, [], "adapters", notes) if win_future else []
+        disk, disk_free = _result(disk_future, wait, ({}, None), "disk", notes)
 
     if macos:
         gpus = _apple_gpu(host, os_info, notes)
@@ -222,7 +208,7 @@ def detect_machine(
             if adapter.vendor_id == "10de" and adapter.driver_version:
                 version = nvidia_version_from_wddm(adapter.driver_version)
                 if version:
-                    notes.append(f"Windows lists NVIDIA driver {version} for {adapter.name}.")
+                    notes.append(T(M.NOTE_WINDOWS_DRIVER, version=version, adapter=adapter.name))
 
     interpreters = [t for t in ([scan.target] if scan.target else []) + scan.others
                     if target is None or t.path != target.path]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 
+from wizard.core import messages as M
 from wizard.core.detect.host import Host
+from wizard.core.text import T
 
 GIB = 1024**3
 
@@ -29,6 +31,6 @@ def detect_disk(host: Host, notes: list[str]) -> tuple[dict[str, float | None], 
             free[label] = round(host.disk_free_bytes(_existing_ancestor(path)) / GIB, 1)
         except (OSError, ValueError) as exc:
             free[label] = None
-            notes.append(f"Free space for the {label} folder ({path}) is unknown: {exc}.")
+            notes.append(T(M.NOTE_DISK_UNKNOWN, label=label, path=path, error=exc))
     known = [v for v in free.values() if v is not None]
     return free, (min(known) if known else None)

@@ -12,9 +12,11 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
+from wizard.core import messages as M
 from wizard.core.detect.host import CommandResult, Host
 from wizard.core.detect.nvml import NvidiaProbe
 from wizard.core.machine import DriverState, DriverStatus, Gpu, NvidiaDriver
+from wizard.core.text import T
 
 SMI_TIMEOUT_S = 5.0
 
@@ -32,19 +34,11 @@ _MISSING = {"", "n/a", "[n/a]", "[not supported]", "not supported", "[unknown er
 
 # Words nvidia-smi prints when it cannot reach the driver -> the state they mean (nvidia.md §1.4, §2).
 _SMI_FAILURES = (
-    ("driver/library version mismatch", DriverState.MISMATCH,
-     "The NVIDIA driver was updated but the old version is still running.",
-     "Restart the computer to finish the driver update."),
-    ("couldn't communicate with the nvidia driver", DriverState.NOT_LOADED,
-     "The NVIDIA driver is installed but not loaded.",
-     "Restart the computer; if that does not help, Secure Boot may have rejected the driver "
-     "or the open-source nouveau driver may be using the card."),
-    ("insufficient permissions", DriverState.NO_PERMISSION,
-     "This program is not allowed to talk to the NVIDIA driver.",
-     "Run it as a user with access to the GPU devices."),
-    ("gpu is lost", DriverState.GPU_LOST,
-     "A GPU stopped responding (it has fallen off the bus).",
-     "Shut the computer down, check the card's seating and power cables, then start it again."),
+    ("driver/library version mismatch", DriverState.MISMATCH, M.DRV_MISMATCH, M.DRV_MISMATCH_HINT),
+    ("couldn't communicate with the nvidia driver", DriverState.NOT_LOADED, M.DRV_NOT_LOADED,
+     M.DRV_NOT_LOADED_HINT),
+    ("insufficient permissions", DriverState.NO_PERMISSION, M.DRV_NO_PERMISSION, M.DRV_NO_PERMISSION_HINT),
+    ("gpu is lost", DriverState.GPU_LOST, M.DRV_GPU_LOST, M.DRV_GPU_LOST_HINT),
 )
 
 
@@ -156,7 +150,7 @@ def _failure_status(result: CommandResult) -> DriverStatus | None:
     text = (result.stdout + "\n" + result.stderr).lower()
     for needle, state, message, hint in _SMI_FAILURES:
         if needle in text:
-            return DriverStatus(state, message, hint, source="nvidia-smi")
+            return DriverStatus(state, T(message), T(hint), source="nvidia-smi")
     return None
 
 
@@ -174,18 +168,18 @@ def probe_nvidia_smi(host: Host, timeout: float = SMI_TIMEOUT_S) -> NvidiaProbe 
     if not result.ok:
         status = _failure_status(result) or DriverStatus(
             DriverState.ERROR,
-            f"nvidia-smi failed: {result.why_failed()}.",
-            "Restart the computer; if the error stays, reinstall the NVIDIA driver.",
+            T(M.DRV_SMI_FAILED, reason=result.why_failed()),
+            T(M.DRV_REINSTALL_HINT),
             source="nvidia-smi",
         )
         return NvidiaProbe(status, notes=[result.why_failed()])
     rows = parse_query_csv(result.stdout, fields)
-    notes.extend(f"nvidia-smi output: {p}" for p in rows.problems)
+    notes.extend(T(M.NOTE_SMI_OUTPUT, problem=p) for p in rows.problems)
     if not rows.gpus or rows.driver_version is None:
         return NvidiaProbe(DriverStatus(
             DriverState.ERROR,
-            "nvidia-smi ran but its output could not be understood.",
-            "Restart the computer; if this stays, reinstall the NVIDIA driver.",
+            T(M.DRV_SMI_GARBLED),
+            T(M.DRV_SMI_GARBLED_HINT),
             source="nvidia-smi",
         ), notes=notes)
     xml = host.run([exe, "-q", "-x"], timeout)
@@ -194,9 +188,7 @@ def probe_nvidia_smi(host: Host, timeout: float = SMI_TIMEOUT_S) -> NvidiaProbe 
         banner = host.run([exe], timeout)
         cuda = parse_cuda_version(None, banner.stdout if banner.ok else None)
     driver = NvidiaDriver(rows.driver_version, cuda)
-    message = f"NVIDIA driver {driver.version} is working" + (
-        f" (supports CUDA up to {cuda})." if cuda else ".")
-    status = DriverStatus(DriverState.OK, message, "", source="nvidia-smi")
+    status = DriverStatus(DriverState.OK, working_message(driver.version, cuda), "", source="nvidia-smi")
     return NvidiaProbe(status, driver, rows.gpus, notes)
 
 
@@ -231,6 +223,11 @@ def kernel_module_version(host: Host) -> str | None:
     return None
 
 
+def working_message(version: str, cuda: str | None) -> str:
+    """The translatable sentence "NVIDIA driver V is working (supports CUDA up to C)."."""
+    return T(M.DRV_OK_CUDA, version=version, cuda=cuda) if cuda else T(M.DRV_OK, version=version)
+
+
 def explain_not_loaded(host: Host, secure_boot: bool | None) -> tuple[str, str]:
     """Message and hint for a driver that is installed but not loaded: which cause is likely.
 
@@ -238,19 +235,7 @@ def explain_not_loaded(host: Host, secure_boot: bool | None) -> tuple[str, str]:
     pending after the install (nvidia.md §1.4, §4.3, §4.4).
     """
     if host.path("/sys/module/nouveau").is_dir():
-        return (
-            "The NVIDIA driver is installed but not loaded: the open-source nouveau driver is using "
-            "the card.",
-            "Disable nouveau (blacklist it and rebuild the initramfs), then restart the computer.",
-        )
+        return T(M.DRV_NOUVEAU), T(M.DRV_NOUVEAU_HINT)
     if secure_boot:
-        return (
-            "The NVIDIA driver is installed but not loaded: Secure Boot is on and probably refused "
-            "the driver's unsigned kernel module.",
-            "Enroll the driver's signing key (mokutil --import, then 'Enroll MOK' at the next boot) "
-            "or use your distribution's signed driver packages, then restart.",
-        )
-    return (
-        "The NVIDIA driver is installed but not loaded: a restart is probably pending after the install.",
-        "Restart the computer.",
-    )
+        return T(M.DRV_SECURE_BOOT), T(M.DRV_SECURE_BOOT_HINT)
+    return T(M.DRV_RESTART_PENDING), T(M.DRV_RESTART_HINT)

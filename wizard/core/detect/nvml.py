@@ -12,7 +12,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from wizard.core import messages as M
 from wizard.core.machine import DriverState, DriverStatus, Gpu, NvidiaDriver
+from wizard.core.text import T
 
 NVML_TIMEOUT_S = 5.0
 
@@ -33,54 +35,18 @@ class NvidiaProbe:
     notes: list[str] = field(default_factory=list)
 
 
-def _words_not_loaded() -> tuple[str, str]:
-    return (
-        "The NVIDIA driver is installed but not loaded.",
-        "Restart the computer; if that does not help, Secure Boot may have rejected the driver "
-        "or the open-source nouveau driver may be using the card.",
-    )
-
-
 # NVML exception class name -> (state, message, hint). Class names are those pynvml generates
 # from NVML_ERROR_* codes (nvml.h); the words are ours (nvidia.md §1.4).
+# The words are templates of wizard.core.messages, so a GUI can translate them.
 _ERROR_WORDS: dict[str, tuple[DriverState, str, str]] = {
-    "NVMLError_LibraryNotFound": (
-        DriverState.NO_DRIVER,
-        "No NVIDIA driver is installed (the NVML library was not found).",
-        "Install the NVIDIA driver for your graphics card.",
-    ),
-    "NVMLError_DriverNotLoaded": (DriverState.NOT_LOADED, *_words_not_loaded()),
-    "NVMLError_LibRmVersionMismatch": (
-        DriverState.MISMATCH,
-        "The NVIDIA driver was updated but the old version is still running.",
-        "Restart the computer to finish the driver update.",
-    ),
-    "NVMLError_NoPermission": (
-        DriverState.NO_PERMISSION,
-        "This program is not allowed to talk to the NVIDIA driver.",
-        "Run it as a user with access to the GPU (on Linux: the video/render group, or outside "
-        "the container or sandbox).",
-    ),
-    "NVMLError_OperatingSystem": (
-        DriverState.NO_PERMISSION,
-        "The operating system blocked access to the GPU (container or sandbox limits).",
-        "Run the wizard outside the container or sandbox, or give it access to the GPU devices.",
-    ),
-    "NVMLError_GpuIsLost": (
-        DriverState.GPU_LOST,
-        "A GPU stopped responding (it has fallen off the bus).",
-        "Shut the computer down, check the card's seating and power cables, then start it again.",
-    ),
-    "NVMLError_InsufficientPower": (
-        DriverState.ERROR,
-        "A GPU reports that its external power cables are not properly attached.",
-        "Shut down and connect the PCIe power cables to the card.",
-    ),
-    "NVMLError_ResetRequired": (
-        DriverState.ERROR,
-        "A GPU needs a reset before it can be used.",
-        "Restart the computer.",
-    ),
+    "NVMLError_LibraryNotFound": (DriverState.NO_DRIVER, M.DRV_NO_LIBRARY, M.DRV_NO_LIBRARY_HINT),
+    "NVMLError_DriverNotLoaded": (DriverState.NOT_LOADED, M.DRV_NOT_LOADED, M.DRV_NOT_LOADED_HINT),
+    "NVMLError_LibRmVersionMismatch": (DriverState.MISMATCH, M.DRV_MISMATCH, M.DRV_MISMATCH_HINT),
+    "NVMLError_NoPermission": (DriverState.NO_PERMISSION, M.DRV_NO_PERMISSION, M.DRV_NO_PERMISSION_NVML_HINT),
+    "NVMLError_OperatingSystem": (DriverState.NO_PERMISSION, M.DRV_OS_BLOCKED, M.DRV_OS_BLOCKED_HINT),
+    "NVMLError_GpuIsLost": (DriverState.GPU_LOST, M.DRV_GPU_LOST, M.DRV_GPU_LOST_HINT),
+    "NVMLError_InsufficientPower": (DriverState.ERROR, M.DRV_NO_POWER, M.DRV_NO_POWER_HINT),
+    "NVMLError_ResetRequired": (DriverState.ERROR, M.DRV_RESET_REQUIRED, M.DRV_RESTART_HINT),
 }
 
 
@@ -89,11 +55,11 @@ def describe_nvml_error(exc: BaseException, nvml: Any) -> DriverStatus:
     for class_name, (state, message, hint) in _ERROR_WORDS.items():
         cls = getattr(nvml, class_name, None)
         if isinstance(cls, type) and isinstance(exc, cls):
-            return DriverStatus(state, message, hint, source="nvml")
+            return DriverStatus(state, T(message), T(hint), source="nvml")
     return DriverStatus(
         DriverState.ERROR,
-        f"The NVIDIA driver answered with an error: {_exc_text(exc)}.",
-        "Restart the computer; if the error stays, reinstall the NVIDIA driver.",
+        T(M.DRV_NVML_ERROR, error=_exc_text(exc)),
+        T(M.DRV_REINSTALL_HINT),
         source="nvml",
     )
 
@@ -129,7 +95,7 @@ def _probe(nvml: Any) -> NvidiaProbe:
         try:
             cuda = cuda_version_from_int(int(nvml.nvmlSystemGetCudaDriverVersion()))
         except Exception as exc:  # FunctionNotFound on old drivers: the version stays unknown
-            notes.append(f"NVML could not say which CUDA version the driver supports ({_exc_text(exc)}).")
+            notes.append(T(M.NOTE_NVML_NO_CUDA, error=_exc_text(exc)))
         gpus: list[Gpu] = []
         for index in range(int(nvml.nvmlDeviceGetCount())):
             try:
@@ -138,9 +104,9 @@ def _probe(nvml: Any) -> NvidiaProbe:
                 status = describe_nvml_error(exc, nvml)
                 if status.state is DriverState.GPU_LOST:
                     raise
-                notes.append(f"GPU {index} could not be read through NVML ({_exc_text(exc)}).")
+                notes.append(T(M.NOTE_NVML_GPU_UNREADABLE, index=index, error=_exc_text(exc)))
         driver = NvidiaDriver(version=version, cuda_version=cuda)
-        message = f"NVIDIA driver {version} is working" + (f" (supports CUDA up to {cuda})." if cuda else ".")
+        message = T(M.DRV_OK_CUDA, version=version, cuda=cuda) if cuda else T(M.DRV_OK, version=version)
         return NvidiaProbe(DriverStatus(DriverState.OK, message, "", source="nvml"), driver, gpus, notes)
     finally:
         # shutting down a half-initialised NVML must not hide the real result
@@ -208,8 +174,8 @@ def probe_nvml(nvml: Any = None, timeout: float = NVML_TIMEOUT_S) -> NvidiaProbe
         except Exception as exc:  # the wizard's own install is broken: not the user's driver
             return NvidiaProbe(DriverStatus(
                 DriverState.ERROR,
-                f"The NVML Python binding (nvidia-ml-py) could not be imported: {_exc_text(exc)}.",
-                "Reinstall torch-gpu-setup.",
+                T(M.DRV_BINDING_BROKEN, error=_exc_text(exc)),
+                T(M.DRV_BINDING_BROKEN_HINT),
                 source="nvml",
             ))
     box: dict[str, Any] = {}
@@ -226,8 +192,8 @@ def probe_nvml(nvml: Any = None, timeout: float = NVML_TIMEOUT_S) -> NvidiaProbe
     if thread.is_alive():
         return NvidiaProbe(DriverStatus(
             DriverState.ERROR,
-            f"The NVIDIA driver did not answer within {timeout:g} seconds.",
-            "A GPU may be hung or lost: restart the computer.",
+            T(M.DRV_TIMEOUT, seconds=f"{timeout:g}"),
+            T(M.DRV_TIMEOUT_HINT),
             source="nvml",
         ))
     if "result" in box:

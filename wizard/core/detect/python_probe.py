@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wizard.core import messages as M
 from wizard.core.detect.host import Host
 from wizard.core.detect.windows import py_launcher_interpreters
 from wizard.core.errors import WizardError
 from wizard.core.machine import InstalledTorch, PythonTarget
+from wizard.core.text import T
 
 PROBE_SCRIPT = Path(__file__).resolve().parent.parent / "probe_script.py"
 PROBE_TIMEOUT_S = 5.0
@@ -306,13 +308,13 @@ def scan_pythons(host: Host, timeout: float = PROBE_TIMEOUT_S) -> PythonScan:
     """Discover, probe and choose. Never raises."""
     candidates = discover_candidates(host)
     results = probe_all(host, candidates, timeout)
-    notes = []
+    notes: list[str] = []
     targets = []
     for result in results:
         if result.target is None:
-            notes.append(f"Python at {result.candidate.path} is not usable: {result.reason}.")
+            notes.append(T(M.NOTE_PYTHON_UNUSABLE, path=result.candidate.path, reason=result.reason))
         elif _is_own_environment(host, result.target):
-            notes.append(f"Skipped the wizard's own environment ({result.target.path}).")
+            notes.append(T(M.NOTE_PYTHON_OWN_ENV, path=result.target.path))
         else:
             targets.append(result.target)
     active = {c.path for c in candidates if c.found_by == "venv"}
@@ -321,7 +323,7 @@ def scan_pythons(host: Host, timeout: float = PROBE_TIMEOUT_S) -> PythonScan:
                    and c.path.startswith(host.environ["CONDA_PREFIX"])}
     target = choose_target(targets, active)
     if target is None:
-        notes.append("No usable 64-bit CPython was found; a Python must be installed first.")
+        notes.append(T(M.NOTE_PYTHON_NONE))
     others = sorted((t for t in targets if t is not target), key=_version_key, reverse=True)
     return PythonScan(target, others, notes)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+from wizard.core import messages as M
 from wizard.core.detect.host import Host
 from wizard.core.machine import OsInfo
+from wizard.core.text import T
 
 # platform.machine() spellings -> the profile's names (machine-profile/1 `os.arch`).
 _ARCH_ALIASES = {
@@ -102,7 +104,7 @@ def detect_os(host: Host, notes: list[str]) -> OsInfo:
     if host.system == "Darwin":
         return OsInfo(family="macos", version=host.version or host.release, arch=arch)
     if host.system != "Linux":
-        notes.append(f"Unrecognised operating system '{host.system}'; treated as Linux.")
+        notes.append(T(M.NOTE_OS_UNKNOWN, system=host.system))
     values: dict[str, str] = {}
     for candidate in ("/etc/os-release", "/usr/lib/os-release"):
         try:
@@ -111,7 +113,7 @@ def detect_os(host: Host, notes: list[str]) -> OsInfo:
         except OSError:
             continue
     if not values:
-        notes.append("No /etc/os-release: the Linux distribution is unknown.")
+        notes.append(T(M.NOTE_NO_OS_RELEASE))
     wsl = is_wsl(host)
     version = linux_version_name(values)
     if wsl:

@@ -12,7 +12,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from wizard.core import messages as M
 from wizard.core.detect.host import Host
+from wizard.core.text import T
 
 POWERSHELL_TIMEOUT_S = 8.0  # PowerShell itself takes 0.3-2 s to start on a cold machine
 PY_LAUNCHER_TIMEOUT_S = 5.0
@@ -88,12 +90,12 @@ def list_video_controllers(host: Host, notes: list[str]) -> list[WindowsAdapter]
         POWERSHELL_TIMEOUT_S,
     )
     if not result.ok:
-        notes.append(f"Could not list display adapters: {result.why_failed()}.")
+        notes.append(T(M.NOTE_NO_ADAPTERS, reason=result.why_failed()))
         return []
     try:
         return parse_video_controllers(result.stdout)
     except ValueError as exc:
-        notes.append(f"Could not read the display adapter list from PowerShell ({exc}).")
+        notes.append(T(M.NOTE_ADAPTERS_UNREADABLE, error=exc))
         return []
 
 

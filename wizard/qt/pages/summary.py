@@ -3,11 +3,43 @@
 from __future__ import annotations
 
 import html
+from pathlib import Path
 
-from PySide6.QtWidgets import QWizard
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QWizard
 
+from wizard.core.answers import AUTO, NEWEST, Answers, dump_answers
+from wizard.qt.errors import error_text, show_error
 from wizard.qt.pages.base import BasePage, label, scroll_box
 from wizard.qt.state import WizardState, size_estimate
+
+
+def answers_from_state(state: WizardState) -> Answers:
+    """The person's choices as unattended-install answers ("use these settings on other machines").
+
+    A build the person kept as recommended stays a policy ("newest", "auto"), so that each
+    machine gets what fits it; a chosen version or alternative is pinned. The proxy is never
+    written (it may hold a password), as the GUI never stores it either.
+    """
+    build = state.build()
+    choices = state.choices
+    pinned = build is not None and (state.choice_index > 0 or bool(choices.torch) or bool(choices.variant)
+                                    or (state.driver_route == "without" and state.needs_actions()))
+    target = state.target_args()
+    mirror: str | None = state.mirror
+    index_url: str | None = None
+    if mirror == "custom":
+        mirror, index_url = None, state.custom_index.strip() or None
+    elif mirror == "official":
+        mirror = None
+    return Answers(
+        python=target["python"], venv=target["venv"], new_venv=target["new_venv"],
+        torch=build.torch if pinned and build else NEWEST, variant=build.variant if pinned and build else AUTO,
+        torchvision=choices.torchvision, torchaudio=choices.torchaudio,
+        index_url=index_url, mirror=mirror,
+        # the Drivers page's "update the driver" becomes: fetch it, a person installs it
+        driver_policy="download-only" if state.needs_actions() and state.driver_route == "update" else "never",
+        consent=state.env.consent,
+    )
 
 
 class SummaryPage(BasePage):
@@ -17,9 +49,17 @@ class SummaryPage(BasePage):
         super().__init__(state)
         self.setCommitPage(True)
         self.text = label(rich=True, selectable=True)
+        self.answers_button = QPushButton()
+        self.answers_button.clicked.connect(self._save_answers)
+        self.note = label(selectable=True)
         column = scroll_box(self.outer)
         column.addWidget(self.text)
         column.addStretch(1)
+        row = QHBoxLayout()
+        row.addWidget(self.answers_button)
+        row.addStretch(1)
+        self.outer.addLayout(row)
+        self.outer.addWidget(self.note)
         self.retranslate()
 
     def initializePage(self) -> None:
@@ -35,6 +75,28 @@ class SummaryPage(BasePage):
         self.setTitle(self.tr("Ready to install"))
         self.setSubTitle(self.tr("Check what will happen, then press Install."))
         self.setButtonText(QWizard.WizardButton.CommitButton, self.tr("&Install"))
+        self.answers_button.setText(self.tr("Save as &answer file…"))
+        self.answers_button.setToolTip(self.tr("Use these settings on other machines: "
+                                               "torch-gpu-setup install --unattended --answers FILE"))
+
+    def save_answers(self, path: Path) -> Path:
+        """Write the choices as an answer file at ``path``; returns it."""
+        path.write_text(dump_answers(answers_from_state(self.state)), encoding="utf-8")
+        return path
+
+    def _save_answers(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(self, self.tr("Save answer file"),
+                                              str(Path.home() / "torch-gpu-setup-answers.toml"),
+                                              self.tr("Answer files (*.toml)"))
+        if not name:
+            return
+        try:
+            path = self.save_answers(Path(name))
+        except OSError as exc:
+            show_error(self, error_text(exc))
+            return
+        self.note.setText(self.tr("Saved {0}. On another machine: torch-gpu-setup install --unattended "
+                                  "--answers {1}").format(path, path.name))
 
     def refresh(self) -> None:
         """The list of what will happen."""

@@ -89,6 +89,8 @@ class SystemPage(BasePage):
         self.column.addWidget(self._driver_box())
         self.column.addWidget(self._python_box())
         self.column.addWidget(self._readiness_box())
+        if machine.notes:
+            self.column.addWidget(self._notes_box(machine.notes))
         self.column.addStretch(1)
 
     def _gpu_card(self, gpu: Gpu, verdict: GpuVerdict | None) -> QGroupBox:
@@ -142,9 +144,9 @@ class SystemPage(BasePage):
         if status is not None:
             layout.addWidget(label(words.get(status.state, "")))
             if status.message:
-                layout.addWidget(label(status.message))
+                layout.addWidget(label(core_text(status.message)))
             if status.hint:
-                layout.addWidget(label(self.tr("What to do: {0}").format(status.hint)))
+                layout.addWidget(label(self.tr("What to do: {0}").format(core_text(status.hint))))
         elif drv is None:
             has_nvidia = any(g.vendor == "nvidia" for g in machine.gpus)
             layout.addWidget(label(words[DriverState.NO_DRIVER] if has_nvidia else words[DriverState.NOT_APPLICABLE]))
@@ -168,6 +170,14 @@ class SystemPage(BasePage):
                 parts.append(self.tr("managed by the operating system: it will not be changed"))
             line = " — ".join(parts) + (f"\n{py.path}" if py.path else "")
             layout.addWidget(label(line, selectable=True))
+        return box
+
+    def _notes_box(self, notes: list[str]) -> QGroupBox:
+        """What detection noticed on the way (sources that failed, guesses), in the interface language."""
+        box = QGroupBox(self.tr("Notes from the system check"))
+        layout = QVBoxLayout(box)
+        for note in notes:
+            layout.addWidget(label("ℹ " + core_text(note), selectable=True))
         return box
 
     def _readiness_box(self) -> QGroupBox:
