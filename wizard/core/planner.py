@@ -522,10 +522,10 @@ def make_plan(machine: Machine, choices: Choices | None = None, kb: Knowledge | 
     verdicts = _verdicts(p, rec, device, chosen_targets, targets)
     status = "action_required" if rec.actions else "ready"
     if rec.actions:
-        explain.append(T(M.EXPLAIN_RECOMMENDED_AFTER, build=rec.label(), index=rec.index_url,
-                         actions=_action_words(rec.actions)))
+        # The index is not named here: a mirror or --index-url may replace it (Build.index_url says it).
+        explain.append(T(M.EXPLAIN_RECOMMENDED_AFTER, build=rec.label(), actions=_action_words(rec.actions)))
     else:
-        explain.append(T(M.EXPLAIN_RECOMMENDED, build=rec.label(), index=rec.index_url))
+        explain.append(T(M.EXPLAIN_RECOMMENDED, build=rec.label()))
     return Plan(status, rec, alternatives, verdicts, warnings, explain, kb.date, machine.id)
 
 

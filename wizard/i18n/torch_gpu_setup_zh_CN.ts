@@ -984,73 +984,73 @@
         <translation>这里不需要 NVIDIA 驱动。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="149"/>
-        <location filename="../qt/pages/system.py" line="207"/>
+        <location filename="../qt/pages/system.py" line="153"/>
+        <location filename="../qt/pages/system.py" line="210"/>
         <source>What to do: {0}</source>
         <translation>处理方法：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="158"/>
+        <location filename="../qt/pages/system.py" line="161"/>
         <source>Python</source>
         <translation>Python</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="162"/>
+        <location filename="../qt/pages/system.py" line="165"/>
         <source>No Python was found. Install Python 3.12 from python.org first.</source>
         <translation>没有找到 Python。请先从 python.org 安装 Python 3.12。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="166"/>
+        <location filename="../qt/pages/system.py" line="169"/>
         <source>used for the new environment</source>
         <translation>用于创建新环境</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="168"/>
+        <location filename="../qt/pages/system.py" line="171"/>
         <source>has torch {0}</source>
         <translation>已装有 torch {0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="170"/>
+        <location filename="../qt/pages/system.py" line="173"/>
         <source>managed by the operating system: it will not be changed</source>
         <translation>由操作系统管理：不会被改动</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="177"/>
+        <location filename="../qt/pages/system.py" line="180"/>
         <source>Notes from the system check</source>
         <translation>系统检查的说明</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="186"/>
+        <location filename="../qt/pages/system.py" line="189"/>
         <source>Ready to install?</source>
         <translation>可以安装了吗？</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="191"/>
+        <location filename="../qt/pages/system.py" line="194"/>
         <source>Disk: {0:.0f} GB free, about {1:.0f} GB needed.</source>
         <translation>磁盘：可用 {0:.0f} GB，约需 {1:.0f} GB。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="193"/>
+        <location filename="../qt/pages/system.py" line="196"/>
         <source>Free some space or choose an environment folder on another drive.</source>
         <translation>请释放一些空间，或把环境放到其他磁盘上。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="196"/>
+        <location filename="../qt/pages/system.py" line="199"/>
         <source>ℹ Your Python is managed by the operating system; the wizard installs into a new environment instead and leaves it alone.</source>
         <translation>ℹ 您的 Python 由操作系统管理；向导会改为安装到新环境中，不会改动它。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="200"/>
+        <location filename="../qt/pages/system.py" line="203"/>
         <source>Network: not checked for a simulated machine.</source>
         <translation>网络：模拟的机器不检查网络。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="203"/>
+        <location filename="../qt/pages/system.py" line="206"/>
         <source>✔ Network: the download server {0} answers.</source>
         <translation>✔ 网络：下载服务器 {0} 可以访问。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="205"/>
+        <location filename="../qt/pages/system.py" line="208"/>
         <source>✘ Network: {0}</source>
         <translation>✘ 网络：{0}</translation>
     </message>
@@ -1470,12 +1470,12 @@
         <translation>目标环境中已经安装了 torch {version}。</translation>
     </message>
     <message>
-        <source>Recommended: {build} from {index}.</source>
-        <translation>推荐：{build}，来自 {index}。</translation>
+        <source>Recommended: {build}.</source>
+        <translation>推荐：{build}。</translation>
     </message>
     <message>
-        <source>Recommended: {build} from {index} after: {actions}.</source>
-        <translation>推荐：{build}，来自 {index}，需先：{actions}。</translation>
+        <source>Recommended: {build}, after: {actions}.</source>
+        <translation>推荐：{build}，但需先：{actions}。</translation>
     </message>
     <message>
         <source>No PyTorch build fits: {problem}.</source>

@@ -141,14 +141,17 @@ class SystemPage(BasePage):
             DriverState.ERROR: self.tr("The driver reported an error."),
             DriverState.NOT_APPLICABLE: self.tr("No NVIDIA driver is needed here."),
         }
-        if status is not None:
+        has_nvidia = any(g.vendor == "nvidia" for g in machine.gpus)
+        if status is not None and status.state is DriverState.NO_DRIVER and not has_nvidia:
+            # No NVIDIA card and so no driver: one line says it all (detection's words repeat it).
+            layout.addWidget(label(words[DriverState.NOT_APPLICABLE]))
+        elif status is not None:
             layout.addWidget(label(words.get(status.state, "")))
             if status.message:
                 layout.addWidget(label(core_text(status.message)))
             if status.hint:
                 layout.addWidget(label(self.tr("What to do: {0}").format(core_text(status.hint))))
         elif drv is None:
-            has_nvidia = any(g.vendor == "nvidia" for g in machine.gpus)
             layout.addWidget(label(words[DriverState.NO_DRIVER] if has_nvidia else words[DriverState.NOT_APPLICABLE]))
         return box
 
