@@ -89,7 +89,8 @@ class DiskFull(WizardError):
     """Not enough free space to finish (checked before starting, and on ENOSPC while writing)."""
 
 
-def _fmt_bytes(n: float) -> str:
+def format_bytes(n: float) -> str:
+    """``1.5 GB`` style, decimal units as download sites show them."""
     for unit in ("B", "KB", "MB", "GB"):
         if abs(n) < 1000 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -318,8 +319,8 @@ class Downloader:
         free = self.free_space(self.cache_dir)
         if need > free:
             raise DiskFull(
-                f"not enough disk space: {_fmt_bytes(need)} needed in {self.cache_dir}, "
-                f"{_fmt_bytes(free)} free",
+                f"not enough disk space: {format_bytes(need)} needed in {self.cache_dir}, "
+                f"{format_bytes(free)} free",
                 hint="free some space or set TORCH_GPU_SETUP_CACHE_DIR to a bigger disk; "
                      "nothing was downloaded",
             )
@@ -330,8 +331,8 @@ class Downloader:
                 dest_free = self.free_space(dest_dir)
                 if dest_need > dest_free:
                     raise DiskFull(
-                        f"not enough disk space: {_fmt_bytes(dest_need)} needed in {dest_dir}, "
-                        f"{_fmt_bytes(dest_free)} free", hint="choose another destination folder")
+                        f"not enough disk space: {format_bytes(dest_need)} needed in {dest_dir}, "
+                        f"{format_bytes(dest_free)} free", hint="choose another destination folder")
         return remaining
 
     def _verify(self, path: Path, item: DownloadItem) -> str | None:
@@ -639,9 +640,9 @@ def _first_error(errors: list[BaseException], cancel: threading.Event) -> BaseEx
 
 def describe_progress(done: int, total: int, rate: float, eta: float | None) -> str:
     """``120.5 MB / 2.3 GB  11.2 MB/s  ETA 3:12`` for a terminal line."""
-    parts = [f"{_fmt_bytes(done)} / {_fmt_bytes(total)}" if total else _fmt_bytes(done)]
+    parts = [f"{format_bytes(done)} / {format_bytes(total)}" if total else format_bytes(done)]
     if rate > 0:
-        parts.append(f"{_fmt_bytes(rate)}/s")
+        parts.append(f"{format_bytes(rate)}/s")
     if eta is not None and total:
         m, s = divmod(int(eta), 60)
         h, m = divmod(m, 60)

@@ -265,12 +265,10 @@ class ProcessRunner(QObject):
 
 
 def describe_bytes(n: float) -> str:
-    """``1.5 GB`` style, decimal units as download sites show them."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} GB"
+    """``1.5 GB`` style, the same words the CLI prints (:func:`wizard.core.download.format_bytes`)."""
+    from wizard.core.download import format_bytes  # lazy: requests stays out of the GUI's start-up
+
+    return format_bytes(n)
 
 
 def describe_eta(seconds: float) -> str:
