@@ -63,7 +63,8 @@ def test_linux_driver_policy_as_a_user_with_passwordless_sudo(
     monkeypatch.setattr(os, "geteuid", lambda: 1000)  # the host: not root
     loopback_index.add("whl/cu130", build_wheel(tmp_path / "w", "torch", f"{TORCH}+cu130"))
     code = main(["install", "--unattended", "--machine", str(UBUNTU), "--venv", str(venv), "--torch", TORCH,
-                 "--no-torchvision", "--index-url", loopback_index.url("whl/cu130"), "--driver-policy", policy])
+                 "--no-torchvision", "--index-url", loopback_index.url("whl/cu130"), "--driver-policy", policy,
+                 "--driver-for-profile"])
     out = capsys.readouterr()
     assert code == ExitCode.ACTION_REQUIRED == 4, out.err
     result = _result(out.out)
@@ -92,7 +93,8 @@ def test_install_policy_as_root_runs_the_package_manager_itself_and_never_in_wsl
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     lines: list[str] = []
     # a bad index: the driver step runs first, then torch fails to download (exit 6 wins)
-    answers = Answers(machine=str(UBUNTU), new_venv=str(tmp_path / "env"), torch=TORCH, torchvision=False,
+    answers = Answers(machine=str(UBUNTU), driver_for_profile=True, new_venv=str(tmp_path / "env"), torch=TORCH,
+                      torchvision=False,
                       index_url="http://127.0.0.1:9/whl/cu130/", driver_policy="install", verify=False)
     result = run_unattended(answers, RunLog(echo=lines.append), platform="linux")
     assert record.read_text().splitlines() == ["install"]  # no sudo as root
@@ -131,7 +133,8 @@ def test_windows_driver_downloaded_then_installed_silently_and_elevated(
     record = tmp_path / "powershell.argv"
     _fake(fake_bin, "powershell.exe", record)
     loopback_index.add("whl/cu126", build_wheel(tmp_path / "w", "torch", f"{TORCH}+cu126"))
-    answers = Answers(machine=str(_windows_profile(tmp_path)), venv=str(venv), torch=TORCH, variant="cu126",
+    answers = Answers(machine=str(_windows_profile(tmp_path)), driver_for_profile=True, venv=str(venv),
+                      torch=TORCH, variant="cu126",
                       torchvision=False,
                       index_url=loopback_index.url("whl/cu126"), driver_policy="download-only",
                       driver_dir=str(tmp_path / "dl"), lookup_url=nvidia.url("/AjaxDriverService.php"))
@@ -179,7 +182,8 @@ def test_bundle_with_installers_is_used_offline_and_checked(
     assert bundled["published_sha256"] is False  # NVIDIA's lookup publishes none
 
     # the lookup server is gone: the bundled installer is used, no network
-    answers = Answers(machine=str(profile), venv=str(venv), bundle=str(out), driver_policy="install")
+    answers = Answers(machine=str(profile), driver_for_profile=True, venv=str(venv), bundle=str(out),
+                      driver_policy="install")
     result = run_unattended(answers, RunLog(echo=lambda _: None), platform="win32")
     assert result.code == ExitCode.ACTION_REQUIRED and result.driver is not None and result.driver.ran
     assert str((out / rel).resolve()) in record.read_text()
@@ -191,3 +195,21 @@ def test_bundle_with_installers_is_used_offline_and_checked(
     result = run_unattended(answers, RunLog(echo=lambda _: None), platform="win32")
     assert result.code == ExitCode.BUNDLE_REFUSED and f"{rel} does not match the sha256" in result.message
     assert not record.exists()
+
+
+def test_a_profile_never_runs_driver_commands_here_without_opt_in(
+        isolated_pip: Path, fake_bin: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Facts from a profile may describe another machine: the commands are written, not run."""
+    record = tmp_path / "pm.argv"
+    _fake(fake_bin, "ubuntu-drivers", record)
+    _fake(fake_bin, "sudo", record)
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    lines: list[str] = []
+    answers = Answers(machine=str(UBUNTU), new_venv=str(tmp_path / "env"), torch=TORCH, torchvision=False,
+                      index_url="http://127.0.0.1:9/whl/cu130/", driver_policy="install", verify=False)
+    result = run_unattended(answers, RunLog(echo=lines.append), platform="linux")
+    assert not record.exists()
+    assert result.code == ExitCode.ACTION_REQUIRED and "not from this computer" in result.message
+    assert result.driver is not None and not result.driver.ran
+    assert result.driver.commands == ["DEBIAN_FRONTEND=noninteractive ubuntu-drivers install"]
+    assert not (tmp_path / "env").exists()

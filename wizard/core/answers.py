@@ -84,6 +84,7 @@ class Answers:
     lookup_url: str | None = None
     redist_url: str | None = None
     cudnn_url: str | None = None
+    driver_for_profile: bool = False
     report: str | None = None
     redact_hostname: bool = True
     consent: bool = False
@@ -208,6 +209,9 @@ FIELDS: tuple[Field, ...] = (
           "CUDA redistributables prefix (a mirror of it)", _check_url(("http", "https", "file"))),
     Field("driver", "cudnn_url", "cudnn_url", str, "--cudnn-redist-url",
           "cuDNN redistributables prefix (a mirror of it)", _check_url(("http", "https", "file"))),
+    Field("driver", "for_profile", "driver_for_profile", bool, "--driver-for-profile",
+          "with machine = PROFILE and policy install: run the driver commands here too (this computer is "
+          "one of the machines the profile describes)"),
     Field("report", "path", "report", str, "--report", "write a support report (.zip) here at the end",
           _check_path),
     Field("report", "redact_hostname", "redact_hostname", bool, "--redact-hostname",

@@ -148,11 +148,13 @@ def _gather(iplan: InstallerPlan, sources: DriverSources, log: Callable[[str], N
 
 def apply_driver_policy(machine: Machine, plan: Plan, policy: str, sources: DriverSources,
                         log: Callable[[str], None], *, platform: str | None = None,
-                        is_root: bool | None = None) -> DriverOutcome:
+                        is_root: bool | None = None, profile: str | None = None) -> DriverOutcome:
     """Carry out ``download-only`` or ``install`` for the plan's driver actions (see the module).
 
     ``platform`` (``sys.platform`` by default) and ``is_root`` are the host, injectable for
-    tests. Raises :class:`DriverPolicyError` (action required) when ``install`` cannot or did
+    tests. ``profile`` names the machine profile the facts came from when they were not detected
+    here: then ``install`` writes the commands but never runs them on this computer.
+    Raises :class:`DriverPolicyError` (action required) when ``install`` cannot or did
     not work; the outcome so far is in its ``outcome``.
     """
     plat = platform or sys.platform
@@ -183,7 +185,7 @@ def apply_driver_policy(machine: Machine, plan: Plan, policy: str, sources: Driv
         log(f"driver command: {line}")
     if policy != "install":
         return outcome
-    _install(iplan, commands, outcome, machine, plat, root, log)
+    _install(iplan, commands, outcome, machine, plat, root, log, profile)
     return outcome
 
 
@@ -200,7 +202,7 @@ def _refuse(outcome: DriverOutcome, message: str, hint: str) -> DriverPolicyErro
 
 
 def _install(iplan: InstallerPlan, commands: list[Command], outcome: DriverOutcome, machine: Machine,
-             platform: str, root: bool, log: Callable[[str], None]) -> None:
+             platform: str, root: bool, log: Callable[[str], None], profile: str | None) -> None:
     kinds = {s.kind for s in iplan.steps}
     if "driver_wsl" in kinds:
         raise _refuse(outcome, "inside WSL the driver is the Windows one; the wizard never installs a Linux "
@@ -209,6 +211,13 @@ def _install(iplan: InstallerPlan, commands: list[Command], outcome: DriverOutco
         raise _refuse(outcome, f"the plan is for a {machine.os.family} machine (a profile) but this is "
                       f"{_host_family(platform)}: the driver commands were written, not run",
                       "run the commands from the report on that machine")
+    if profile:
+        # A profile describes some machine, not necessarily this one: a driver install driven by
+        # it could replace a working driver here. Only detected facts may run driver commands.
+        raise _refuse(outcome, f"the machine facts come from the profile {profile}, not from this computer: "
+                      "the driver commands were written, not run",
+                      "run without --machine (or the answer file's machine) to detect this computer, or add "
+                      "--driver-for-profile when this computer is one of the machines the profile describes")
     if not commands:
         raise _refuse(outcome, "the driver cannot be installed unattended on this machine: "
                       + "; ".join(outcome.notes[-2:]), "install the driver by hand (see the report), then run again")

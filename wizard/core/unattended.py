@@ -320,8 +320,9 @@ def _run(answers: Answers, log: RunLog, result: RunResult, platform: str | None 
             bundled=tuple(bundle.installers_for(bundle_target)) if bundle is not None and bundle_target else None,
             toolkit=answers.toolkit, pfid=answers.pfid, lookup_url=answers.lookup_url,
             redist_url=answers.redist_url, cudnn_url=answers.cudnn_url)
-        result.driver = apply_driver_policy(machine, plan, answers.driver_policy, sources, log.status,
-                                            platform=platform)
+        result.driver = apply_driver_policy(
+            machine, plan, answers.driver_policy, sources, log.status, platform=platform,
+            profile=answers.machine if answers.machine and not answers.driver_for_profile else None)
 
     overrides = proxy_environment(answers.proxy)
     if bundle is not None:
