@@ -66,7 +66,7 @@ def stalls() -> float:
     from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from wizard.core.commands import Command
+    from wizard.core.install.process import Command
     from wizard.qt.app import create_wizard
     from wizard.qt.state import GuiOptions, PageId
     from wizard.qt.workers import ProcessRunner, Task, TaskContext
@@ -96,7 +96,7 @@ def stalls() -> float:
     pip = job.runner
     pip_code = "import sys\nfor i in range(60000): print(f'Progress {i*4096} of {60000*4096} bytes')"
     ver = ProcessRunner()
-    from wizard.core.verify import VerifyParser
+    from wizard.core.verify.runner import VerifyParser
 
     verify.parser = VerifyParser(verify._on_event)  # type: ignore[attr-defined]
     ver.line.connect(verify._on_line)  # type: ignore[attr-defined]

@@ -16,9 +16,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from wizard.core.knowledge import bundled_knowledge  # noqa: E402
-from wizard.core.machine import load_profile  # noqa: E402
-from wizard.core.planner import make_plan  # noqa: E402
+from wizard.core.knowledge.base import bundled_knowledge  # noqa: E402
+from wizard.core.model.machine import load_profile  # noqa: E402
+from wizard.core.plan.planner import make_plan  # noqa: E402
 
 PROFILES = sorted((ROOT / "tests" / "profiles").glob("*.json")) + sorted(
     (ROOT / "tests" / "profiles" / "extra").glob("*.json"))

@@ -20,7 +20,7 @@ from wizard.core.detect.nvidia_smi import (
     probe_nvidia_smi,
 )
 from wizard.core.detect.nvml import cuda_version_from_int, pci_id_from_packed, probe_nvml
-from wizard.core.machine import DriverState, Machine, load_profile
+from wizard.core.model.machine import DriverState, Machine, load_profile
 
 PROFILES = Path(__file__).resolve().parents[1] / "profiles"
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "research" / "samples"
@@ -298,7 +298,7 @@ def test_mismatch_reports_the_running_kernel_module(tmp_path: Path, rtx5090: Mac
 
 
 def test_nodriver_gpu_gets_its_architecture_from_the_catalog(tmp_path: Path) -> None:
-    pytest.importorskip("wizard.core.gpu_catalog")
+    pytest.importorskip("wizard.core.knowledge.gpu_catalog")
     machine = load_profile(PROFILES / "ubuntu2404-rtx3060-nodriver.json")
     detected = detect_machine(simulated_host(machine, tmp_path))
     assert detected.gpus[0].compute_capability is None  # nothing read it (SCHEMA.md)

@@ -9,7 +9,7 @@ import pytest
 
 from tests.fakes import simulated_host
 from wizard.core.detect import detect_machine
-from wizard.core.machine import DriverState, Machine, load_profile
+from wizard.core.model.machine import DriverState, Machine, load_profile
 
 PROFILES = sorted((Path(__file__).resolve().parents[1] / "profiles").glob("*.json"))
 NVIDIA_DRIVER_PROFILES = [p for p in PROFILES if load_profile(p).nvidia_driver is not None
@@ -66,7 +66,7 @@ def test_nvidia_smi_fallback_gives_the_same_facts(path: Path, tmp_path: Path) ->
 
 @pytest.mark.parametrize("path", PROFILES, ids=lambda p: p.stem)
 def test_detected_machine_plans_like_its_profile(path: Path, tmp_path: Path) -> None:
-    planner = pytest.importorskip("wizard.core.planner")
+    planner = pytest.importorskip("wizard.core.plan.planner")
     profile = load_profile(path)
     detected = detect_machine(simulated_host(profile, tmp_path))
     from_profile = planner.make_plan(profile).to_json()
@@ -77,7 +77,7 @@ def test_detected_machine_plans_like_its_profile(path: Path, tmp_path: Path) -> 
 
 def test_profile_round_trips_through_detect_json(tmp_path: Path) -> None:
     """``detect --json`` output is a valid machine-profile/1 that ``plan --machine`` reads back."""
-    from wizard.core.machine import machine_from_profile
+    from wizard.core.model.machine import machine_from_profile
 
     profile = load_profile(PROFILES[0])
     detected = detect_machine(simulated_host(profile, tmp_path))

@@ -26,7 +26,7 @@ from wizard.core.detect.python_probe import (
 )
 from wizard.core.detect.windows import parse_py_launcher
 from wizard.core.errors import WizardError
-from wizard.core.machine import InstalledTorch, PythonTarget
+from wizard.core.model.machine import InstalledTorch, PythonTarget
 
 
 def _host(tmp_path: Path, env: dict[str, str] | None = None, **kwargs: object) -> Host:

@@ -24,7 +24,7 @@ from wizard.core.detect.system import (
     secure_boot_linux,
 )
 from wizard.core.detect.windows import nvidia_version_from_wddm, parse_video_controllers
-from wizard.core.machine import DriverState, machine_from_profile
+from wizard.core.model.machine import DriverState, machine_from_profile
 
 
 def _linux(tmp_path: Path, release: str = "6.8.0-45-generic", **kwargs: object) -> Host:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from wizard.core import gpu_catalog
-from wizard.core.knowledge import ArchSet, bundled_knowledge, load_knowledge, variant_cuda
-from wizard.core.machine import load_profile
-from wizard.core.planner import Choices, make_plan
+from wizard.core.knowledge import gpu_catalog
+from wizard.core.knowledge.base import ArchSet, bundled_knowledge, load_knowledge, variant_cuda
+from wizard.core.model.machine import load_profile
+from wizard.core.plan.planner import Choices, make_plan
 
 PROFILES = Path(__file__).resolve().parents[1] / "profiles"
 

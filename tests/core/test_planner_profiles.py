@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from wizard.core.knowledge import bundled_knowledge, parse_cc
-from wizard.core.machine import load_profile
-from wizard.core.planner import Choices, make_plan
+from wizard.core.knowledge.base import bundled_knowledge, parse_cc
+from wizard.core.model.machine import load_profile
+from wizard.core.plan.planner import Choices, make_plan
 
 PROFILES = Path(__file__).resolve().parents[1] / "profiles"
 
@@ -246,7 +246,7 @@ def test_unsupported_platform() -> None:
 
 
 def test_driver_library_mismatch_plans_a_reboot_first() -> None:
-    from wizard.core.machine import DriverState, DriverStatus
+    from wizard.core.model.machine import DriverState, DriverStatus
 
     machine = load_profile(PROFILES / "ubuntu2204-gtx1080-drv570.json")
     machine.driver_status = DriverStatus(DriverState.MISMATCH, "The driver was updated but the old one is still "
@@ -258,7 +258,7 @@ def test_driver_library_mismatch_plans_a_reboot_first() -> None:
 
 
 def test_detect_json_round_trips_the_driver_state(tmp_path: Path) -> None:
-    from wizard.core.machine import DriverState, DriverStatus, machine_from_profile
+    from wizard.core.model.machine import DriverState, DriverStatus, machine_from_profile
 
     machine = load_profile(PROFILES / "ubuntu2404-rtx3060-nodriver.json")
     machine.driver_status = DriverStatus(DriverState.NOT_LOADED, "The driver is installed but not loaded.",
@@ -268,7 +268,7 @@ def test_detect_json_round_trips_the_driver_state(tmp_path: Path) -> None:
 
 
 def test_driver_installed_but_not_loaded_is_not_reinstalled() -> None:
-    from wizard.core.machine import DriverState, DriverStatus
+    from wizard.core.model.machine import DriverState, DriverStatus
 
     machine = load_profile(PROFILES / "ubuntu2404-rtx3060-nodriver.json")
     machine.driver_status = DriverStatus(DriverState.NOT_LOADED, "The NVIDIA driver is installed but not loaded.",

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from wizard.core.detect.host import CommandResult, Host, run_command
-from wizard.core.machine import Gpu, Machine, PythonTarget
+from wizard.core.model.machine import Gpu, Machine, PythonTarget
 
 GIB = 1024**3
 MIB = 1024**2

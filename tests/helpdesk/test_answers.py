@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from wizard.core.answers import Answers, answers_from, dump_answers, parse_answers, read_answers
 from wizard.core.exit_codes import ExitCode, ExitError
+from wizard.core.helpdesk.answers import Answers, answers_from, dump_answers, parse_answers, read_answers
 
 GOOD = """\
 # lab machines

@@ -10,9 +10,9 @@ import pytest
 
 from tests.install.conftest import venv_py
 from wizard.cli import main
-from wizard.core.machine import load_profile
-from wizard.core.planner import make_plan
-from wizard.core.support_report import collect_report, write_report_zip
+from wizard.core.helpdesk.support_report import collect_report, write_report_zip
+from wizard.core.model.machine import load_profile
+from wizard.core.plan.planner import make_plan
 
 PROFILES = Path(__file__).parent.parent / "profiles"
 

@@ -11,9 +11,9 @@ import pytest
 
 from tests.install.conftest import venv_py
 from wizard.cli import main
-from wizard.core import environments as envs
 from wizard.core.errors import WizardError
-from wizard.core.install_flow import activation_hint, replacements_needing_consent
+from wizard.core.install import environments as envs
+from wizard.core.install.flow import activation_hint, replacements_needing_consent
 
 # What a Debian 12 /usr/bin/python3 reports to the probe (EXTERNALLY-MANAGED in its stdlib).
 DEBIAN_PROBE = {

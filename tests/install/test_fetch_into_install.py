@@ -16,10 +16,10 @@ import pytest
 
 from tests.install.conftest import LoopbackIndex, build_wheel, installed, venv_py
 from wizard.cli import main
-from wizard.core import environments as envs
-from wizard.core.download import DownloadCancelled
 from wizard.core.errors import WizardError
-from wizard.core.install_flow import (
+from wizard.core.fetch.download import DownloadCancelled
+from wizard.core.install import environments as envs
+from wizard.core.install.flow import (
     InstallCallbacks,
     InstallRequest,
     last_install_path,
@@ -27,7 +27,7 @@ from wizard.core.install_flow import (
     run_install,
     wheelhouse_dir,
 )
-from wizard.core.pip_runner import PipProgress
+from wizard.core.install.pip_runner import PipProgress
 
 pytestmark = pytest.mark.usefixtures("isolated_pip")
 

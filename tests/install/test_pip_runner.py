@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from wizard.core import pip_runner
+from wizard.core.install import pip_runner
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pip"
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from tests.install.conftest import LoopbackIndex, build_wheel, installed, venv_py
-from wizard.core import environments as envs
 from wizard.core.errors import WizardError
-from wizard.core.install_flow import InstallCallbacks, InstallRequest, run_install
+from wizard.core.install import environments as envs
+from wizard.core.install.flow import InstallCallbacks, InstallRequest, run_install
 
 pytestmark = pytest.mark.usefixtures("isolated_pip")
 

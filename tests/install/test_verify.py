@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.install.conftest import venv_py
-from wizard.core import verify_script
-from wizard.core.verify import (
+from wizard.core.verify import verify_script
+from wizard.core.verify.runner import (
     StageResult,
     VerifyParser,
     VerifyResult,
@@ -124,7 +124,7 @@ def test_verdict_rules() -> None:
 
 
 def test_every_peak_entry_has_a_source_and_known_inferred_fields() -> None:
-    raw = json.loads((Path(verify_script.__file__).parent.parent / "data" / "gpu_peaks.json").read_text())
+    raw = json.loads((Path(verify_script.__file__).parents[2] / "data" / "gpu_peaks.json").read_text())
     peaks = load_gpu_peaks()
     assert len(peaks) == len(raw["gpus"]) >= 10
     for peak in peaks:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.net.server import LoopbackServer
-from wizard.core.machine import OsInfo, PythonTarget
+from wizard.core.model.machine import OsInfo, PythonTarget
 
 _NET_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy",
             "no_proxy")

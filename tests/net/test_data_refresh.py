@@ -10,7 +10,7 @@ import pytest
 
 from tests.net.server import LoopbackServer, closed_port, make_wheel, publish
 from wizard.cli import main
-from wizard.core.data_refresh import status
+from wizard.core.knowledge.refresh import status
 
 
 def _serve(server: LoopbackServer) -> None:
@@ -46,7 +46,7 @@ def test_refresh_writes_the_observed_index_shape(server: LoopbackServer, tmp_pat
 
 
 def test_the_lead_knowledge_base_accepts_the_overlay(server: LoopbackServer, tmp_path: Path) -> None:
-    knowledge = pytest.importorskip("wizard.core.knowledge")
+    knowledge = pytest.importorskip("wizard.core.knowledge.base")
     _serve(server)
     out = tmp_path / "observed_index.json"
     assert main(["data", "refresh", "--index-url", server.url("/whl"), "--variants", "cpu,cu126",

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.net.server import LoopbackServer
-from wizard.core.download import ChecksumMismatch, DiskFull, DownloadCancelled, Downloader, DownloadItem
-from wizard.core.net import NetConfig, NetworkError, make_session
+from wizard.core.fetch.download import ChecksumMismatch, DiskFull, DownloadCancelled, Downloader, DownloadItem
+from wizard.core.fetch.net import NetConfig, NetworkError, make_session
 
 SIZE = 2_000_000
 DATA = random.Random(7).randbytes(SIZE)

@@ -7,9 +7,9 @@ from packaging.tags import Tag
 
 from tests.net.server import IndexOptions, LoopbackServer, make_wheel, publish
 from wizard.core.errors import WizardError
-from wizard.core.index import IndexClient, check_requirements, find_wheel, parse_html
-from wizard.core.machine import OsInfo, PythonTarget
-from wizard.core.tags import target_tags
+from wizard.core.fetch.index import IndexClient, check_requirements, find_wheel, parse_html
+from wizard.core.fetch.tags import target_tags
+from wizard.core.model.machine import OsInfo, PythonTarget
 
 WIN38 = target_tags(PythonTarget("3.8.10"), OsInfo("windows", "10.0.19045", "x86_64"))
 LINUX311 = target_tags(PythonTarget("3.11.7"), OsInfo("linux", "", "x86_64", glibc="2.36"))

@@ -18,9 +18,7 @@ import pytest
 
 from tests.net.server import LoopbackServer
 from wizard.cli import main
-from wizard.core.download import ChecksumMismatch, Downloader
-from wizard.core.errors import WizardError
-from wizard.core.installers import (
+from wizard.core.drivers.installers import (
     distro_for,
     elevate,
     fetch_installers,
@@ -31,9 +29,11 @@ from wizard.core.installers import (
     pfid_for,
     windows_osid,
 )
-from wizard.core.machine import Machine, NvidiaDriver, OsInfo, load_profile
-from wizard.core.net import make_session
-from wizard.core.planner import make_plan
+from wizard.core.errors import WizardError
+from wizard.core.fetch.download import ChecksumMismatch, Downloader
+from wizard.core.fetch.net import make_session
+from wizard.core.model.machine import Machine, NvidiaDriver, OsInfo, load_profile
+from wizard.core.plan.planner import make_plan
 
 PROFILES = Path(__file__).resolve().parents[1] / "profiles"
 SAMPLES = Path("/work/shared/research/samples")
@@ -119,7 +119,7 @@ def test_pre_turing_on_arch_gets_words_not_a_command_and_blackwell_wins_a_mixed_
     mixed = _linux("Fedora 41")
     mixed = replace(mixed, gpus=[replace(mixed.gpus[0], name="NVIDIA GeForce GTX 1080 Ti", compute_capability="6.1"),
                                  replace(mixed.gpus[0], name="NVIDIA GeForce RTX 5090", compute_capability="12.0")])
-    from wizard.core.installers import module_flavour
+    from wizard.core.drivers.installers import module_flavour
     flavour, notes = module_flavour(mixed)
     assert flavour == "open" and "GTX 1080 Ti" in notes[0] and "not be usable" in notes[0]
 
@@ -158,7 +158,7 @@ def test_a_fitting_driver_needs_nothing_and_the_toolkit_is_optional() -> None:
 def test_toolkit_installer_urls_are_known_good_ones() -> None:
     linux_urls = (SAMPLES / "cuda_runfile_urls_linux.csv").read_text()
     windows_urls = (SAMPLES / "cuda_installer_urls_windows.csv").read_text()
-    from wizard.core.installers import toolkit_steps
+    from wizard.core.drivers.installers import toolkit_steps
     for variant in ("cu118", "cu124", "cu126", "cu128", "cu129", "cu130", "cu132"):
         assert toolkit_steps(variant, "linux", "x86_64")[0].urls[0] in linux_urls, variant
         assert toolkit_steps(variant, "windows", "x86_64")[0].urls[0] in windows_urls, variant

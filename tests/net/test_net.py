@@ -14,8 +14,8 @@ import pytest
 import requests
 
 from tests.net.server import LoopbackProxy, LoopbackServer, closed_port, make_wheel, publish
-from wizard.core.index import IndexClient
-from wizard.core.net import (
+from wizard.core.fetch.index import IndexClient
+from wizard.core.fetch.net import (
     MIRROR_PRESETS,
     NetConfig,
     NetworkError,

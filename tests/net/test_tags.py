@@ -8,9 +8,9 @@ import pytest
 from packaging.tags import Tag, sys_tags
 
 from wizard.core.errors import WizardError
-from wizard.core.machine import OsInfo, PythonTarget, load_profile
-from wizard.core.tags import describe_target, target_tags
-from wizard.core.wheelhouse import probe_target
+from wizard.core.fetch.tags import describe_target, target_tags
+from wizard.core.fetch.wheelhouse import probe_target
+from wizard.core.model.machine import OsInfo, PythonTarget, load_profile
 
 PROFILES = "tests/profiles"
 

@@ -9,8 +9,8 @@ import pytest
 
 from tests.net.server import IndexOptions, LoopbackServer, make_wheel, publish
 from wizard.core.errors import WizardError
-from wizard.core.machine import OsInfo, PythonTarget
-from wizard.core.wheelhouse import fetch_wheelhouse, marker_environment
+from wizard.core.fetch.wheelhouse import fetch_wheelhouse, marker_environment
+from wizard.core.model.machine import OsInfo, PythonTarget
 
 WIN = (PythonTarget("3.12.4"), OsInfo("windows", "10.0.26100", "x86_64"))
 

@@ -10,7 +10,7 @@ from pytestqt.qtbot import QtBot
 
 from tests.qt.conftest import MACHINES
 from tests.qt.test_pages import advance, open_wizard
-from wizard.core.answers import AUTO, NEWEST, Answers, parse_answers
+from wizard.core.helpdesk.answers import AUTO, NEWEST, Answers, parse_answers
 from wizard.qt.pages import summary
 from wizard.qt.state import PageId
 

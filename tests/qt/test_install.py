@@ -20,9 +20,9 @@ from tests.install.conftest import installed, venv_py
 from tests.install.test_cli_e2e import TORCH_VERSION, torch_wheels  # noqa: F401  (session fixture)
 from tests.net.server import LoopbackServer, SyntheticWheel, closed_port, make_wheel, publish
 from tests.qt.conftest import MACHINES, MessageBoxes, settings, texts
-from wizard.core import environments as envs
-from wizard.core.machine import load_profile
-from wizard.core.planner import make_plan
+from wizard.core.install import environments as envs
+from wizard.core.model.machine import load_profile
+from wizard.core.plan.planner import make_plan
 from wizard.qt.app import Autopilot, create_wizard
 from wizard.qt.pages.install import InstallPage
 from wizard.qt.state import GuiOptions, PageId, WizardState

@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QWizard
 from pytestqt.qtbot import QtBot
 
 from tests.qt.conftest import MACHINES, settings, texts
-from wizard.core.machine import load_profile
-from wizard.core.planner import Choices, make_plan
+from wizard.core.model.machine import load_profile
+from wizard.core.plan.planner import Choices, make_plan
 from wizard.qt.app import create_wizard
 from wizard.qt.state import GuiOptions, PageId
 from wizard.qt.wizard import SetupWizard
@@ -162,7 +162,7 @@ def test_the_window_has_the_wizard_icon_in_several_sizes(qtbot: QtBot, tmp_path:
 
 
 def test_drivers_page_shows_the_same_commands_as_the_installers_command(qtbot: QtBot, tmp_path: Path) -> None:
-    from wizard.core.installers import installers_for
+    from wizard.core.drivers.installers import installers_for
 
     profile = MACHINES["driver-too-old"]
     machine = load_profile(str(profile))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from tests.qt.conftest import MACHINES
-from wizard.core.machine import load_profile
-from wizard.core.planner import make_plan
-from wizard.core.report import build_report
-from wizard.core.verify import StageResult, VerifyResult
+from wizard.core.helpdesk.report import build_report
+from wizard.core.model.machine import load_profile
+from wizard.core.plan.planner import make_plan
+from wizard.core.verify.runner import StageResult, VerifyResult
 
 
 def test_report_keeps_the_facts_and_redacts_people_and_secrets() -> None:

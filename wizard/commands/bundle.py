@@ -14,8 +14,8 @@ from typing import Any
 
 from wizard.core.errors import WizardError
 from wizard.core.exit_codes import ExitCode, ExitError
-from wizard.core.machine import Machine
-from wizard.core.net import NetConfig, NetworkError, make_session
+from wizard.core.fetch.net import NetConfig, NetworkError, make_session
+from wizard.core.model.machine import Machine
 
 
 def register(subparsers: Any) -> None:
@@ -50,7 +50,7 @@ def register(subparsers: Any) -> None:
 
 def _targets(args: argparse.Namespace) -> list[Machine]:
     from wizard.core.detect import detect_machine
-    from wizard.core.machine import load_profile
+    from wizard.core.model.machine import load_profile
 
     machines = [load_profile(path) for path in args.machine]
     for python in args.python:
@@ -63,8 +63,8 @@ def _targets(args: argparse.Namespace) -> list[Machine]:
 
 def run(args: argparse.Namespace) -> int:
     """Make the bundle; prints the manifest path. Returns a documented exit code."""
-    from wizard.core.bundle import InstallerOptions, make_bundle
-    from wizard.core.planner import Choices
+    from wizard.core.helpdesk.bundle import InstallerOptions, make_bundle
+    from wizard.core.plan.planner import Choices
 
     try:
         machines = _targets(args)

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from wizard.core.data_refresh import DEFAULT_VARIANTS, refresh, status
-from wizard.core.net import OFFICIAL_INDEX, NetConfig, make_session, redact_url
+from wizard.core.fetch.net import OFFICIAL_INDEX, NetConfig, make_session, redact_url
+from wizard.core.knowledge.refresh import DEFAULT_VARIANTS, refresh, status
 
 
 def register(subparsers: Any) -> None:

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from wizard.core.detect import detect_machine
-from wizard.core.machine import Machine, PythonTarget
+from wizard.core.model.machine import Machine, PythonTarget
 
 
 def register(subparsers: Any) -> None:

@@ -13,12 +13,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from wizard.core.download import Downloader, describe_progress
 from wizard.core.errors import WizardError
-from wizard.core.index import WheelFile
-from wizard.core.machine import OsInfo, PythonTarget
-from wizard.core.net import MIRROR_PRESETS, NetConfig, make_session, redact_url
-from wizard.core.wheelhouse import fetch_wheelhouse, probe_target
+from wizard.core.fetch.download import Downloader, describe_progress
+from wizard.core.fetch.index import WheelFile
+from wizard.core.fetch.net import MIRROR_PRESETS, NetConfig, make_session, redact_url
+from wizard.core.fetch.wheelhouse import fetch_wheelhouse, probe_target
+from wizard.core.model.machine import OsInfo, PythonTarget
 
 
 def register(subparsers: Any) -> None:
@@ -41,8 +41,8 @@ def register(subparsers: Any) -> None:
 def _plan_requirements(python: str | None) -> tuple[list[str], str, PythonTarget, OsInfo]:
     """What the planner recommends for this machine (imported lazily: it is optional here)."""
     try:
-        from wizard.core import planner
         from wizard.core.detect import detect_machine
+        from wizard.core.plan import planner
     except ImportError as exc:
         raise WizardError(
             "fetching the recommended build needs the planner and detection, which are not available",

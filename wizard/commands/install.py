@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from wizard.commands.verify import print_result
-from wizard.core import unattended
 from wizard.core.errors import WizardError
-from wizard.core.install_flow import InstallCallbacks, InstallRequest, run_install
-from wizard.core.pip_runner import PipProgress
+from wizard.core.helpdesk import unattended
+from wizard.core.install.flow import InstallCallbacks, InstallRequest, run_install
+from wizard.core.install.pip_runner import PipProgress
 
 
 def register(sub: Any) -> None:
@@ -62,7 +62,7 @@ def build_request(args: argparse.Namespace) -> InstallRequest:
                               requirements=requirements_without_planner(args.torch, args.variant),
                               index_url=args.index_url, expect_gpu=args.variant != "cpu", **common)
     from wizard.core.detect import detect_machine
-    from wizard.core.planner import Choices, make_plan
+    from wizard.core.plan.planner import Choices, make_plan
 
     base = args.python if args.python else None
     machine = detect_machine(python=base) if base else detect_machine()

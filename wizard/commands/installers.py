@@ -15,17 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from wizard.commands.plan import machine_for
-from wizard.core.download import Downloader
-from wizard.core.errors import WizardError
-from wizard.core.installers import (
+from wizard.core.drivers.installers import (
     FetchedInstaller,
     InstallerPlan,
     fetch_installers,
     installers_for,
     run_step_commands,
 )
-from wizard.core.net import NetConfig, make_session
-from wizard.core.planner import make_plan
+from wizard.core.errors import WizardError
+from wizard.core.fetch.download import Downloader
+from wizard.core.fetch.net import NetConfig, make_session
+from wizard.core.plan.planner import make_plan
 
 
 def register(sub: Any) -> None:

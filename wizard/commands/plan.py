@@ -7,8 +7,8 @@ import json
 import sys
 from typing import Any
 
-from wizard.core.machine import Machine, load_profile
-from wizard.core.planner import Choices, Plan, make_plan
+from wizard.core.model.machine import Machine, load_profile
+from wizard.core.plan.planner import Choices, Plan, make_plan
 
 
 def register(sub: Any) -> None:

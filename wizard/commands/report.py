@@ -28,9 +28,9 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Write the report; prints its path."""
     from wizard.core.detect import detect_machine
-    from wizard.core.planner import make_plan
-    from wizard.core.support_report import collect_report, write_report_zip
-    from wizard.core.verify import run_verify
+    from wizard.core.helpdesk.support_report import collect_report, write_report_zip
+    from wizard.core.plan.planner import make_plan
+    from wizard.core.verify.runner import run_verify
 
     machine = detect_machine(python=args.python) if args.python else detect_machine()
     try:

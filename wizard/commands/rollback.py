@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from wizard.core.environments import rollback
+from wizard.core.install.environments import rollback
 
 
 def register(sub: Any) -> None:

@@ -8,8 +8,8 @@ import sys
 from typing import Any, TextIO
 
 from wizard.core.errors import WizardError
-from wizard.core.install_flow import last_install_python
-from wizard.core.verify import VerifyResult, percent_of_peak, run_verify
+from wizard.core.install.flow import last_install_python
+from wizard.core.verify.runner import VerifyResult, percent_of_peak, run_verify
 
 VERDICT_WORDS = {
     "gpu-ok": "GPU OK: PyTorch computes correctly and trains on the GPU.",

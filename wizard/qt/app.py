@@ -79,7 +79,7 @@ def create_wizard(options: GuiOptions, settings: QSettings | None = None,
     settings = settings or QSettings(ORGANIZATION, APPLICATION)
     state = WizardState(options, settings)
     if options.machine:
-        from wizard.core.machine import load_profile
+        from wizard.core.model.machine import load_profile
 
         state.machine = load_profile(options.machine)
     translations = translations or Translations()

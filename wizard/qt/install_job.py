@@ -1,4 +1,4 @@
-"""The install, step by step, off the GUI thread: the GUI twin of ``wizard.core.install_flow``.
+"""The install, step by step, off the GUI thread: the GUI twin of ``wizard.core.install.flow``.
 
 Same order and same safety as the CLI: target -> (create venv) -> snapshot -> download into a
 wheelhouse -> pip install -> pin. Python work runs as :class:`~wizard.qt.workers.Task`; child
@@ -21,14 +21,14 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 
-from wizard.core import environments as envs
-from wizard.core import pip_runner
-from wizard.core.commands import Command
-from wizard.core.download import Downloader, DownloadItem, ProgressCallback
 from wizard.core.errors import WizardError
-from wizard.core.install_flow import activation_hint, replacements_needing_consent, write_pins
-from wizard.core.net import NetConfig, make_session
-from wizard.core.wheelhouse import fetch_wheelhouse, probe_target
+from wizard.core.fetch.download import Downloader, DownloadItem, ProgressCallback
+from wizard.core.fetch.net import NetConfig, make_session
+from wizard.core.fetch.wheelhouse import fetch_wheelhouse, probe_target
+from wizard.core.install import environments as envs
+from wizard.core.install import pip_runner
+from wizard.core.install.flow import activation_hint, replacements_needing_consent, write_pins
+from wizard.core.install.process import Command
 from wizard.qt.errors import ErrorText, error_text
 from wizard.qt.workers import ProcessResult, ProcessRunner, Task, TaskContext
 
@@ -310,7 +310,7 @@ class InstallJob(QObject):
         assert self.target is not None and self.info is not None
         r = self.request
         # The wheelhouse holds the resolved set, each file verified against the index's sha256:
-        # pip installs from it alone (wizard/core/wheelhouse.py), so nothing is downloaded twice.
+        # pip installs from it alone (wizard/core/fetch/wheelhouse.py), so nothing is downloaded twice.
         command = pip_runner.install_command(
             self.target.python, r.requirements, find_links=[self.wheelhouse], pip_version=self.info.pip_version,
             extra_args=("--no-index",))

@@ -16,9 +16,9 @@ from PySide6.QtCore import QObject, QSettings, Signal
 if TYPE_CHECKING:
     # Imported where used, not here: the first window must paint before the planner, the
     # environments and the workers are loaded (bench/bench_gui.py, goal < 1.5x an empty window).
-    from wizard.core.machine import Machine
-    from wizard.core.planner import Build, Choices, Plan
-    from wizard.core.verify import VerifyResult
+    from wizard.core.model.machine import Machine
+    from wizard.core.plan.planner import Build, Choices, Plan
+    from wizard.core.verify.runner import VerifyResult
     from wizard.qt.errors import ErrorText
     from wizard.qt.workers import Task, TaskContext
 
@@ -61,7 +61,7 @@ def size_estimate(build: Build | None) -> tuple[float, float]:
     """
     if build is None:
         return 0.0, 0.0
-    from wizard.core.knowledge import load_knowledge
+    from wizard.core.knowledge.base import load_knowledge
 
     need = load_knowledge().disk_needs_gib.get(build.device, 0.0)
     return need / 3, need
@@ -125,7 +125,7 @@ class WizardState(QObject):
     def mirror(self) -> str:
         """The chosen mirror preset name, or ``custom``; at first the remembered one, if still known."""
         if self._mirror is None:
-            from wizard.core.mirrors import MIRROR_PRESETS
+            from wizard.core.knowledge.mirrors import MIRROR_PRESETS
 
             saved = str(self.settings.value("mirror", "official"))
             self._mirror = saved if saved in MIRROR_PRESETS or saved == "custom" else "official"
@@ -139,7 +139,7 @@ class WizardState(QObject):
     def choices(self) -> Choices:
         """The person's build choices: the command line's, then the remembered ones."""
         if self._choices is None:
-            from wizard.core.planner import Choices
+            from wizard.core.plan.planner import Choices
 
             options = self.options
             self._choices = Choices(
@@ -188,7 +188,7 @@ class WizardState(QObject):
         build = build or self.build()
         if self.mirror == "custom" and self.custom_index.strip():
             return self.custom_index.strip()
-        from wizard.core.mirrors import MIRROR_PRESETS
+        from wizard.core.knowledge.mirrors import MIRROR_PRESETS
 
         preset = MIRROR_PRESETS.get(self.mirror)
         if build is None:
@@ -199,14 +199,14 @@ class WizardState(QObject):
 
     def mirror_is_find_links(self) -> bool:
         """True for mirrors that publish one flat page per variant (pip --find-links)."""
-        from wizard.core.mirrors import MIRROR_PRESETS
+        from wizard.core.knowledge.mirrors import MIRROR_PRESETS
 
         preset = MIRROR_PRESETS.get(self.mirror)
         return preset is not None and preset.kind == "find-links"
 
     def default_env_path(self) -> str:
         """The default new venv: the data dir, named after the build."""
-        from wizard.core import environments as envs
+        from wizard.core.install import environments as envs
 
         build = self.build()
         name = envs.env_name_for(build.torch, build.variant) if build else "torch"
@@ -217,7 +217,7 @@ class WizardState(QObject):
         return self.env.path or (self.default_env_path() if self.env.mode == "new" else "")
 
     def target_args(self) -> dict[str, str | None]:
-        """``python`` / ``venv`` / ``new_venv`` as :func:`wizard.core.environments.resolve_target` takes them."""
+        """``python`` / ``venv`` / ``new_venv`` as ``environments.resolve_target`` takes them."""
         if self.env.mode == "new":
             return {"python": self.env.base_python, "venv": None, "new_venv": self.env_path()}
         if self.env.mode == "existing":
@@ -290,7 +290,7 @@ class WizardState(QObject):
             return detect_machine(python=python) if python else detect_machine()
 
         def detected(machine: object) -> None:
-            from wizard.core.machine import Machine
+            from wizard.core.model.machine import Machine
 
             assert isinstance(machine, Machine)
             self.machine = machine
@@ -308,12 +308,12 @@ class WizardState(QObject):
             return
 
         def plan(ctx: TaskContext) -> Plan:
-            from wizard.core.planner import make_plan
+            from wizard.core.plan.planner import make_plan
 
             return make_plan(machine, choices)
 
         def planned(result: object) -> None:
-            from wizard.core.planner import Plan
+            from wizard.core.plan.planner import Plan
 
             assert isinstance(result, Plan)
             self.plan = result
@@ -333,7 +333,7 @@ class WizardState(QObject):
         def check(ctx: TaskContext) -> dict[str, Any]:
             import requests
 
-            from wizard.core.net import NetConfig, check_response, classify_error, make_session
+            from wizard.core.fetch.net import NetConfig, check_response, classify_error, make_session
 
             session = make_session(NetConfig(proxy=proxy, timeout=(10.0, 15.0)))
             try:

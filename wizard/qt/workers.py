@@ -4,7 +4,7 @@
   moved to its own ``QThread``. The function gets a :class:`TaskContext` with a
   ``threading.Event`` for cancel and methods that emit progress. The worker's signals are
   connected to methods of the Task, which lives in the GUI thread, so they arrive queued.
-* :class:`ProcessRunner` runs a core :class:`~wizard.core.commands.Command` (pip, venv, the
+* :class:`ProcessRunner` runs a core :class:`~wizard.core.install.process.Command` (pip, venv, the
   verify script) with ``QProcess``: the same argv, env and cwd as the CLI's runner, the same
   line splitting, and the same "terminate, wait, kill the whole group" on cancel.
 """
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QThread, QTimer, Signal, Slot
 
-from wizard.core.commands import TAIL_LINES, TERMINATE_GRACE_S, Command, LineSplitter
+from wizard.core.install.process import TAIL_LINES, TERMINATE_GRACE_S, Command, LineSplitter
 
 # How often the GUI collects progress from a worker: 10 a second is smooth to the eye.
 PROGRESS_INTERVAL_MS = 100
@@ -265,8 +265,8 @@ class ProcessRunner(QObject):
 
 
 def describe_bytes(n: float) -> str:
-    """``1.5 GB`` style, the same words the CLI prints (:func:`wizard.core.download.format_bytes`)."""
-    from wizard.core.download import format_bytes  # lazy: requests stays out of the GUI's start-up
+    """``1.5 GB`` style, the same words the CLI prints (:func:`wizard.core.fetch.download.format_bytes`)."""
+    from wizard.core.fetch.download import format_bytes  # lazy: requests stays out of the GUI's start-up
 
     return format_bytes(n)
 

@@ -13,7 +13,6 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
 from typing import TypeVar
 
-from wizard.core import gpu_catalog
 from wizard.core import messages as M
 from wizard.core.detect.disk import detect_disk
 from wizard.core.detect.host import CommandResult, Host, Runner, run_command
@@ -23,7 +22,8 @@ from wizard.core.detect.pci import PciDevice, amd_gfx_from_sysfs, scan_sysfs
 from wizard.core.detect.python_probe import PROBE_TIMEOUT_S, PythonScan, detect_python, scan_pythons
 from wizard.core.detect.system import detect_os
 from wizard.core.detect.windows import WindowsAdapter, list_video_controllers, nvidia_version_from_wddm
-from wizard.core.machine import DriverState, DriverStatus, Gpu, Machine, NvidiaDriver, OsInfo, PythonTarget
+from wizard.core.knowledge import gpu_catalog
+from wizard.core.model.machine import DriverState, DriverStatus, Gpu, Machine, NvidiaDriver, OsInfo, PythonTarget
 from wizard.core.text import T
 
 __all__ = [

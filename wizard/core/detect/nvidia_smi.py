@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from wizard.core import messages as M
 from wizard.core.detect.host import CommandResult, Host
 from wizard.core.detect.nvml import NvidiaProbe
-from wizard.core.machine import DriverState, DriverStatus, Gpu, NvidiaDriver
+from wizard.core.model.machine import DriverState, DriverStatus, Gpu, NvidiaDriver
 from wizard.core.text import T
 
 SMI_TIMEOUT_S = 5.0

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wizard.core import messages as M
-from wizard.core.machine import DriverState, DriverStatus, Gpu, NvidiaDriver
+from wizard.core.model.machine import DriverState, DriverStatus, Gpu, NvidiaDriver
 from wizard.core.text import T
 
 NVML_TIMEOUT_S = 5.0

@@ -1,7 +1,7 @@
 """Find the Python interpreters on a machine, probe each one, and choose the default target.
 
 The wizard's own interpreter is never the default target: PyTorch goes into the person's
-Python. Each candidate runs ``wizard/core/probe_script.py`` (stdlib only) with a timeout; an
+Python. Each candidate runs ``wizard/core/detect/probe_script.py`` (stdlib only) with a timeout; an
 interpreter that hangs, crashes or prints garbage is reported as unusable with the reason.
 """
 
@@ -22,10 +22,10 @@ from wizard.core import messages as M
 from wizard.core.detect.host import Host
 from wizard.core.detect.windows import py_launcher_interpreters
 from wizard.core.errors import WizardError
-from wizard.core.machine import InstalledTorch, PythonTarget
+from wizard.core.model.machine import InstalledTorch, PythonTarget
 from wizard.core.text import T
 
-PROBE_SCRIPT = Path(__file__).resolve().parent.parent / "probe_script.py"
+PROBE_SCRIPT = Path(__file__).resolve().parent / "probe_script.py"
 PROBE_TIMEOUT_S = 5.0
 MAX_PARALLEL_PROBES = 8
 # python3.8 .. python3.15 on PATH: 3.8 is the oldest any torch 2.x supported (torch-matrix.md),
@@ -284,7 +284,7 @@ def choose_target(targets: list[PythonTarget], active: set[str]) -> PythonTarget
         return None
     # A Python newer than any current torch release (a pre-release 3.15, say) is a poor default
     # when an older one that has wheels sits beside it.
-    from wizard.core.knowledge import bundled_knowledge
+    from wizard.core.knowledge.base import bundled_knowledge
 
     current = {v for rel in bundled_knowledge().releases[:2] for v in rel.python}
 

@@ -6,7 +6,7 @@ import re
 
 from wizard.core import messages as M
 from wizard.core.detect.host import Host
-from wizard.core.machine import OsInfo
+from wizard.core.model.machine import OsInfo
 from wizard.core.text import T
 
 # platform.machine() spellings -> the profile's names (machine-profile/1 `os.arch`).

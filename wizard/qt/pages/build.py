@@ -14,9 +14,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from wizard.core.knowledge import load_knowledge
-from wizard.core.mirrors import MIRROR_PRESETS
-from wizard.core.planner import Build, Choices, platform_key
+from wizard.core.knowledge.base import load_knowledge
+from wizard.core.knowledge.mirrors import MIRROR_PRESETS
+from wizard.core.plan.planner import Build, Choices, platform_key
 from wizard.qt.i18n import core_text
 from wizard.qt.pages.base import BasePage, clear_layout, label, scroll_box
 from wizard.qt.state import PageId, WizardState

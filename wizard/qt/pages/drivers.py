@@ -1,6 +1,6 @@
 """Page 5 (only when the plan has actions): update the driver, or the build that works without it.
 
-What to run comes from the core (:func:`wizard.core.installers.installers_for`), so this page and
+What to run comes from the core (:func:`wizard.core.drivers.installers.installers_for`), so this page and
 ``torch-gpu-setup installers`` always say the same: the exact, already elevated commands.
 """
 
@@ -24,16 +24,16 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from wizard.core.planner import Action
+from wizard.core.plan.planner import Action
 from wizard.qt.errors import ErrorText, ask, show_error
 from wizard.qt.i18n import core_text
 from wizard.qt.pages.base import BasePage, label
 from wizard.qt.state import PageId, WizardState
 from wizard.qt.workers import ProcessResult, ProcessRunner
 
-if TYPE_CHECKING:  # wizard.core.installers loads requests: imported when the page is first shown
-    from wizard.core.commands import Command
-    from wizard.core.installers import Step, Which
+if TYPE_CHECKING:  # wizard.core.drivers.installers loads requests: imported when the page is first shown
+    from wizard.core.drivers.installers import Step, Which
+    from wizard.core.install.process import Command
 
 CUDA_TOOLKIT_URL = "https://developer.nvidia.com/cuda-downloads"
 
@@ -44,7 +44,7 @@ def driver_step(state: WizardState) -> Step | None:
     A simulated machine is another computer: its commands are shown with ``sudo`` whatever this
     one has installed.
     """
-    from wizard.core.installers import DRIVER_KINDS, installers_for  # requests: loaded on first visit
+    from wizard.core.drivers.installers import DRIVER_KINDS, installers_for  # requests: loaded on first visit
 
     machine, plan, build = state.machine, state.plan, state.build()
     if machine is None or plan is None or build is None or not any(a.kind in DRIVER_KINDS for a in build.actions):

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QRadioButton,
 )
 
-from wizard.core import environments as envs
+from wizard.core.install import environments as envs
 from wizard.qt.errors import error_text
 from wizard.qt.pages.base import BasePage, label
 from wizard.qt.state import WizardState
@@ -28,7 +28,7 @@ MODES = ("new", "existing", "interpreter")
 
 def _replacements(requirements: Sequence[str], existing: dict[str, str]) -> list[str]:
     """What installing ``requirements`` would replace (install_flow loads the download stack: lazily)."""
-    from wizard.core.install_flow import replacements_needing_consent
+    from wizard.core.install.flow import replacements_needing_consent
 
     return replacements_needing_consent(requirements, existing)
 

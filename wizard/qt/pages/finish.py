@@ -8,8 +8,8 @@ from pathlib import Path
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPlainTextEdit, QPushButton
 
-from wizard.core import environments as envs
-from wizard.core.report import Report, build_report
+from wizard.core.helpdesk.report import Report, build_report
+from wizard.core.install import environments as envs
 from wizard.qt.errors import ErrorText, ask, error_text, show_error
 from wizard.qt.pages.base import BasePage, label
 from wizard.qt.state import WizardState

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QTreeWidgetItem,
 )
 
-from wizard.core import pip_runner
+from wizard.core.install import pip_runner
 from wizard.qt.errors import ErrorText
 from wizard.qt.pages.base import BasePage, ErrorPanel, label
 from wizard.qt.state import WizardState

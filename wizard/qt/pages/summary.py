@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QWizard
 
-from wizard.core.answers import AUTO, NEWEST, Answers, dump_answers
+from wizard.core.helpdesk.answers import AUTO, NEWEST, Answers, dump_answers
 from wizard.qt.errors import error_text, show_error
 from wizard.qt.pages.base import BasePage, label, scroll_box
 from wizard.qt.state import WizardState, size_estimate

@@ -12,8 +12,15 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QSizePolicy, QWidget
 
-from wizard.core.verify import TrainingPoint, VerifyParser, VerifyResult, percent_of_peak, script_text, verify_command
-from wizard.core.verify_script import STAGES
+from wizard.core.verify.runner import (
+    TrainingPoint,
+    VerifyParser,
+    VerifyResult,
+    percent_of_peak,
+    script_text,
+    verify_command,
+)
+from wizard.core.verify.verify_script import STAGES
 from wizard.qt.errors import ErrorText
 from wizard.qt.pages.base import BasePage, ErrorPanel, label
 from wizard.qt.state import WizardState

@@ -42,7 +42,7 @@ import urllib3
 
 from wizard.core import paths
 from wizard.core.errors import WizardError
-from wizard.core.net import NetworkError, check_response, classify_error, make_session, redact_url
+from wizard.core.fetch.net import NetworkError, check_response, classify_error, make_session, redact_url
 
 # done, total (0 when unknown), rate in bytes/s, eta in seconds (None when unknown). Python ints
 # are unbounded; a Qt receiver must use qlonglong (ARCHITECTURE.md: Signal(int) overflows at 2 GiB).

@@ -1,7 +1,7 @@
 """Where PyTorch wheels are published: the official index and known mirrors (plain data).
 
-Kept apart from :mod:`wizard.core.net` (which loads requests) so that showing the choices costs
-nothing at start-up; ``wizard.core.net`` re-exports these names.
+Kept apart from :mod:`wizard.core.fetch.net` (which loads requests) so that showing the choices costs
+nothing at start-up; ``wizard.core.fetch.net`` re-exports these names.
 """
 
 from __future__ import annotations

@@ -93,8 +93,8 @@ class Answers:
 
 
 def _known_variants() -> list[str]:
-    from wizard.core.knowledge import load_knowledge
-    from wizard.core.planner import all_variants
+    from wizard.core.knowledge.base import load_knowledge
+    from wizard.core.plan.planner import all_variants
 
     return all_variants(load_knowledge())
 
@@ -131,7 +131,7 @@ def _check_choice(choices: tuple[str, ...]) -> Callable[[Any], str | None]:
 
 
 def _check_mirror(value: Any) -> str | None:
-    from wizard.core.net import MIRROR_PRESETS
+    from wizard.core.fetch.net import MIRROR_PRESETS
 
     return _check_choice(tuple(sorted(MIRROR_PRESETS)))(value)
 
@@ -147,7 +147,7 @@ def _check_url(schemes: tuple[str, ...]) -> Callable[[Any], str | None]:
 
 def _safe(value: Any) -> str:
     """A URL for messages, without credentials."""
-    from wizard.core.net import redact_url
+    from wizard.core.fetch.net import redact_url
 
     return redact_url(str(value))
 

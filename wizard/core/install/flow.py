@@ -26,14 +26,14 @@ from typing import Any
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
-from wizard.core import environments as envs
-from wizard.core import pip_runner
-from wizard.core.commands import run_command
-from wizard.core.download import Downloader, default_cache_dir
 from wizard.core.errors import WizardError
-from wizard.core.knowledge import bundled_knowledge, variant_device
-from wizard.core.verify import VerifyResult, run_verify
-from wizard.core.wheelhouse import MANIFEST
+from wizard.core.fetch.download import Downloader, default_cache_dir
+from wizard.core.fetch.wheelhouse import MANIFEST
+from wizard.core.install import environments as envs
+from wizard.core.install import pip_runner
+from wizard.core.install.process import run_command
+from wizard.core.knowledge.base import bundled_knowledge, variant_device
+from wizard.core.verify.runner import VerifyResult, run_verify
 
 #: Packages whose exact build the wizard pins after a successful install.
 PINNED_PACKAGES = ("torch", "torchvision", "torchaudio")
@@ -397,7 +397,7 @@ def fetch_big_wheels(request: InstallRequest, python: str, cb: InstallCallbacks,
     wanted = big_wheel_requirements(request.requirements)
     if not request.fetch or not request.index_url or not wanted:
         return None
-    from wizard.core.wheelhouse import fetch_wheelhouse, probe_target  # requests etc.: only when fetching
+    from wizard.core.fetch.wheelhouse import fetch_wheelhouse, probe_target  # requests etc.: only when fetching
 
     target, os_info = probe_target(python)
     need_gib = bundled_knowledge().disk_needs_gib.get(variant_device(request.variant), 0.0)

@@ -1,6 +1,6 @@
 """Run the verification demo in the target environment and read its JSON lines.
 
-:mod:`wizard.core.verify_script` runs as a child of the TARGET interpreter. It is copied to a
+:mod:`wizard.core.verify.verify_script` runs as a child of the TARGET interpreter. It is copied to a
 fresh temporary directory first and run from there: the interpreter then never sees a ``torch``
 folder in the user's current directory, and a frozen wizard (whose modules live in an archive)
 works the same way. Lines that are not JSON (a library printing a warning) are kept as
@@ -18,8 +18,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from wizard.core.commands import Command, run_command
 from wizard.core.errors import WizardError
+from wizard.core.install.process import Command, run_command
 
 VERDICTS = ("gpu-ok", "cpu-only", "failed")
 # The CPU run takes ~20 s on 2 cores, a modern GPU < 60 s; 15 minutes covers a slow first CUDA
@@ -146,7 +146,7 @@ class VerifyParser:
 
 def script_text() -> str:
     """The source of the verification script (from the package, also when frozen)."""
-    return resources.files("wizard.core").joinpath("verify_script.py").read_text(encoding="utf-8")
+    return resources.files("wizard.core.verify").joinpath("verify_script.py").read_text(encoding="utf-8")
 
 
 def verify_command(python: str | Path, script: Path, expect_gpu: bool = False, quick: bool = False) -> Command:

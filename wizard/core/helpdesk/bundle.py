@@ -2,7 +2,7 @@
 
 ``make_bundle`` plans the build for each target (a real interpreter or a machine profile),
 fetches torch, its companions and every dependency for that target's tags with
-:func:`wizard.core.wheelhouse.fetch_wheelhouse`, and writes ``bundle.json``: the sha256 and size
+:func:`wizard.core.fetch.wheelhouse.fetch_wheelhouse`, and writes ``bundle.json``: the sha256 and size
 of every file, and for each target the machine it was made for and its plan.
 
 ``open_bundle`` is the other end: it checks every hash (and that no unlisted wheel was slipped
@@ -28,11 +28,11 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from wizard import __version__
 from wizard.core.errors import WizardError
 from wizard.core.exit_codes import ExitCode, ExitError
-from wizard.core.machine import Machine, OsInfo, PythonTarget
-from wizard.core.planner import Build, Choices, Plan, make_plan
-from wizard.core.tags import describe_target, target_tags
-from wizard.core.wheelhouse import MANIFEST as WHEELHOUSE_MANIFEST
-from wizard.core.wheelhouse import fetch_wheelhouse
+from wizard.core.fetch.tags import describe_target, target_tags
+from wizard.core.fetch.wheelhouse import MANIFEST as WHEELHOUSE_MANIFEST
+from wizard.core.fetch.wheelhouse import fetch_wheelhouse
+from wizard.core.model.machine import Machine, OsInfo, PythonTarget
+from wizard.core.plan.planner import Build, Choices, Plan, make_plan
 
 BUNDLE_MANIFEST = "bundle.json"
 BUNDLE_SCHEMA = "offline-bundle/1"
@@ -286,9 +286,9 @@ def _fetch_installers(machine: Machine, plan: Plan, out: Path, options: Installe
     Linux drivers come from the distribution's packages (nothing to store); the commands are
     in the target's plan. A Windows GPU whose product id is unknown gets a note, not a failure.
     """
-    from wizard.core.download import Downloader
-    from wizard.core.installers import fetch_installers, installers_for
-    from wizard.core.net import make_session
+    from wizard.core.drivers.installers import fetch_installers, installers_for
+    from wizard.core.fetch.download import Downloader
+    from wizard.core.fetch.net import make_session
 
     iplan = installers_for(machine, plan, toolkit=options.toolkit, pfid=options.pfid,
                            lookup_base=options.lookup_base, redist_prefix=options.redist_prefix,

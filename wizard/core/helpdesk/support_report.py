@@ -1,7 +1,7 @@
 """The support report a helpdesk asks for: one zip instead of "send me five commands' output".
 
 It holds ``report.html`` (readable in any browser) and ``report.json`` (the same facts for
-tools), built by :func:`wizard.core.report.build_report`, which redacts user names, home paths,
+tools), built by :func:`wizard.core.helpdesk.report.build_report`, which redacts user names, home paths,
 the host name (optional here), tokens and proxy credentials. This module only gathers the
 facts: detection, the plan, the last install and verify logs, ``pip list`` of the target,
 driver details (``nvidia-smi`` when present), the proxy settings and the wizard's version.
@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from wizard import __version__
-from wizard.core import environments as envs
-from wizard.core.commands import Command, run_command
 from wizard.core.errors import WizardError
-from wizard.core.machine import Machine
-from wizard.core.planner import Plan
-from wizard.core.report import Report, build_report
-from wizard.core.verify import VerifyResult
+from wizard.core.helpdesk.report import Report, build_report
+from wizard.core.install import environments as envs
+from wizard.core.install.process import Command, run_command
+from wizard.core.model.machine import Machine
+from wizard.core.plan.planner import Plan
+from wizard.core.verify.runner import VerifyResult
 
 LAST_RUN = "last-install.json"
 #: Proxy settings pip and requests read (pip docs "Configuration"; requests "Proxies").

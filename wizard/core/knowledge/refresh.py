@@ -1,6 +1,6 @@
 """``data refresh``: read the live index and record what it really has (an OBSERVED-INDEX overlay).
 
-The overlay goes to ``<user data dir>/knowledge/observed_index.json``; ``wizard.core.knowledge``
+The overlay goes to ``<user data dir>/knowledge/observed_index.json``; ``wizard.core.knowledge.base``
 merges it over the bundled data, which stays the fallback. Shape (schema ``observed-index/1``)::
 
     {"schema": "observed-index/1", "fetched_at": "2026-12-01T10:00:00+00:00",
@@ -26,8 +26,8 @@ from typing import Any
 import requests
 
 from wizard.core.errors import WizardError
-from wizard.core.index import IndexClient
-from wizard.core.net import OFFICIAL_INDEX, NetworkError, make_session, redact_url
+from wizard.core.fetch.index import IndexClient
+from wizard.core.fetch.net import OFFICIAL_INDEX, NetworkError, make_session, redact_url
 
 SCHEMA = "observed-index/1"
 PROJECTS = ("torch", "torchvision", "torchaudio")
@@ -41,9 +41,9 @@ DEFAULT_VARIANTS: tuple[str, ...] = (
 
 
 def overlay_path() -> Path:
-    """Where the overlay lives (the same place ``wizard.core.knowledge`` reads it from)."""
+    """Where the overlay lives (the same place ``wizard.core.knowledge.base`` reads it from)."""
     try:
-        from wizard.core.knowledge import overlay_path as knowledge_overlay_path
+        from wizard.core.knowledge.base import overlay_path as knowledge_overlay_path
     except ImportError:  # pragma: no cover - knowledge.py not there yet
         import platformdirs
 

@@ -32,12 +32,12 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
-from wizard.core.download import Downloader, DownloadItem, ProgressCallback
 from wizard.core.errors import WizardError
-from wizard.core.index import IndexClient, WheelFile, parse_requirement
-from wizard.core.machine import OsInfo, PythonTarget
-from wizard.core.net import check_response, classify_error, make_session
-from wizard.core.tags import target_tags
+from wizard.core.fetch.download import Downloader, DownloadItem, ProgressCallback
+from wizard.core.fetch.index import IndexClient, WheelFile, parse_requirement
+from wizard.core.fetch.net import check_response, classify_error, make_session
+from wizard.core.fetch.tags import target_tags
+from wizard.core.model.machine import OsInfo, PythonTarget
 
 MANIFEST = "wheelhouse.json"
 

@@ -1,6 +1,6 @@
 """pip command lines and pip output, as pure functions.
 
-Builders return :class:`~wizard.core.commands.Command` objects for the TARGET interpreter
+Builders return :class:`~wizard.core.install.process.Command` objects for the TARGET interpreter
 (``<python> -m pip ...``, never the wizard's own ``sys.executable``). Everything the wizard does
 not have to decide is left to the user's pip configuration: no ``--isolated``, and ``PIP_*``
 variables pass through, so proxies, certificates, mirrors and extra indexes keep working. The
@@ -27,7 +27,7 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 from wizard.core import messages as M
-from wizard.core.commands import Command
+from wizard.core.install.process import Command
 from wizard.core.text import T
 
 # ``--progress-bar=raw`` first shipped in pip 24.1 (pip's 24.1 changelog; pip 24.0 and older

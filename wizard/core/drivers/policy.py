@@ -1,6 +1,6 @@
 """The driver policy of an unattended install: ``never``, ``download-only`` or ``install``.
 
-Builds on :mod:`wizard.core.installers` (what the plan's driver actions mean on this OS):
+Builds on :mod:`wizard.core.drivers.installers` (what the plan's driver actions mean on this OS):
 
 * ``download-only``: everything that can be downloaded (the Windows driver, the CUDA toolkit /
   cuDNN archives when asked) goes into the download folder, or is taken from the offline bundle;
@@ -25,11 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wizard.core.bundle import BundledInstaller
-from wizard.core.commands import Command
-from wizard.core.errors import WizardError
-from wizard.core.exit_codes import ExitCode, ExitError
-from wizard.core.installers import (
+from wizard.core.drivers.installers import (
     FetchedInstaller,
     InstallerPlan,
     Step,
@@ -38,10 +34,14 @@ from wizard.core.installers import (
     run_step_commands,
     windows_install_command,
 )
-from wizard.core.machine import Machine
-from wizard.core.planner import Plan
+from wizard.core.errors import WizardError
+from wizard.core.exit_codes import ExitCode, ExitError
+from wizard.core.helpdesk.bundle import BundledInstaller
+from wizard.core.install.process import Command
+from wizard.core.model.machine import Machine
+from wizard.core.plan.planner import Plan
 
-#: Elevation prefixes :func:`wizard.core.installers.elevate` may put in front of a command.
+#: Elevation prefixes :func:`wizard.core.drivers.installers.elevate` may put in front of a command.
 ELEVATORS = ("sudo", "pkexec")
 #: apt/dpkg must never stop to ask (Debian policy: debconf's noninteractive frontend).
 NONINTERACTIVE_ENV = {"DEBIAN_FRONTEND": "noninteractive"}
@@ -129,8 +129,8 @@ def _gather(iplan: InstallerPlan, sources: DriverSources, log: Callable[[str], N
             if got is None and step.kind in ("driver_windows", "cuda_toolkit", "cudnn"):
                 log(f"{step.title}: not in the offline bundle (make it with bundle --with-installers)")
         return [f for f in found if f is not None]
-    from wizard.core.download import Downloader
-    from wizard.core.net import make_session
+    from wizard.core.fetch.download import Downloader
+    from wizard.core.fetch.net import make_session
 
     session = make_session()
     downloader = Downloader(session)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from packaging.tags import Tag, compatible_tags, cpython_tags, generic_tags, mac_platforms
 
 from wizard.core.errors import WizardError
-from wizard.core.machine import OsInfo, PythonTarget
+from wizard.core.model.machine import OsInfo, PythonTarget
 
 # Oldest glibc per manylinux architecture (PEP 600; packaging.tags._manylinux): x86 wheels go back
 # to manylinux1 (glibc 2.5), every other architecture starts at manylinux2014 (glibc 2.17).

@@ -33,9 +33,9 @@ from wizard.core.errors import WizardError
 
 # Re-exported: the presets are plain data in their own module so the GUI can show them without
 # loading requests at start-up.
-from wizard.core.mirrors import MIRROR_PRESETS as MIRROR_PRESETS
-from wizard.core.mirrors import OFFICIAL_INDEX as OFFICIAL_INDEX
-from wizard.core.mirrors import MirrorPreset as MirrorPreset
+from wizard.core.knowledge.mirrors import MIRROR_PRESETS as MIRROR_PRESETS
+from wizard.core.knowledge.mirrors import OFFICIAL_INDEX as OFFICIAL_INDEX
+from wizard.core.knowledge.mirrors import MirrorPreset as MirrorPreset
 
 # (connect, read) seconds. Read is per socket read, not for the whole file, so a stalled response
 # is noticed within a minute while a slow but moving 3 GB download is never cut.

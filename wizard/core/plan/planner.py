@@ -15,10 +15,10 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from wizard.core import gpu_catalog
 from wizard.core import messages as M
 from wizard.core.errors import ChoiceError
-from wizard.core.knowledge import (
+from wizard.core.knowledge import gpu_catalog
+from wizard.core.knowledge.base import (
     Knowledge,
     Release,
     format_cc,
@@ -27,7 +27,7 @@ from wizard.core.knowledge import (
     variant_cuda,
     variant_device,
 )
-from wizard.core.machine import DriverState, Gpu, Machine
+from wizard.core.model.machine import DriverState, Gpu, Machine
 from wizard.core.text import T, join, restyle
 
 PYTORCH_INDEX = "https://download.pytorch.org/whl"

@@ -10,7 +10,7 @@ Understands:
 * find-links flat pages: one HTML page listing every file (several PyTorch mirrors publish this way).
 
 Wheel names are parsed with ``packaging.utils.parse_wheel_filename``; compatibility is decided by
-the target's tag list from :func:`wizard.core.tags.target_tags`, best tag first.
+the target's tag list from :func:`wizard.core.fetch.tags.target_tags`, best tag first.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from packaging.version import InvalidVersion, Version
 
 from wizard.core.errors import WizardError
-from wizard.core.net import SIMPLE_ACCEPT, NetworkError, check_response, classify_error, make_session
+from wizard.core.fetch.net import SIMPLE_ACCEPT, NetworkError, check_response, classify_error, make_session
 
 JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
 

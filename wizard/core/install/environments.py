@@ -25,9 +25,10 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 from typing import Any
 
-from wizard.core import paths, pip_runner
-from wizard.core.commands import Command, CommandResult, run_command
+from wizard.core import paths
 from wizard.core.errors import WizardError
+from wizard.core.install import pip_runner
+from wizard.core.install.process import Command, CommandResult, run_command
 
 APP_NAME = paths.APP_NAME
 #: Overrides the data directory (tests, portable installs).

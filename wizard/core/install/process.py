@@ -1,7 +1,7 @@
 """Commands as data, and the one runner the CLI uses for child processes.
 
-A :class:`Command` is built by pure functions (:mod:`wizard.core.pip_runner`,
-:mod:`wizard.core.environments`, :mod:`wizard.core.verify`) and run either here with
+A :class:`Command` is built by pure functions (:mod:`wizard.core.install.pip_runner`,
+:mod:`wizard.core.install.environments`, :mod:`wizard.core.verify.runner`) and run either here with
 :func:`run_command` (CLI, tests) or later by the GUI with ``QProcess``; both read the same
 ``argv``, ``env`` and ``cwd``. Output is merged (stderr into stdout), decoded incrementally as
 UTF-8 (a multi-byte character split across two reads stays whole) and cut into lines at ``\\n``,

@@ -14,7 +14,7 @@ From ``make_plan(machine).recommended.actions`` this module works out, per opera
   with sha256 (§3.1).
 
 Facts live in ``wizard/data/installers.json``, each with its source. Downloads go through
-:class:`wizard.core.download.Downloader`. Platform-specific parts (elevation) are thin and take
+:class:`wizard.core.fetch.download.Downloader`. Platform-specific parts (elevation) are thin and take
 the platform as an argument, so they are tested everywhere.
 """
 
@@ -35,15 +35,15 @@ from urllib.parse import unquote, urlencode, urlsplit
 
 import requests
 
-from wizard.core import gpu_catalog
 from wizard.core import messages as M
-from wizard.core.commands import Command, CommandResult, run_command
-from wizard.core.download import Downloader, DownloadItem, ProgressCallback
 from wizard.core.errors import WizardError
-from wizard.core.knowledge import parse_cc, variant_cuda
-from wizard.core.machine import Gpu, Machine
-from wizard.core.net import check_response, classify_error, redact_url
-from wizard.core.planner import Action, Plan
+from wizard.core.fetch.download import Downloader, DownloadItem, ProgressCallback
+from wizard.core.fetch.net import check_response, classify_error, redact_url
+from wizard.core.install.process import Command, CommandResult, run_command
+from wizard.core.knowledge import gpu_catalog
+from wizard.core.knowledge.base import parse_cc, variant_cuda
+from wizard.core.model.machine import Gpu, Machine
+from wizard.core.plan.planner import Action, Plan
 from wizard.core.text import T, join
 
 Which = Callable[[str], "str | None"]

@@ -20,18 +20,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wizard.core import environments as envs
-from wizard.core import pip_runner
-from wizard.core.answers import AUTO, FIELDS, NEWEST, Answers, add_answer_flags, answers_from
-from wizard.core.bundle import Bundle, BundleTarget, choose_target, open_bundle, plan_for
-from wizard.core.driver_policy import DriverOutcome, DriverPolicyError, DriverSources, apply_driver_policy
+from wizard.core.drivers.policy import DriverOutcome, DriverPolicyError, DriverSources, apply_driver_policy
 from wizard.core.errors import ChoiceError, ProfileError, WizardError
 from wizard.core.exit_codes import DESCRIPTIONS, ExitCode, ExitError, code_for_verdict
-from wizard.core.install_flow import InstallCallbacks, InstallOutcome, InstallRequest, run_install
-from wizard.core.knowledge import load_knowledge, variant_device
-from wizard.core.machine import Machine
-from wizard.core.net import MIRROR_PRESETS, NetworkError, redact_url
-from wizard.core.planner import Build, Choices, Plan, platform_key
+from wizard.core.fetch.net import MIRROR_PRESETS, NetworkError, redact_url
+from wizard.core.helpdesk.answers import AUTO, FIELDS, NEWEST, Answers, add_answer_flags, answers_from
+from wizard.core.helpdesk.bundle import Bundle, BundleTarget, choose_target, open_bundle, plan_for
+from wizard.core.install import environments as envs
+from wizard.core.install import pip_runner
+from wizard.core.install.flow import InstallCallbacks, InstallOutcome, InstallRequest, run_install
+from wizard.core.knowledge.base import load_knowledge, variant_device
+from wizard.core.model.machine import Machine
+from wizard.core.plan.planner import Build, Choices, Plan, platform_key
 
 #: Plan actions that mean "the GPU driver must change" (SCHEMA.md action kinds).
 DRIVER_ACTIONS = ("driver_install", "driver_update")
@@ -215,7 +215,7 @@ def _probe_python(answers: Answers) -> str:
 
 
 def _bundle_build(bundle: Bundle, answers: Answers, log: RunLog) -> tuple[BundleTarget, str]:
-    from wizard.core.wheelhouse import probe_target
+    from wizard.core.fetch.wheelhouse import probe_target
 
     python = _probe_python(answers)
     py, os_info = probe_target(python)
@@ -226,7 +226,7 @@ def _bundle_build(bundle: Bundle, answers: Answers, log: RunLog) -> tuple[Bundle
 
 def _machine(answers: Answers, python: str | None) -> Machine:
     if answers.machine:
-        from wizard.core.machine import load_profile
+        from wizard.core.model.machine import load_profile
 
         return load_profile(answers.machine)
     from wizard.core.detect import detect_machine
@@ -259,7 +259,7 @@ def run_unattended(answers: Answers, log: RunLog | None = None, *, platform: str
         log.status(f"error: {exc.one_line()}")
         if exc.details:
             log.lines.append(exc.details)
-    from wizard.core.support_report import save_last_run
+    from wizard.core.helpdesk.support_report import save_last_run
 
     with contextlib.suppress(OSError):
         save_last_run(log.lines, result.to_json(), result.outcome.verify if result.outcome else None)
@@ -362,7 +362,7 @@ def _run(answers: Answers, log: RunLog, result: RunResult, platform: str | None 
 
 
 def _write_report(answers: Answers, log: RunLog, result: RunResult) -> Path | None:
-    from wizard.core.support_report import collect_report, write_report_zip
+    from wizard.core.helpdesk.support_report import collect_report, write_report_zip
 
     try:
         python = str(result.outcome.python) if result.outcome else None

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from wizard import __version__
-from wizard.core.machine import Machine
-from wizard.core.planner import Plan
-from wizard.core.verify import VerifyResult
+from wizard.core.model.machine import Machine
+from wizard.core.plan.planner import Plan
+from wizard.core.verify.runner import VerifyResult
 
 REPORT_SCHEMA = "diagnostics-report/1"
 

@@ -1,0 +1,1 @@
+"""Index client, wheel tags, resumable verified downloads, the wheelhouse, network errors."""

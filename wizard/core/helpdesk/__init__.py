@@ -1,0 +1,1 @@
+"""Answer files, unattended installs, offline bundles, diagnostics and support reports."""

@@ -1,0 +1,1 @@
+"""Process runner, interpreter targets, snapshots and rollback, pip, and the install flow."""

@@ -1,0 +1,1 @@
+"""The plain data that flows through the pipeline: the machine as detected, the plan."""
