@@ -1,8 +1,9 @@
 """Command line: ``torch-gpu-setup detect | plan | fetch | install | verify ...``.
 
 Each subcommand lives in ``wizard/commands/<name>.py`` and exposes ``register(subparsers)``,
-which adds its parser and sets ``func`` to a function ``(args) -> int``. Any
-:class:`~wizard.core.errors.WizardError` becomes one line on stderr and exit code 2.
+which adds its parser and sets ``func`` to a function ``(args) -> int``. Every failure passes
+the error boundary (:mod:`wizard.commands.errors`): message, context and hint on stderr, the
+details in a log file, and exit code 2 (``install``: its documented codes).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import sys
 from collections.abc import Sequence
 
 from wizard import __version__
-from wizard.core.errors import WizardError
 
 # Order is the order shown in --help. Add a module here to add a subcommand.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -44,6 +44,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         description="Find, install and verify the right PyTorch build for this machine's GPU.",
     )
     parser.add_argument("--version", action="version", version=f"torch-gpu-setup {__version__}")
+    parser.add_argument("--verbose", action="store_true", help="on a failure, also print its details")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     first = next((a for a in (argv or ()) if not a.startswith("-")), None)
     chosen = [m for m in COMMAND_MODULES if m.rsplit(".", 1)[-1] == first] or list(COMMAND_MODULES)
@@ -76,9 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                   file=sys.stderr)
     try:
         return int(args.func(args))
-    except WizardError as exc:
-        print(f"torch-gpu-setup: error: {exc.one_line()}", file=sys.stderr)
-        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("torch-gpu-setup: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # the error boundary: words for a person, never a traceback
+        from wizard.commands.errors import report
+
+        return report(exc, verbose=args.verbose, exit_codes=args.command == "install")

@@ -67,13 +67,15 @@ def _bad(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]:
          ' "name": "X", "compute_capability": "twelve"}]}', "gpus[0].compute_capability"),
     ],
 )
-def test_bad_profile_gets_one_line_naming_file_and_field(tmp_path: Path, text: str, field: str) -> None:
+def test_bad_profile_gets_one_error_naming_file_and_field(tmp_path: Path, text: str, field: str) -> None:
     result = _bad(tmp_path, text)
     assert result.returncode == 2
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
+    assert len(lines) == 2, result.stderr    # the message, then the hint on a line of its own
+    assert lines[0].startswith("torch-gpu-setup: error: ")
     assert "bad.json" in lines[0] and f"'{field}'" in lines[0]
+    assert lines[1] == "  hint: see SCHEMA.md (machine-profile/1) for the expected shape"
     assert "Traceback" not in result.stderr
 
 

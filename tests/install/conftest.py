@@ -240,3 +240,18 @@ def installed(prefix: Path) -> dict[str, str]:
         capture_output=True, text=True, check=True, env={**os.environ, "PIP_CONFIG_FILE": os.devnull},
     ).stdout
     return dict(line.split("==", 1) for line in out.splitlines() if "==" in line)
+
+
+class Recorder(list):  # type: ignore[type-arg]
+    """An event sink for the core flows that keeps every event (a face that only listens)."""
+
+    def __call__(self, event: object) -> None:
+        self.append(event)
+
+    def of(self, kind: type) -> list:  # type: ignore[type-arg]
+        """The events of one type, in order."""
+        return [e for e in self if isinstance(e, kind)]
+
+    def texts(self, *kinds: type) -> list[str]:
+        """The ``text`` of the events of these types (steps, sentences, log lines), in order."""
+        return [str(e.text) for e in self if isinstance(e, kinds)]

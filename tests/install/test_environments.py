@@ -40,11 +40,15 @@ def test_pep668_python_is_never_changed(debian_python: Path) -> None:
     assert f"--new-venv DIR --python {debian_python}" in err.value.hint
 
 
-def test_pep668_on_the_command_line_is_one_error_line(debian_python: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_pep668_on_the_command_line_is_one_error_with_its_hint(debian_python: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["install", "--python", str(debian_python), "--torch", "2.13.0", "--variant", "cpu",
                  "--index-url", "http://127.0.0.1:9/", "--no-verify"])
-    err = capsys.readouterr().err
-    assert code == 2 and err.count("\n") == 1 and "managed by the operating system" in err
+    errors = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("- ")]
+    assert code == 2 and len(errors) == 2   # bad input: nothing changed, no log to read
+    assert errors[0].startswith("torch-gpu-setup: error: ") and "managed by the operating system" in errors[0]
+    assert errors[1] == f"  hint: install into a new virtual environment instead: torch-gpu-setup install " \
+                        f"--new-venv DIR --python {debian_python}"
 
 
 def test_pep668_python_can_still_be_the_base_of_a_new_venv(debian_python: Path, tmp_path: Path) -> None:

@@ -14,20 +14,18 @@ from urllib.parse import unquote
 
 import pytest
 
-from tests.install.conftest import LoopbackIndex, build_wheel, installed, venv_py
+from tests.install.conftest import LoopbackIndex, Recorder, build_wheel, installed, venv_py
 from wizard.cli import main
-from wizard.core.errors import WizardError
-from wizard.core.fetch.download import DownloadCancelled
+from wizard.core.errors import Cancelled, WizardError
+from wizard.core.events import FileProgress, LogLine, Status, StepStarted
 from wizard.core.install import environments as envs
 from wizard.core.install.flow import (
-    InstallCallbacks,
     InstallRequest,
     last_install_path,
     last_install_python,
     run_install,
     wheelhouse_dir,
 )
-from wizard.core.install.pip_runner import PipProgress
 
 pytestmark = pytest.mark.usefixtures("isolated_pip")
 
@@ -53,11 +51,10 @@ def _request(index: LoopbackIndex, venv: Path, **kw: object) -> InstallRequest:
 def test_big_wheel_comes_through_the_wizard_and_the_cache_is_reused(
         loopback_index: LoopbackIndex, venv: Path, template_venv: Path, tmp_path: Path) -> None:
     _publish(loopback_index, tmp_path)
-    statuses: list[str] = []
-    lines: list[str] = []
-    progress: list[PipProgress] = []
-    callbacks = InstallCallbacks(status=statuses.append, line=lines.append, progress=progress.append)
-    run_install(_request(loopback_index, venv), callbacks)
+    events = Recorder()
+    run_install(_request(loopback_index, venv), events)
+    statuses, lines = events.texts(Status, StepStarted), events.texts(LogLine)
+    progress = events.of(FileProgress)
 
     assert installed(venv)["torch"] == "1.0+cpu" and installed(venv)["helper"] == "1.0"
     house = wheelhouse_dir(_request(loopback_index, venv))
@@ -66,11 +63,11 @@ def test_big_wheel_comes_through_the_wizard_and_the_cache_is_reused(
     assert _gets(loopback_index, TORCH_FILE) == 1
     assert _gets(loopback_index, "helper-1.0-py3-none-any.whl") == 1          # the rest: pip, from the index
     assert any("--find-links" in line and str(house / TORCH_FILE) in line for line in lines)
-    assert any(s.startswith("downloading 1 wheel(s)") for s in statuses)
+    assert any(s.startswith("Downloading 1 file(s)") for s in statuses)
     size = (house / TORCH_FILE).stat().st_size
     assert progress and progress[-1].done == size and progress[-1].total == size
-    assert statuses.index(next(s for s in statuses if s.startswith("downloading"))) < \
-        statuses.index("recording a snapshot of the environment")
+    assert statuses.index(next(s for s in statuses if s.startswith("Downloading 1"))) < \
+        statuses.index("Recording a snapshot of the environment")
 
     # a second install (another environment) reuses the verified file from the cache
     second = tmp_path / "env2"
@@ -90,13 +87,14 @@ def test_cancel_while_the_wizard_downloads_leaves_the_environment_untouched(
     loopback_index.slow.add(TORCH_FILE)
     cancel = threading.Event()
 
-    def on_progress(p: PipProgress) -> None:
-        if p.done > 0:
+    def on_event(event: object) -> None:
+        if isinstance(event, FileProgress) and event.done > 0:
             cancel.set()
 
     before = installed(venv)
-    with pytest.raises(DownloadCancelled):
-        run_install(_request(loopback_index, venv), InstallCallbacks(progress=on_progress), cancel=cancel)
+    with pytest.raises(Cancelled) as err:
+        run_install(_request(loopback_index, venv), on_event, cancel=cancel)
+    assert "Nothing was changed" in err.value.hint
     assert installed(venv) == before
     assert not envs.snapshot_path(venv_py(venv)).exists()      # stopped before the snapshot
     assert not (wheelhouse_dir(_request(loopback_index, venv)) / TORCH_FILE).exists()
@@ -106,13 +104,13 @@ def test_cancel_while_the_wizard_downloads_leaves_the_environment_untouched(
 def test_a_missing_wheel_fails_before_a_venv_is_made(loopback_index: LoopbackIndex, tmp_path: Path) -> None:
     _publish(loopback_index, tmp_path)
     target = tmp_path / "new-env"
-    statuses: list[str] = []
+    events = Recorder()
     with pytest.raises(WizardError) as err:
         run_install(InstallRequest(torch="9.9", variant="cpu", requirements=("torch==9.9+cpu",),
                                    index_url=loopback_index.url("whl/cpu"), python=sys.executable,
-                                   new_venv=str(target), verify=False), InstallCallbacks(status=statuses.append))
+                                   new_venv=str(target), verify=False), events)
     assert "torch 9.9+cpu is not on the index" in err.value.message and "1.0+cpu" in err.value.message
-    assert not any(s.startswith("creating the environment") for s in statuses)
+    assert not any(e.step == "venv" for e in events.of(StepStarted))
     assert not target.exists()
 
 

@@ -73,7 +73,8 @@ def test_steps_for_a_status_label() -> None:
 def test_read_line_gives_each_face_the_same_meaning() -> None:
     meanings = [pip_runner.read_line(line) for line in _lines("pip24.2_raw_success.txt")]
     assert meanings[0] == pip_runner.PipLine()  # "Looking in indexes": just a log line
-    assert meanings[1].status == "collecting torch==2.4.1+cu124"
+    assert meanings[1].status == "pip: collecting torch==2.4.1+cu124"
+    assert getattr(meanings[1].status, "template", None) == "pip: collecting {name}"  # translatable
     progress = [m.progress for m in meanings if m.progress is not None]
     assert progress and progress[-1].fraction == 1.0
     assert all(m.status is None and m.installed is None for m in meanings if m.progress is not None)

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.install.conftest import LoopbackIndex, build_wheel, installed, venv_py
-from wizard.core.errors import WizardError
+from tests.install.conftest import LoopbackIndex, Recorder, build_wheel, installed, venv_py
+from wizard.core.errors import Cancelled, WizardError
+from wizard.core.events import LogLine, StepStarted
 from wizard.core.install import environments as envs
-from wizard.core.install.flow import InstallCallbacks, InstallRequest, run_install
+from wizard.core.install.flow import InstallRequest, run_install
 
 pytestmark = pytest.mark.usefixtures("isolated_pip")
 
@@ -121,14 +122,14 @@ def test_cancel_mid_download_leaves_env_as_it_was(loopback_index: LoopbackIndex,
     loopback_index.slow.add("torch-1.0+cpu-py3-none-any.whl")
     cancel = threading.Event()
 
-    def line(text: str) -> None:
-        if "torch-1.0" in text and "Downloading" in text:
+    def line(event: object) -> None:
+        if isinstance(event, LogLine) and "torch-1.0" in event.text and "Downloading" in event.text:
             threading.Timer(0.5, cancel.set).start()
 
     before = installed(venv)
-    with pytest.raises(WizardError) as err:
-        run_install(_request(loopback_index, venv), InstallCallbacks(line=line), cancel=cancel)
-    assert cancel.is_set() and err.value.message == "installation cancelled"
+    with pytest.raises(Cancelled) as err:
+        run_install(_request(loopback_index, venv), line, cancel=cancel)
+    assert cancel.is_set() and err.value.message == "The installation was cancelled."
     assert installed(venv) == before
 
 
@@ -166,12 +167,11 @@ def test_users_pip_config_is_respected(loopback_index: LoopbackIndex, venv: Path
 def test_failed_install_into_new_venv_deletes_it(loopback_index: LoopbackIndex, tmp_path: Path) -> None:
     _publish(loopback_index, tmp_path)
     target = tmp_path / "new-env"
-    statuses: list[str] = []
+    events = Recorder()
     with pytest.raises(WizardError) as err:
         run_install(InstallRequest(torch="9.9", variant="cpu", requirements=("torch==9.9+cpu",),
                                    index_url=loopback_index.url("whl/cpu"), python=sys.executable,
-                                   new_venv=str(target), verify=False, fetch=False),
-                    InstallCallbacks(status=statuses.append))
-    assert any(s.startswith("creating the environment") for s in statuses)
-    assert "removed the new environment" in err.value.hint
+                                   new_venv=str(target), verify=False, fetch=False), events)
+    assert any(e.step == "venv" for e in events.of(StepStarted)), (err.value.message, events)
+    assert "The new environment" in err.value.hint and "was removed" in err.value.hint
     assert not target.exists()

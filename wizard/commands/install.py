@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
+from wizard.commands.errors import log_on_failure
+from wizard.commands.progress import TerminalProgress
 from wizard.commands.verify import print_result
 from wizard.core.errors import WizardError
+from wizard.core.exit_codes import code_for_verdict
 from wizard.core.helpdesk import unattended
-from wizard.core.install.flow import InstallCallbacks, InstallRequest, run_install
-from wizard.core.install.pip_runner import PipProgress
+from wizard.core.install.flow import InstallRequest, run_install
 
 
 def register(sub: Any) -> None:
@@ -77,65 +78,15 @@ def build_request(args: argparse.Namespace) -> InstallRequest:
                           expect_gpu=build.device not in ("cpu",), **common)
 
 
-class TerminalProgress:
-    """Status and pip progress on stderr: redrawn in place on a terminal, main steps otherwise."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
-        self._last_draw = 0.0
-        self._width = 0
-
-    def status(self, text: str) -> None:
-        """A new step: on a terminal replaces the current line, otherwise one line per step."""
-        if self.tty:
-            self._draw(text[:100])
-            self.stream.write("\n")
-            self._width = 0
-        elif not text.startswith(("collecting", "downloading")):
-            self.stream.write(f"- {text}\n")
-        self.stream.flush()
-
-    def line(self, text: str) -> None:
-        """pip's own lines are not shown (they are in the error details when something fails)."""
-
-    def progress(self, p: PipProgress) -> None:
-        """A download bar, at most ten redraws a second."""
-        if not self.tty or (time.monotonic() - self._last_draw < 0.1 and p.fraction != 1.0):
-            return
-        self._last_draw = time.monotonic()
-        mib = p.done / 2**20
-        if p.fraction is None:
-            self._draw(f"  {mib:8.1f} MiB")
-            return
-        bar = "#" * int(p.fraction * 30)
-        self._draw(f"  [{bar:<30}] {100 * p.fraction:5.1f}%  {mib:.1f} of {p.total / 2**20:.1f} MiB")  # type: ignore[operator]
-
-    def verify_event(self, event: dict[str, Any]) -> None:
-        """Stage results as they come."""
-        if event.get("event") == "stage":
-            self.status(f"verify {event.get('name')}: {event.get('status')}")
-        elif event.get("event") == "progress" and self.tty:
-            self._draw(f"  training step {event.get('step')}: loss {event.get('loss')}")
-
-    def _draw(self, text: str) -> None:
-        self.stream.write("\r" + text.ljust(self._width))
-        self._width = len(text)
-        self.stream.flush()
-
-    def callbacks(self) -> InstallCallbacks:
-        """These methods as the install flow's callbacks."""
-        return InstallCallbacks(status=self.status, line=self.line, progress=self.progress,
-                                verify_event=self.verify_event)
-
-
 def run(args: argparse.Namespace) -> int:
     """Install, then print where, how it is pinned, how to activate it and the verdict."""
     if unattended.wants_unattended(args):
         return unattended.run_cli(args)  # documented exit codes (wizard.core.exit_codes)
     request = build_request(args)
     ui = TerminalProgress(sys.stderr)
-    outcome = run_install(request, ui.callbacks())
+    with log_on_failure(ui.lines, "install"):
+        outcome = run_install(request, ui)
+    ui.clear()
     out = sys.stdout
     out.write(f"Installed into {outcome.target.prefix} ({outcome.target.kind.replace('_', ' ')})\n")
     if outcome.installed:
@@ -153,4 +104,4 @@ def run(args: argparse.Namespace) -> int:
     if outcome.verify is None:
         return 0
     print_result(outcome.verify, out)
-    return 0 if outcome.verify.verdict != "failed" else 1
+    return int(code_for_verdict(outcome.verify.verdict))  # the documented codes, as unattended

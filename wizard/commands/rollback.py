@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from wizard.core.install.environments import rollback
+from wizard.core.install.flow import run_rollback
 
 
 def register(sub: Any) -> None:
@@ -21,5 +21,5 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Roll back and say what was done."""
-    print(rollback(args.python, on_line=lambda line: None))
+    print(run_rollback(args.python))
     return 0

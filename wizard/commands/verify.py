@@ -8,6 +8,7 @@ import sys
 from typing import Any, TextIO
 
 from wizard.core.errors import WizardError
+from wizard.core.events import Event, VerifyStageStarted
 from wizard.core.install.flow import last_install_python
 from wizard.core.verify.runner import VerifyResult, percent_of_peak, run_verify
 
@@ -94,12 +95,12 @@ def run(args: argparse.Namespace) -> int:
             print(f"Verifying {args.python}", file=sys.stderr)
     tty = sys.stderr.isatty() and not args.json
 
-    def on_event(event: dict[str, Any]) -> None:
-        if tty and event.get("event") == "stage_start":
-            sys.stderr.write(f"\r  running {event.get('stage')}...".ljust(40))
+    def on_event(event: Event) -> None:
+        if tty and isinstance(event, VerifyStageStarted):
+            sys.stderr.write(f"\r  running {event.stage}...".ljust(40))
             sys.stderr.flush()
 
-    result = run_verify(args.python, expect_gpu=args.expect_gpu, quick=args.quick, on_event=on_event)
+    result = run_verify(args.python, expect_gpu=args.expect_gpu, quick=args.quick, emit=on_event)
     if tty:
         sys.stderr.write("\r" + " " * 40 + "\r")
     if args.json:

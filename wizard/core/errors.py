@@ -40,3 +40,16 @@ class KnowledgeError(WizardError):
 
 class ChoiceError(WizardError):
     """A user's choice (torch version, variant) that cannot be satisfied or does not exist."""
+
+
+class Cancelled(WizardError):
+    """The person (or a signal) stopped a flow; ``hint`` says what was put back."""
+
+
+class InputError(WizardError):
+    """The person's input (a path, a URL, a choice) cannot be used; nothing was changed."""
+
+    @classmethod
+    def from_error(cls, exc: WizardError) -> InputError:
+        """The same words, marked as bad input (for the documented exit code 2)."""
+        return cls(exc.message, hint=exc.hint, details=exc.details)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from wizard.core.errors import WizardError
+from wizard.core.errors import Cancelled, ChoiceError, InputError, ProfileError, WizardError
 
 
 class ExitCode(IntEnum):
@@ -67,3 +67,23 @@ def code_for_verdict(verdict: str) -> ExitCode:
     if verdict == "cpu-only":
         return ExitCode.SUCCESS_CPU_ONLY
     return ExitCode.VERIFY_FAILED
+
+
+def code_for_error(exc: WizardError) -> ExitCode:
+    """The documented exit code for a failure, for unattended and interactive installs alike."""
+    if isinstance(exc, ExitError):
+        return exc.code
+    if isinstance(exc, Cancelled):
+        return ExitCode.INTERRUPTED
+    if isinstance(exc, (ChoiceError, ProfileError, InputError)):
+        return ExitCode.BAD_ANSWERS
+    from wizard.core.fetch.net import NetworkError  # requests: only once something failed
+    from wizard.core.install import pip_runner
+
+    if isinstance(exc, NetworkError):
+        return ExitCode.NETWORK_FAILURE
+    if exc.details:
+        kind = pip_runner.classify_failure(exc.details.splitlines(), 1).kind
+        if kind in ("network", "proxy", "tls"):
+            return ExitCode.NETWORK_FAILURE
+    return ExitCode.INSTALL_FAILED

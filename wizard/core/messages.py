@@ -363,3 +363,43 @@ NOTE_OS_UNKNOWN = "Unrecognised operating system '{system}'; treated as Linux."
 NOTE_NO_OS_RELEASE = "No /etc/os-release: the Linux distribution is unknown."
 NOTE_NO_ADAPTERS = "Could not list display adapters: {reason}."
 NOTE_ADAPTERS_UNREADABLE = "Could not read the display adapter list from PowerShell ({error})."
+
+# --------------------------------------------------------------------------- the install flow (install/flow.py)
+
+FLOW_PREPARE = "Checking the environment"
+FLOW_DOWNLOAD = "Downloading the packages"
+FLOW_CHECK_FOLDER = "Checking the wheels in {folder}"
+FLOW_CHECK_SOURCE = "Looking up {requirements} at {source}"
+FLOW_DOWNLOADING = "Downloading {count} file(s), {size}"
+FLOW_CREATE_VENV = "Creating the environment {prefix}"
+FLOW_UPGRADE_PIP = "Upgrading pip in the new environment"
+FLOW_SNAPSHOT = "Recording a snapshot of the environment"
+FLOW_PIP = "Installing {requirements} with pip"
+FLOW_PINS = "Pinning the installed build"
+FLOW_VERIFY = "Verifying: running the demo in the new environment"
+FLOW_INSTALLED = "PyTorch is installed in {prefix}."
+FLOW_ROLLBACK = "Rolling back the last install of {python}"
+FLOW_UNDO = "Putting the environment back as it was"
+FLOW_UNDONE_REMOVED = "The new environment {prefix} was removed."
+FLOW_UNDONE_RESTORED = "The environment was put back: {what}."
+FLOW_NOTHING_CHANGED = "Nothing was changed."
+FLOW_ROLLBACK_FAILED = ("Putting the environment back failed: {error}. Run torch-gpu-setup rollback --python "
+                        "{python}.")
+FLOW_CANCELLED = "The installation was cancelled."
+FLOW_DOWNLOAD_CANCELLED_HINT = ("Nothing was changed; what was downloaded is kept, and the next try resumes "
+                                "where this one stopped.")
+FLOW_TIMED_OUT = "The installation did not finish in time."
+FLOW_NEEDS_CONSENT = "{prefix} already has {what}"
+FLOW_NEEDS_CONSENT_HINT = ("Replacing them needs your consent (--yes, or the box on the Environment page); the "
+                           "environment is snapshotted first and can be rolled back.")
+FLOW_PARENT_NOT_WRITABLE = "The folder for the new environment {prefix} cannot be made: {parent} is not writable."
+FLOW_PARENT_NOT_WRITABLE_HINT = "Choose a folder in your home directory, or one you may write to."
+FLOW_FOLDER_MISSING = "{folder} has no wheel of {requirement} for Python {python}."
+FLOW_FOLDER_MISSING_HINT = ("Put the wheel for this Python there (torch-gpu-setup fetch can download it), or "
+                            "choose another source.")
+#: What pip is doing now, from its output lines (pip_runner.read_line).
+PIP_STEPS = {
+    "collecting": "pip: collecting {name}",
+    "downloading": "pip: downloading {name}",
+    "installing": "pip: installing {name}",
+}

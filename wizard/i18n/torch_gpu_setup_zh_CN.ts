@@ -147,107 +147,107 @@
 <context>
     <name>DriversPage</name>
     <message>
-        <location filename="../qt/pages/drivers.py" line="152"/>
+        <location filename="../qt/pages/drivers.py" line="151"/>
         <source>Driver and tools</source>
         <translation>驱动和工具</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="153"/>
+        <location filename="../qt/pages/drivers.py" line="152"/>
         <source>The recommended build needs something first. Choose one of the two ways.</source>
         <translation>推荐的版本需要先完成一项操作。请从下面两种方式中选择一种。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="154"/>
-        <location filename="../qt/pages/drivers.py" line="206"/>
+        <location filename="../qt/pages/drivers.py" line="153"/>
+        <location filename="../qt/pages/drivers.py" line="205"/>
         <source>Update the driver</source>
         <translation>更新驱动</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="155"/>
+        <location filename="../qt/pages/drivers.py" line="154"/>
         <source>Keep the driver as it is</source>
         <translation>保持现有驱动</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="156"/>
+        <location filename="../qt/pages/drivers.py" line="155"/>
         <source>&amp;Update the driver, then use the recommended build</source>
         <translation>更新驱动，然后使用推荐的版本(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="157"/>
+        <location filename="../qt/pages/drivers.py" line="156"/>
         <source>Use the newest build that &amp;works without it</source>
         <translation>使用无需更新即可运行的最新版本(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="158"/>
+        <location filename="../qt/pages/drivers.py" line="157"/>
         <source>&amp;Copy command</source>
         <translation>复制命令(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="159"/>
-        <location filename="../qt/pages/drivers.py" line="185"/>
+        <location filename="../qt/pages/drivers.py" line="158"/>
+        <location filename="../qt/pages/drivers.py" line="184"/>
         <source>&amp;Run it now…</source>
         <translation>立即运行(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="159"/>
-        <location filename="../qt/pages/drivers.py" line="185"/>
+        <location filename="../qt/pages/drivers.py" line="158"/>
+        <location filename="../qt/pages/drivers.py" line="184"/>
         <source>&amp;Open the download page</source>
         <translation>打开下载页面(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="160"/>
+        <location filename="../qt/pages/drivers.py" line="159"/>
         <source>Show how to get the CUDA &amp;toolkit (only to compile CUDA extensions)</source>
         <translation>显示如何获取 CUDA 工具包（仅编译 CUDA 扩展时需要）(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="161"/>
+        <location filename="../qt/pages/drivers.py" line="160"/>
         <source>PyTorch brings its own CUDA libraries; the toolkit is only needed to compile extensions. Download it from {0}.</source>
         <translation>PyTorch 自带所需的 CUDA 库；只有编译扩展时才需要工具包。下载地址：{0}。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="163"/>
+        <location filename="../qt/pages/drivers.py" line="162"/>
         <source>After a driver update: restart the computer, then start this wizard again. It remembers your choices and checks the driver again.</source>
         <translation>更新驱动后：请重启电脑，然后再次打开本向导。向导会记住您的选择，并重新检查驱动。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="187"/>
+        <location filename="../qt/pages/drivers.py" line="186"/>
         <source>Not available for a simulated machine.</source>
         <translation>模拟的机器无法使用此功能。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="190"/>
+        <location filename="../qt/pages/drivers.py" line="189"/>
         <source>{0} works with the driver you have now.</source>
         <translation>{0} 可以在您现有的驱动上运行。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="191"/>
+        <location filename="../qt/pages/drivers.py" line="190"/>
         <source>No build works without the update.</source>
         <translation>不更新驱动就没有可用的版本。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="207"/>
+        <location filename="../qt/pages/drivers.py" line="206"/>
         <source>Run these commands with administrator rights?</source>
         <translation>以管理员权限运行这些命令吗？</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="211"/>
+        <location filename="../qt/pages/drivers.py" line="210"/>
         <source>The command cannot be run from here.</source>
         <translation>无法在这里运行此命令。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="212"/>
+        <location filename="../qt/pages/drivers.py" line="211"/>
         <source>Run it in a terminal: {0}</source>
         <translation>请在终端中运行：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="228"/>
+        <location filename="../qt/pages/drivers.py" line="234"/>
         <source>Done. Restart the computer so the new driver loads.</source>
         <translation>完成。请重启电脑以加载新驱动。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="230"/>
-        <source>The driver command failed (exit code {0}).</source>
-        <translation>驱动命令执行失败（退出码 {0}）。</translation>
+        <location filename="../qt/pages/drivers.py" line="239"/>
+        <source>The driver command failed: {0}</source>
+        <translation>驱动命令执行失败：{0}</translation>
     </message>
 </context>
 <context>
@@ -402,97 +402,97 @@
 <context>
     <name>FinishPage</name>
     <message>
-        <location filename="../qt/pages/finish.py" line="66"/>
+        <location filename="../qt/pages/finish.py" line="68"/>
         <source>Finished</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="67"/>
+        <location filename="../qt/pages/finish.py" line="69"/>
         <source>What happened, and how to start.</source>
         <translation>结果如何，以及如何开始使用。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="68"/>
+        <location filename="../qt/pages/finish.py" line="70"/>
         <source>&amp;Save diagnostics report…</source>
         <translation>保存诊断报告(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="69"/>
+        <location filename="../qt/pages/finish.py" line="71"/>
         <source>&amp;Copy for helpdesk</source>
         <translation>复制给技术支持(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="70"/>
+        <location filename="../qt/pages/finish.py" line="72"/>
         <source>&amp;Roll back…</source>
         <translation>回滚(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="76"/>
+        <location filename="../qt/pages/finish.py" line="78"/>
         <source>This was a simulation of “{0}”: nothing was installed.</source>
         <translation>这是对“{0}”的模拟：没有安装任何内容。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="80"/>
+        <location filename="../qt/pages/finish.py" line="82"/>
         <source>PyTorch was not installed.</source>
         <translation>PyTorch 没有安装。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="82"/>
+        <location filename="../qt/pages/finish.py" line="84"/>
         <source>PyTorch is installed, but the demo did not finish.</source>
         <translation>PyTorch 已安装，但演示没有运行完。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="84"/>
+        <location filename="../qt/pages/finish.py" line="86"/>
         <source>PyTorch works on your GPU.</source>
         <translation>PyTorch 已经可以在您的 GPU 上运行。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="85"/>
+        <location filename="../qt/pages/finish.py" line="87"/>
         <source>PyTorch works, on the processor (CPU) only.</source>
         <translation>PyTorch 可以运行，但只使用处理器（CPU）。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="86"/>
+        <location filename="../qt/pages/finish.py" line="88"/>
         <source>PyTorch is installed, but the demo found a problem (see the Verify page).</source>
         <translation>PyTorch 已安装，但演示发现了问题（请查看验证页面）。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="95"/>
+        <location filename="../qt/pages/finish.py" line="97"/>
         <source>&lt;b&gt;To use it&lt;/b&gt;, open a terminal and activate the environment:&lt;br&gt;&lt;code&gt;{0}&lt;/code&gt;&lt;br&gt;then run this first program:</source>
         <translation>&lt;b&gt;使用方法&lt;/b&gt;：打开终端并激活环境：&lt;br&gt;&lt;code&gt;{0}&lt;/code&gt;&lt;br&gt;然后运行这个入门程序：</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="99"/>
+        <location filename="../qt/pages/finish.py" line="101"/>
         <source>A first program to run once PyTorch is installed:</source>
         <translation>PyTorch 安装好之后可以运行的入门程序：</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="122"/>
+        <location filename="../qt/pages/finish.py" line="124"/>
         <source>Save diagnostics report</source>
         <translation>保存诊断报告</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="131"/>
+        <location filename="../qt/pages/finish.py" line="133"/>
         <source>Saved {0} and {1}.</source>
         <translation>已保存 {0} 和 {1}。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="157"/>
+        <location filename="../qt/pages/finish.py" line="159"/>
         <source>Copied. Paste it into your message to the helpdesk.</source>
         <translation>已复制。请把它粘贴到发给技术支持的消息中。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="161"/>
+        <location filename="../qt/pages/finish.py" line="163"/>
         <source>Roll back</source>
         <translation>回滚</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="162"/>
+        <location filename="../qt/pages/finish.py" line="164"/>
         <source>Undo this installation?</source>
         <translation>要撤销这次安装吗？</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="163"/>
+        <location filename="../qt/pages/finish.py" line="165"/>
         <source>A new environment is deleted; an existing one returns to its snapshot.</source>
         <translation>新建的环境会被删除；已有的环境会恢复到快照时的状态。</translation>
     </message>
@@ -500,206 +500,116 @@
 <context>
     <name>InstallJob</name>
     <message>
-        <location filename="../qt/install_job.py" line="123"/>
-        <source>Checking the environment…</source>
-        <translation>正在检查环境…</translation>
-    </message>
-    <message>
-        <location filename="../qt/install_job.py" line="131"/>
+        <location filename="../qt/adapters.py" line="127"/>
         <source>Cancelling…</source>
         <translation>正在取消…</translation>
-    </message>
-    <message>
-        <location filename="../qt/install_job.py" line="181"/>
-        <source>A program could not be started: {0}</source>
-        <translation>无法启动程序：{0}</translation>
-    </message>
-    <message>
-        <location filename="../qt/install_job.py" line="183"/>
-        <source>Check that the Python interpreter exists and works.</source>
-        <translation>请检查 Python 解释器是否存在且能正常运行。</translation>
-    </message>
-    <message>
-        <location filename="../qt/install_job.py" line="221"/>
-        <source>This environment already has {0}</source>
-        <translation>此环境中已有 {0}</translation>
-    </message>
-    <message>
-        <location filename="../qt/install_job.py" line="223"/>
-        <source>Go back to the Environment page and agree to replace them.</source>
-        <translation>请返回“环境”页面，同意替换它们。</translation>
-    </message>
-    <message>
-        <location filename="../qt/install_job.py" line="225"/>
-        <source>Recording a snapshot of the environment</source>
-        <translation>正在保存环境快照</translation>
-    </message>
-    <message>
-        <location filename="../qt/install_job.py" line="238"/>
-        <source>Creating the environment {0}</source>
-        <translation>正在创建环境 {0}</translation>
-    </message>
-    <message>
-        <location filename="../qt/install_job.py" line="250"/>
-        <source>The virtual environment could not be created.</source>
-        <translation>无法创建虚拟环境。</translation>
-    </message>
-    <message>
-        <location filename="../qt/install_job.py" line="251"/>
-        <source>On Debian or Ubuntu install the venv module (sudo apt install python3-venv).</source>
-        <translation>在 Debian 或 Ubuntu 上请安装 venv 模块（sudo apt install python3-venv）。</translation>
-    </message>
-    <message>
-        <location filename="../qt/install_job.py" line="270"/>
-        <source>Upgrading pip in the new environment</source>
-        <translation>正在升级新环境中的 pip</translation>
-    </message>
-    <message>
-        <location filename="../qt/install_job.py" line="275"/>
-        <source>pip could not be upgraded; continuing without a progress bar</source>
-        <translation>无法升级 pip；将在没有进度条的情况下继续</translation>
-    </message>
-    <message>
-        <location filename="../qt/install_job.py" line="288"/>
-        <source>Downloading the packages</source>
-        <translation>正在下载软件包</translation>
-    </message>
-    <message>
-        <location filename="../qt/install_job.py" line="309"/>
-        <source>Installing with pip</source>
-        <translation>正在用 pip 安装</translation>
-    </message>
-    <message>
-        <location filename="../qt/install_job.py" line="323"/>
-        <source>Pinning the installed build</source>
-        <translation>正在锁定已安装的版本</translation>
-    </message>
-    <message>
-        <location filename="../qt/install_job.py" line="354"/>
-        <location filename="../qt/install_job.py" line="361"/>
-        <source>Nothing was changed.</source>
-        <translation>没有做任何改动。</translation>
-    </message>
-    <message>
-        <location filename="../qt/install_job.py" line="358"/>
-        <source>The new environment {0} was removed.</source>
-        <translation>新环境 {0} 已被删除。</translation>
-    </message>
-    <message>
-        <location filename="../qt/install_job.py" line="367"/>
-        <source>Putting the environment back as it was…</source>
-        <translation>正在把环境恢复原样…</translation>
-    </message>
-    <message>
-        <location filename="../qt/install_job.py" line="380"/>
-        <source>The installation was cancelled.</source>
-        <translation>安装已取消。</translation>
-    </message>
-    <message>
-        <location filename="../qt/install_job.py" line="382"/>
-        <source>Undoing it failed too: {0}</source>
-        <translation>撤销也失败了：{0}</translation>
     </message>
 </context>
 <context>
     <name>InstallPage</name>
     <message>
-        <location filename="../qt/pages/install.py" line="101"/>
+        <location filename="../qt/pages/install.py" line="103"/>
         <source>Installing</source>
+        <extracomment>The install flow&apos;s steps this page shows (wizard.core.events.INSTALL_STEPS; verify has its own page).</extracomment>
         <translation>正在安装</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="102"/>
+        <location filename="../qt/pages/install.py" line="104"/>
         <source>Downloading and installing PyTorch. You can cancel; everything is then undone.</source>
         <translation>正在下载并安装 PyTorch。您可以随时取消，所有改动都会被撤销。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="103"/>
+        <location filename="../qt/pages/install.py" line="105"/>
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="103"/>
+        <location filename="../qt/pages/install.py" line="105"/>
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="103"/>
+        <location filename="../qt/pages/install.py" line="105"/>
         <source>Progress</source>
         <translation>进度</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="104"/>
+        <location filename="../qt/pages/install.py" line="106"/>
         <source>Speed / time left</source>
         <translation>速度 / 剩余时间</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="105"/>
+        <location filename="../qt/pages/install.py" line="107"/>
         <source>Show &amp;log</source>
         <translation>显示日志(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="106"/>
+        <location filename="../qt/pages/install.py" line="108"/>
         <source>Try &amp;again</source>
         <translation>重试(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="107"/>
+        <location filename="../qt/pages/install.py" line="109"/>
         <source>pip: %p%</source>
         <translation>pip：%p%</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="111"/>
+        <location filename="../qt/pages/install.py" line="113"/>
         <source>Check the environment</source>
         <translation>检查环境</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="111"/>
+        <location filename="../qt/pages/install.py" line="114"/>
         <source>Create the environment</source>
         <translation>创建环境</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="112"/>
+        <location filename="../qt/pages/install.py" line="113"/>
         <source>Download</source>
         <translation>下载</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="112"/>
+        <location filename="../qt/pages/install.py" line="114"/>
+        <source>Snapshot</source>
+        <translation>快照</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/install.py" line="115"/>
         <source>Install with pip</source>
         <translation>用 pip 安装</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="113"/>
+        <location filename="../qt/pages/install.py" line="115"/>
         <source>Pin the build</source>
         <translation>锁定版本</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="191"/>
+        <location filename="../qt/pages/install.py" line="184"/>
         <source>done</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="211"/>
+        <location filename="../qt/pages/install.py" line="204"/>
         <source>PyTorch is installed. Next: prove that it works.</source>
         <translation>PyTorch 已安装。下一步：验证它能正常工作。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="219"/>
+        <location filename="../qt/pages/install.py" line="212"/>
         <source>The installation did not finish.</source>
         <translation>安装没有完成。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="227"/>
+        <location filename="../qt/pages/install.py" line="220"/>
         <source>Cancelled. {0}</source>
         <translation>已取消。{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="233"/>
+        <location filename="../qt/pages/install.py" line="226"/>
         <source>Simulated machine: nothing is installed. These commands would run:</source>
         <translation>模拟的机器：不会安装任何内容。实际会运行以下命令：</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="246"/>
+        <location filename="../qt/pages/install.py" line="239"/>
         <source>simulated</source>
         <translation>模拟</translation>
     </message>
@@ -1058,92 +968,92 @@
 <context>
     <name>VerifyPage</name>
     <message>
-        <location filename="../qt/pages/verify.py" line="91"/>
+        <location filename="../qt/pages/verify.py" line="84"/>
         <source>PyTorch imports</source>
         <translation>PyTorch 能够导入</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="91"/>
+        <location filename="../qt/pages/verify.py" line="84"/>
         <source>The GPU is visible</source>
         <translation>GPU 可见</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="92"/>
+        <location filename="../qt/pages/verify.py" line="85"/>
         <source>The build supports this GPU</source>
         <translation>此版本支持这块 GPU</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="92"/>
+        <location filename="../qt/pages/verify.py" line="85"/>
         <source>Computations are correct</source>
         <translation>计算结果正确</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="93"/>
+        <location filename="../qt/pages/verify.py" line="86"/>
         <source>Half and bfloat16 precision</source>
         <translation>半精度和 bfloat16 精度</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="93"/>
+        <location filename="../qt/pages/verify.py" line="86"/>
         <source>A first model learns</source>
         <translation>第一个模型能够学习</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="94"/>
+        <location filename="../qt/pages/verify.py" line="87"/>
         <source>A small network trains</source>
         <translation>小型网络能够训练</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="94"/>
+        <location filename="../qt/pages/verify.py" line="87"/>
         <source>Speed against the datasheet</source>
         <translation>速度与规格参数对比</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="95"/>
+        <location filename="../qt/pages/verify.py" line="88"/>
         <source>Several GPUs work together</source>
         <translation>多块 GPU 协同工作</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="100"/>
+        <location filename="../qt/pages/verify.py" line="93"/>
         <source>Proving that it works</source>
         <translation>验证能否正常工作</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="101"/>
+        <location filename="../qt/pages/verify.py" line="94"/>
         <source>A short demo runs in the new environment: it trains a small network on the GPU.</source>
         <translation>将在新环境中运行一个简短的演示：在 GPU 上训练一个小型网络。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="102"/>
+        <location filename="../qt/pages/verify.py" line="95"/>
         <source>training loss</source>
         <translation>训练损失</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="127"/>
+        <location filename="../qt/pages/verify.py" line="120"/>
         <source>Simulated machine: nothing was installed, so nothing is verified.</source>
         <translation>模拟的机器：没有安装任何内容，因此不做验证。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="184"/>
+        <location filename="../qt/pages/verify.py" line="195"/>
         <source>The demo was stopped.</source>
         <translation>演示已停止。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="185"/>
+        <location filename="../qt/pages/verify.py" line="196"/>
         <source>PyTorch stays installed; run torch-gpu-setup verify later.</source>
         <translation>PyTorch 仍保持安装；稍后可运行 torch-gpu-setup verify。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="201"/>
+        <location filename="../qt/pages/verify.py" line="208"/>
         <source>{0}: {1} TFLOPS (fp32 matrix multiply)</source>
         <translation>{0}：{1} TFLOPS（fp32 矩阵乘法）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="204"/>
+        <location filename="../qt/pages/verify.py" line="211"/>
         <source>{0:.0f}% of the datasheet peak</source>
         <translation>达到规格峰值的 {0:.0f}%</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="206"/>
+        <location filename="../qt/pages/verify.py" line="213"/>
         <source>Ran on the processor: no GPU speed to measure.</source>
         <translation>在处理器上运行：没有 GPU 速度可测。</translation>
     </message>
@@ -2136,6 +2046,126 @@
     <message>
         <source>Could not read the display adapter list from PowerShell ({error}).</source>
         <translation>无法从 PowerShell 读取显示适配器列表（{error}）。</translation>
+    </message>
+    <message>
+        <source>Checking the environment</source>
+        <translation>正在检查环境</translation>
+    </message>
+    <message>
+        <source>Downloading the packages</source>
+        <translation>正在下载软件包</translation>
+    </message>
+    <message>
+        <source>Checking the wheels in {folder}</source>
+        <translation>正在检查 {folder} 中的 wheel 文件</translation>
+    </message>
+    <message>
+        <source>Looking up {requirements} at {source}</source>
+        <translation>正在 {source} 查找 {requirements}</translation>
+    </message>
+    <message>
+        <source>Downloading {count} file(s), {size}</source>
+        <translation>正在下载 {count} 个文件，共 {size}</translation>
+    </message>
+    <message>
+        <source>Creating the environment {prefix}</source>
+        <translation>正在创建环境 {prefix}</translation>
+    </message>
+    <message>
+        <source>Upgrading pip in the new environment</source>
+        <translation>正在升级新环境中的 pip</translation>
+    </message>
+    <message>
+        <source>Recording a snapshot of the environment</source>
+        <translation>正在记录环境快照</translation>
+    </message>
+    <message>
+        <source>Installing {requirements} with pip</source>
+        <translation>正在用 pip 安装 {requirements}</translation>
+    </message>
+    <message>
+        <source>Pinning the installed build</source>
+        <translation>正在锁定已安装的版本</translation>
+    </message>
+    <message>
+        <source>Verifying: running the demo in the new environment</source>
+        <translation>正在验证：在新环境中运行演示</translation>
+    </message>
+    <message>
+        <source>PyTorch is installed in {prefix}.</source>
+        <translation>PyTorch 已安装到 {prefix}。</translation>
+    </message>
+    <message>
+        <source>Rolling back the last install of {python}</source>
+        <translation>正在撤销 {python} 的上一次安装</translation>
+    </message>
+    <message>
+        <source>Putting the environment back as it was</source>
+        <translation>正在把环境恢复原状</translation>
+    </message>
+    <message>
+        <source>The new environment {prefix} was removed.</source>
+        <translation>新环境 {prefix} 已删除。</translation>
+    </message>
+    <message>
+        <source>The environment was put back: {what}.</source>
+        <translation>环境已恢复：{what}。</translation>
+    </message>
+    <message>
+        <source>Nothing was changed.</source>
+        <translation>没有做任何更改。</translation>
+    </message>
+    <message>
+        <source>Putting the environment back failed: {error}. Run torch-gpu-setup rollback --python {python}.</source>
+        <translation>恢复环境失败：{error}。请运行 torch-gpu-setup rollback --python {python}。</translation>
+    </message>
+    <message>
+        <source>The installation was cancelled.</source>
+        <translation>安装已取消。</translation>
+    </message>
+    <message>
+        <source>Nothing was changed; what was downloaded is kept, and the next try resumes where this one stopped.</source>
+        <translation>没有做任何更改；已下载的内容会保留，下次会从中断处继续。</translation>
+    </message>
+    <message>
+        <source>The installation did not finish in time.</source>
+        <translation>安装未能在限定时间内完成。</translation>
+    </message>
+    <message>
+        <source>{prefix} already has {what}</source>
+        <translation>{prefix} 中已有 {what}</translation>
+    </message>
+    <message>
+        <source>Replacing them needs your consent (--yes, or the box on the Environment page); the environment is snapshotted first and can be rolled back.</source>
+        <translation>替换它们需要你同意（--yes，或勾选“环境”页上的选项）；替换前会先记录环境快照，可以撤销。</translation>
+    </message>
+    <message>
+        <source>The folder for the new environment {prefix} cannot be made: {parent} is not writable.</source>
+        <translation>无法创建新环境的文件夹 {prefix}：{parent} 不可写。</translation>
+    </message>
+    <message>
+        <source>Choose a folder in your home directory, or one you may write to.</source>
+        <translation>请选择主目录中的文件夹，或你有写入权限的文件夹。</translation>
+    </message>
+    <message>
+        <source>{folder} has no wheel of {requirement} for Python {python}.</source>
+        <translation>{folder} 中没有适用于 Python {python} 的 {requirement} wheel 文件。</translation>
+    </message>
+    <message>
+        <source>Put the wheel for this Python there (torch-gpu-setup fetch can download it), or choose another source.</source>
+        <translation>请把适用于此 Python 的 wheel 文件放到那里（可用 torch-gpu-setup fetch 下载），或选择其他来源。</translation>
+    </message>
+    <message>
+        <source>pip: collecting {name}</source>
+        <translation>pip：正在收集 {name}</translation>
+    </message>
+    <message>
+        <source>pip: downloading {name}</source>
+        <translation>pip：正在下载 {name}</translation>
+    </message>
+    <message>
+        <source>pip: installing {name}</source>
+        <translation>pip：正在安装 {name}</translation>
     </message>
 </context>
 </TS>

@@ -13,9 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
+from wizard.core.errors import WizardError
+
 if TYPE_CHECKING:
     # Imported where used, not here: the first window must paint before the planner, the
     # environments and the workers are loaded (bench/bench_gui.py, goal < 1.5x an empty window).
+    from wizard.core.fetch.source import Source
+    from wizard.core.install.flow import InstallRequest
     from wizard.core.model.machine import Machine
     from wizard.core.plan.planner import Build, Choices, Plan
     from wizard.core.verify.runner import VerifyResult
@@ -183,26 +187,42 @@ class WizardState(QObject):
             return False
         return bool(builds[min(self.choice_index, len(builds) - 1)].actions)
 
-    def index_url(self, build: Build | None = None) -> str:
-        """The index pip and the downloader use for the build."""
+    def source(self, build: Build | None = None) -> Source | None:
+        """Where the wheels come from, by the core's one resolver (URL, find-links page, folder, preset)."""
+        from wizard.core.fetch.source import source_for
+
         build = build or self.build()
-        if self.mirror == "custom" and self.custom_index.strip():
-            return self.custom_index.strip()
-        from wizard.core.knowledge.mirrors import MIRROR_PRESETS
-
-        preset = MIRROR_PRESETS.get(self.mirror)
+        custom = self.custom_index.strip() if self.mirror == "custom" else ""
+        mirror = None if self.mirror in ("custom", "official") else self.mirror
         if build is None:
-            return self.custom_index
-        if preset is None or preset.name == "official":
-            return build.index_url
-        return preset.variant_url(build.variant)
+            return None
+        try:
+            return source_for(build.variant, index_url=custom or None, mirror=mirror, default=build.index_url)
+        except WizardError:
+            return None  # a URL being typed; the Build page says what is wrong with it
 
-    def mirror_is_find_links(self) -> bool:
-        """True for mirrors that publish one flat page per variant (pip --find-links)."""
-        from wizard.core.knowledge.mirrors import MIRROR_PRESETS
+    def index_url(self, build: Build | None = None) -> str:
+        """The source's URL or folder as a person reads it (summary, report)."""
+        source = self.source(build)
+        return source.location if source is not None else self.custom_index.strip()
 
-        preset = MIRROR_PRESETS.get(self.mirror)
-        return preset is not None and preset.kind == "find-links"
+    def install_request(self) -> InstallRequest:
+        """The choices as the core's install request: the same one the CLI flags and answer files fill."""
+        from wizard.core.install.flow import InstallRequest
+
+        build = self.build()
+        assert build is not None
+        source = self.source(build)
+        where = self.target_args()
+        return InstallRequest(
+            torch=build.torch, variant=build.variant, requirements=tuple(build.requirements),
+            index_url=source.location if source is not None else (self.custom_index.strip() or None),
+            source_kind=source.kind if source is not None and source.kind != "folder" else "auto",
+            consent=self.env.consent, verify=False,  # the Verify page runs the demo, live
+            expect_gpu=build.device != "cpu", proxy=self.proxy or None,
+            downloader_options=tuple(sorted(self.downloader_options.items())),
+            python=where["python"], venv=where["venv"], new_venv=where["new_venv"],
+        )
 
     def default_env_path(self) -> str:
         """The default new venv: the data dir, named after the build."""
@@ -325,10 +345,13 @@ class WizardState(QObject):
 
     def check_network(self) -> None:
         """Can the chosen index be reached? Proxy and TLS problems come back in their own words."""
-        url = self.index_url()
+        source = self.source()
         proxy = self.proxy or None
-        if not url:
-            return
+        if source is None or not source.is_remote:
+            return  # a folder needs no network; the install checks its wheels first
+        url = source.location
+        # an index answers for its torch project page; a find-links page lists the files itself
+        page = url.rstrip("/") + "/torch/" if source.kind == "index" else url
 
         def check(ctx: TaskContext) -> dict[str, Any]:
             import requests
@@ -337,7 +360,7 @@ class WizardState(QObject):
 
             session = make_session(NetConfig(proxy=proxy, timeout=(10.0, 15.0)))
             try:
-                response = session.get(url.rstrip("/") + "/torch/" if "://" in url else url)
+                response = session.get(page)
                 check_response(response, "the package index")
             except requests.RequestException as exc:
                 err = classify_error(exc, url, proxy)

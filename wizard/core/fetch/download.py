@@ -41,12 +41,16 @@ import requests
 import urllib3
 
 from wizard.core import paths
-from wizard.core.errors import WizardError
+from wizard.core.errors import Cancelled, WizardError
 from wizard.core.fetch.net import NetworkError, check_response, classify_error, make_session, redact_url
+from wizard.core.units import format_bytes as format_bytes  # re-exported: callers of the downloader use it
+from wizard.core.units import format_duration
 
 # done, total (0 when unknown), rate in bytes/s, eta in seconds (None when unknown). Python ints
 # are unbounded; a Qt receiver must use qlonglong (ARCHITECTURE.md: Signal(int) overflows at 2 GiB).
 ProgressCallback = Callable[[int, int, float, "float | None"], None]
+#: Per file: (index in the batch, done, total, bytes/s, seconds left or None).
+FileProgressCallback = Callable[[int, int, int, float, "float | None"], None]
 
 CACHE_ENV = paths.CACHE_DIR_ENV
 _SIDECAR_SCHEMA = "download-part/1"
@@ -77,7 +81,7 @@ class DownloadItem:
     size: int | None = None
 
 
-class DownloadCancelled(WizardError):
+class DownloadCancelled(Cancelled):
     """The user cancelled; the ``.part`` file was kept and the next run resumes it."""
 
 
@@ -87,15 +91,6 @@ class ChecksumMismatch(WizardError):
 
 class DiskFull(WizardError):
     """Not enough free space to finish (checked before starting, and on ENOSPC while writing)."""
-
-
-def format_bytes(n: float) -> str:
-    """``1.5 GB`` style, decimal units as download sites show them."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} GB"
 
 
 class _Progress:
@@ -145,6 +140,23 @@ class _Progress:
         elif total and done >= total:
             eta = 0.0
         self.callback(done, total, rate, eta)
+
+
+class _FileTracker:
+    """One file's bytes: counted for the batch and, when asked, for the file alone."""
+
+    def __init__(self, batch: _Progress, own: _Progress | None) -> None:
+        self.batch = batch
+        self.own = own
+
+    def add(self, n: int, *, network: bool = True) -> None:
+        self.batch.add(n, network=network)
+        if self.own is not None:
+            self.own.add(n, network=network)
+
+    def emit(self) -> None:
+        if self.own is not None:
+            self.own.emit()
 
 
 class _Part:
@@ -261,11 +273,12 @@ class Downloader:
 
     def fetch_all(self, items: Sequence[DownloadItem], dest_dir: Path,
                   progress: ProgressCallback | None = None, cancel: threading.Event | None = None,
-                  extra_bytes: int = 0) -> list[Path]:
+                  extra_bytes: int = 0, on_file: FileProgressCallback | None = None) -> list[Path]:
         """Download every item (in parallel), verify each, and place it in ``dest_dir``.
 
         ``extra_bytes`` is space needed besides the downloads (the unpacked install), included
-        in the disk-space check made before anything starts. Returns the destination paths.
+        in the disk-space check made before anything starts. ``progress`` gets the batch's bytes,
+        ``on_file`` each file's (a face that shows one row per file). Returns the destination paths.
         """
         cancel = cancel or threading.Event()
         dest_dir = Path(dest_dir)
@@ -282,23 +295,33 @@ class Downloader:
         except OSError as exc:
             raise WizardError(f"cannot create {exc.filename}: {exc.strerror}",
                               hint="choose a folder you can write to") from None
-        remaining = self._check_space(items, dest_dir, extra_bytes)
+        left = self._check_space(items, dest_dir, extra_bytes)
+        remaining = sum(left)
         total = sum(i.size or 0 for i in items)
         tracker = _Progress(progress, total)
         tracker.add(total - remaining if total else 0, network=False)
+        trackers: list[_FileTracker] = []
+        for k, (item, todo) in enumerate(zip(items, left, strict=True)):
+            own = None
+            if on_file is not None:
+                own = _Progress(lambda d, t, r, e, k=k: on_file(k, d, t, r, e), item.size or 0)  # type: ignore[misc]
+                own.add(max(0, (item.size or 0) - todo), network=False)
+            trackers.append(_FileTracker(tracker, own))
         results: dict[str, Path] = {}
         errors: list[BaseException] = []
         stop = threading.Event()
 
-        def one(item: DownloadItem) -> None:
+        def one(k: int) -> None:
+            item = items[k]
             try:
-                results[item.filename] = self._fetch_one(item, dest_dir, tracker, cancel, stop)
+                results[item.filename] = self._fetch_one(item, dest_dir, trackers[k], cancel, stop)
+                trackers[k].emit()
             except BaseException as exc:
                 errors.append(exc)
                 stop.set()
 
         with ThreadPoolExecutor(max_workers=min(self.workers, max(1, len(items)))) as pool:
-            list(pool.map(one, items))
+            list(pool.map(one, range(len(items))))
         self.network_bytes = tracker.network_bytes
         tracker.emit()
         if errors:
@@ -307,14 +330,17 @@ class Downloader:
 
     # ------------------------------------------------------------------ one file
 
-    def _check_space(self, items: Sequence[DownloadItem], dest_dir: Path, extra_bytes: int) -> int:
-        remaining = 0
+    def _check_space(self, items: Sequence[DownloadItem], dest_dir: Path, extra_bytes: int) -> list[int]:
+        """Bytes still to download per item (cached or partly downloaded files count less)."""
+        left: list[int] = []
         for item in items:
             if self.cached_path(item).exists():
+                left.append(0)
                 continue
             part = _Part(item, self.entry_dir(item))
             have = part.done_bytes() if part.load() else 0
-            remaining += max(0, (item.size or 0) - have)
+            left.append(max(0, (item.size or 0) - have))
+        remaining = sum(left)
         need = remaining + max(0, extra_bytes)
         free = self.free_space(self.cache_dir)
         if need > free:
@@ -333,7 +359,7 @@ class Downloader:
                     raise DiskFull(
                         f"not enough disk space: {format_bytes(dest_need)} needed in {dest_dir}, "
                         f"{format_bytes(dest_free)} free", hint="choose another destination folder")
-        return remaining
+        return left
 
     def _verify(self, path: Path, item: DownloadItem) -> str | None:
         """None when ``path`` is the file ``item`` describes, else what is wrong (in words)."""
@@ -349,7 +375,7 @@ class Downloader:
                 return f"sha256 {h.hexdigest()} instead of {item.sha256.lower()}"
         return None
 
-    def _fetch_one(self, item: DownloadItem, dest_dir: Path, tracker: _Progress,
+    def _fetch_one(self, item: DownloadItem, dest_dir: Path, tracker: _FileTracker,
                    cancel: threading.Event, stop: threading.Event) -> Path:
         entry = self.entry_dir(item)
         entry.mkdir(parents=True, exist_ok=True)
@@ -435,7 +461,7 @@ class Downloader:
             part.path.write_bytes(b"")
         part.save(force=True)
 
-    def _download(self, part: _Part, tracker: _Progress, cancel: threading.Event, stop: threading.Event,
+    def _download(self, part: _Part, tracker: _FileTracker, cancel: threading.Event, stop: threading.Event,
                   resumed: bool) -> None:
         if not resumed:
             self._plan_segments(part, self._probe(part))
@@ -450,7 +476,7 @@ class Downloader:
         raise NetworkError("connection", f"the server keeps changing {part.item.filename} while it downloads",
                            hint="try again later or use another mirror")
 
-    def _run_segments(self, part: _Part, tracker: _Progress, cancel: threading.Event,
+    def _run_segments(self, part: _Part, tracker: _FileTracker, cancel: threading.Event,
                       stop: threading.Event) -> None:
         todo = [k for k, s in enumerate(part.segments) if s[1] < 0 or s[2] < s[1] - s[0]]
         if len(todo) <= 1:
@@ -480,7 +506,7 @@ class Downloader:
         if errors:
             raise _first_error(errors, cancel)
 
-    def _segment(self, part: _Part, k: int, tracker: _Progress, cancel: threading.Event,
+    def _segment(self, part: _Part, k: int, tracker: _FileTracker, cancel: threading.Event,
                  stop: threading.Event) -> None:
         """Fetch one range to its end, resuming after every failure, with backoff."""
         seg = part.segments[k]
@@ -540,7 +566,7 @@ class Downloader:
                                     hint="the partial file is kept; run the same command again to resume")
 
     def _receive(self, part: _Part, seg: list[int], resp: requests.Response, pos: int, single: bool,
-                 tracker: _Progress, cancel: threading.Event, stop: threading.Event) -> bool:
+                 tracker: _FileTracker, cancel: threading.Event, stop: threading.Event) -> bool:
         """Write one response body into the part file at ``pos``; True when bytes arrived."""
         status = resp.status_code
         if status == 416 and pos > 0:
@@ -644,9 +670,7 @@ def describe_progress(done: int, total: int, rate: float, eta: float | None) -> 
     if rate > 0:
         parts.append(f"{format_bytes(rate)}/s")
     if eta is not None and total:
-        m, s = divmod(int(eta), 60)
-        h, m = divmod(m, 60)
-        parts.append(f"ETA {h}:{m:02d}:{s:02d}" if h else f"ETA {m}:{s:02d}")
+        parts.append(f"ETA {format_duration(eta)}")
     return "  ".join(parts)
 
 

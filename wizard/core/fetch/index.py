@@ -224,6 +224,8 @@ class IndexClient:
         self.session = session or make_session()
         self.kind = kind
         self._pages: dict[str, list[WheelFile]] = {}
+        #: "index" once a project page was read, "find-links" once the flat page was used
+        self.layout = "find-links" if kind == "find-links" else "index"
         self.format_seen: dict[str, str] = {}    # page URL -> "json" | "html"
 
     def _get_page(self, url: str) -> list[WheelFile]:
@@ -260,6 +262,8 @@ class IndexClient:
                 if exc.kind != "not-found":
                     raise
                 files = [] if self.kind == "index" else self._flat_page(missing_ok=True)
+                if self.kind == "auto" and self._pages.get("\0flat"):
+                    self.layout = "find-links"
         files = [f for f in files if f.project == name]
         self._pages[name] = files
         return files

@@ -33,7 +33,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from wizard.core.errors import WizardError
-from wizard.core.fetch.download import Downloader, DownloadItem, ProgressCallback
+from wizard.core.fetch.download import Downloader, DownloadItem, FileProgressCallback, ProgressCallback
 from wizard.core.fetch.index import IndexClient, WheelFile, parse_requirement
 from wizard.core.fetch.net import check_response, classify_error, make_session
 from wizard.core.fetch.tags import target_tags
@@ -146,6 +146,8 @@ class WheelhouseResult:
     paths: list[Path]
     total_size: int
     notes: list[str] = field(default_factory=list)
+    #: how the source publishes: "index" (a project page per package) or "find-links" (one flat page)
+    layout: str = "index"
 
 
 class _Resolver:
@@ -247,7 +249,7 @@ def fetch_wheelhouse(requirements: list[str], *, index_url: str, dest: Path, pyt
                      os_info: OsInfo, no_deps: bool = False, session: requests.Session | None = None,
                      downloader: Downloader | None = None, progress: ProgressCallback | None = None,
                      cancel: threading.Event | None = None, extra_bytes: int = 0,
-                     on_plan: Any = None) -> WheelhouseResult:
+                     on_plan: Any = None, on_file: FileProgressCallback | None = None) -> WheelhouseResult:
     """Resolve ``requirements`` for the target, prove every wheel exists, then download and verify.
 
     ``on_plan(wheels, total_size)`` is called once everything is known and before the large
@@ -270,9 +272,9 @@ def fetch_wheelhouse(requirements: list[str], *, index_url: str, dest: Path, pyt
     total = sum(w.size or 0 for w in wheels)
     if on_plan is not None:
         on_plan(wheels, total)
-    paths = downloader.fetch_all([_item(w) for w in wheels], dest, progress, cancel, extra_bytes)
+    paths = downloader.fetch_all([_item(w) for w in wheels], dest, progress, cancel, extra_bytes, on_file=on_file)
     _write_manifest(dest, index_url, requirements, wheels)
-    return WheelhouseResult(wheels, paths, total, notes)
+    return WheelhouseResult(wheels, paths, total, notes, layout=client.layout)
 
 
 def _write_manifest(dest: Path, index_url: str, requirements: list[str], wheels: list[WheelFile]) -> None:

@@ -13,22 +13,22 @@ import argparse
 import contextlib
 import fnmatch
 import json
-import os
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from wizard.core.drivers.policy import DriverOutcome, DriverPolicyError, DriverSources, apply_driver_policy
-from wizard.core.errors import ChoiceError, ProfileError, WizardError
-from wizard.core.exit_codes import DESCRIPTIONS, ExitCode, ExitError, code_for_verdict
-from wizard.core.fetch.net import MIRROR_PRESETS, NetworkError, redact_url
+from wizard.core.errors import WizardError
+from wizard.core.events import Event, LogLine, Status, StepStarted, Undone
+from wizard.core.exit_codes import DESCRIPTIONS, ExitCode, ExitError, code_for_error, code_for_verdict
+from wizard.core.fetch.net import redact_url
+from wizard.core.fetch.source import Source, source_for
 from wizard.core.helpdesk.answers import AUTO, FIELDS, NEWEST, Answers, add_answer_flags, answers_from
 from wizard.core.helpdesk.bundle import Bundle, BundleTarget, choose_target, open_bundle, plan_for
 from wizard.core.install import environments as envs
-from wizard.core.install import pip_runner
-from wizard.core.install.flow import InstallCallbacks, InstallOutcome, InstallRequest, run_install
+from wizard.core.install.flow import InstallOutcome, InstallRequest, run_install
 from wizard.core.knowledge.base import load_knowledge, variant_device
 from wizard.core.model.machine import Machine
 from wizard.core.plan.planner import Build, Choices, Plan, platform_key
@@ -75,6 +75,16 @@ class RunLog:
         """pip's own output: logged only."""
         self.lines.append("  " + text)
 
+    def __call__(self, event: Event) -> None:
+        """The install flow's events: steps and sentences shown, child output logged."""
+        if isinstance(event, (StepStarted, Status, Undone)):
+            if isinstance(event, Status) and event.text.startswith("pip: "):
+                self.line(event.text)  # pip's own steps: the log has them, the terminal is spared
+            else:
+                self.status(event.text)
+        elif isinstance(event, LogLine):
+            self.line(event.text)
+
 
 @dataclass
 class RunResult:
@@ -107,39 +117,6 @@ class RunResult:
             "driver": self.driver.to_json() if self.driver else None,
             "report": str(self.report) if self.report else None,
         }
-
-
-@contextlib.contextmanager
-def pip_environment(overrides: Mapping[str, str]) -> Iterator[None]:
-    """Environment variables every pip the install runs sees, restored afterwards.
-
-    pip reads its options from ``PIP_<OPTION>`` variables (pip docs, "Configuration:
-    Environment Variables"); that is how the offline switches (``PIP_NO_INDEX``,
-    ``PIP_FIND_LINKS``) and the proxy reach each pip call the install flow makes, the venv's
-    pip upgrade included.
-    """
-    saved = {k: os.environ.get(k) for k in overrides}
-    os.environ.update(overrides)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-def offline_environment(wheels: Path) -> dict[str, str]:
-    """pip with no index at all, finding links only in the bundle (overrides config find-links)."""
-    return {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels)}
-
-
-def proxy_environment(proxy: str | None) -> dict[str, str]:
-    """The proxy for pip (``--proxy``) and for anything that honours HTTP(S)_PROXY."""
-    if not proxy:
-        return {}
-    return {"PIP_PROXY": proxy, "HTTPS_PROXY": proxy, "HTTP_PROXY": proxy}
 
 
 def choose_build(machine: Machine, answers: Answers) -> tuple[Plan, Build, list[str]]:
@@ -181,30 +158,9 @@ def choose_build(machine: Machine, answers: Answers) -> tuple[Plan, Build, list[
                     hint="allow more variants in exclude_variants")
 
 
-def _index_source(answers: Answers, build: Build) -> tuple[str | None, dict[str, str]]:
-    """The index URL for pip, plus env overrides for a flat (find-links) mirror."""
-    if answers.index_url:
-        return answers.index_url, {}
-    if answers.mirror:
-        preset = MIRROR_PRESETS[answers.mirror]
-        url = preset.variant_url(build.variant)
-        return (url, {}) if preset.kind == "index" else (None, {"PIP_FIND_LINKS": url})
-    return build.index_url, {}
-
-
-def _failure_code(exc: WizardError) -> ExitCode:
-    """Network failure or install failure, from the classified error."""
-    if isinstance(exc, ExitError):
-        return exc.code
-    if isinstance(exc, (ChoiceError, ProfileError)):
-        return ExitCode.BAD_ANSWERS
-    if isinstance(exc, NetworkError):
-        return ExitCode.NETWORK_FAILURE
-    if exc.details:
-        kind = pip_runner.classify_failure(exc.details.splitlines(), 1).kind
-        if kind in ("network", "proxy", "tls"):
-            return ExitCode.NETWORK_FAILURE
-    return ExitCode.INSTALL_FAILED
+def _source(answers: Answers, build: Build) -> Source | None:
+    """Where the wheels come from: the answer's URL or folder, a mirror preset, else the plan's index."""
+    return source_for(build.variant, index_url=answers.index_url, mirror=answers.mirror, default=build.index_url)
 
 
 def _probe_python(answers: Answers) -> str:
@@ -254,7 +210,7 @@ def run_unattended(answers: Answers, log: RunLog | None = None, *, platform: str
     except WizardError as exc:
         if isinstance(exc, DriverPolicyError):
             result.driver = exc.outcome
-        result.code = _failure_code(exc)
+        result.code = code_for_error(exc)
         result.message = exc.one_line()
         log.status(f"error: {exc.one_line()}")
         if exc.details:
@@ -324,25 +280,19 @@ def _run(answers: Answers, log: RunLog, result: RunResult, platform: str | None 
             machine, plan, answers.driver_policy, sources, log.status, platform=platform,
             profile=answers.machine if answers.machine and not answers.driver_for_profile else None)
 
-    overrides = proxy_environment(answers.proxy)
-    if bundle is not None:
-        overrides.update(offline_environment(bundle.wheels))
-        index_url: str | None = None
-    else:
-        index_url, extra = _index_source(answers, build)
-        overrides.update(extra)
+    source = None if bundle is not None else _source(answers, build)
     if answers.proxy:
         log.status(f"proxy: {redact_url(answers.proxy)}")
     request = InstallRequest(
-        torch=build.torch, variant=build.variant, requirements=tuple(build.requirements), index_url=index_url,
+        torch=build.torch, variant=build.variant, requirements=tuple(build.requirements),
+        index_url=source.location if source is not None else None,
+        source_kind=source.kind if source is not None and source.kind != "folder" else "auto",
         python=answers.python if answers.venv is None else None, venv=answers.venv, new_venv=answers.new_venv,
-        wheelhouse=bundle.wheels if bundle is not None else None, consent=answers.consent,
-        verify=answers.verify and not driver,
-        expect_gpu=build.device != "cpu",
+        wheelhouse=bundle.wheels if bundle is not None else None, offline=bundle is not None,
+        consent=answers.consent, verify=answers.verify and not driver, expect_gpu=build.device != "cpu",
+        proxy=answers.proxy,
     )
-    callbacks = InstallCallbacks(status=log.status, line=log.line)
-    with pip_environment(overrides):
-        outcome = run_install(request, callbacks)
+    outcome = run_install(request, log)
     result.outcome = outcome
     where = f"{build.label()} in {outcome.target.prefix}"
     if driver:

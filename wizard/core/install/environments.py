@@ -26,7 +26,7 @@ from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from wizard.core import paths
-from wizard.core.errors import WizardError
+from wizard.core.errors import Cancelled, WizardError
 from wizard.core.install import pip_runner
 from wizard.core.install.process import Command, CommandResult, run_command
 
@@ -323,7 +323,7 @@ def create_venv(
     if not result.ok:
         delete_created_venv(target.prefix, force=True)
         if result.cancelled:
-            raise WizardError("cancelled while creating the environment", hint="nothing was changed")
+            raise Cancelled("cancelled while creating the environment", hint="nothing was changed")
         raise WizardError(
             f"could not create a virtual environment with {target.base_python}",
             hint="on Debian/Ubuntu install the venv module (sudo apt install python3-venv)"
@@ -338,18 +338,22 @@ def create_venv(
 
 
 def upgrade_pip_if_old(
-    info: InterpreterInfo, on_line: LineCallback | None = None, cancel: threading.Event | None = None
+    info: InterpreterInfo, on_line: LineCallback | None = None, cancel: threading.Event | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> tuple[InterpreterInfo, str | None]:
     """Give a venv a pip with ``--progress-bar=raw``; returns (new info, warning or None).
 
-    A failed upgrade is not fatal: the install then runs without machine-readable progress.
+    ``env`` is what every pip call of the install gets (proxy, offline). A failed upgrade is not
+    fatal: the install then runs without machine-readable progress.
     """
     if pip_runner.pip_supports_raw_progress(info.pip_version):
         return info, None
-    result = run_command(pip_runner.upgrade_pip_command(info.python), on_line=on_line, cancel=cancel,
-                         timeout_s=600)
+    command = pip_runner.upgrade_pip_command(info.python)
+    if env:
+        command = Command(command.argv, {**command.env, **env}, command.cwd, command.unset)
+    result = run_command(command, on_line=on_line, cancel=cancel, timeout_s=600)
     if result.cancelled:
-        raise WizardError("cancelled while upgrading pip", hint="the new environment was removed")
+        raise Cancelled("cancelled while upgrading pip", hint="the new environment was removed")
     if not result.ok:
         return info, (f"pip {info.pip_version} could not be upgraded (continuing without a progress bar): "
                       + pip_runner.classify_failure(result.tail, result.returncode).message)

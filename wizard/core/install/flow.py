@@ -1,23 +1,34 @@
-"""Install a planned torch build into an environment, safely, then prove it works.
+"""Install a planned torch build into an environment, safely, then prove it works: the one flow.
 
-The flow: target -> (create venv) -> (fetch into the wheelhouse) -> snapshot -> pip install ->
-pin -> verify. Whatever goes wrong or is cancelled between the snapshot and the pin, the
-environment is put back: a venv created by this run is deleted, an existing one is rolled back
-to the snapshot. Replacing a torch that is already there (a CPU build, another CUDA build) or a
-torchvision/torchaudio that would no longer match needs the user's consent.
+Both faces run this function: the CLI prints its events, the GUI turns them into Qt signals
+(:mod:`wizard.core.events`). The steps, in order:
 
-Callers get progress through plain callbacks (:class:`InstallCallbacks`), so the CLI prints it
-and the GUI can show it; cancel is a ``threading.Event``.
+``prepare``  resolve the target, check the interpreter (never a PEP 668 one), ask for consent
+             before replacing an existing torch; read the source (a bad URL or folder fails here);
+``download`` fetch and verify the big wheels (torch, torchvision, torchaudio) into the cache's
+             wheelhouse, resumable; a folder source is checked instead: nothing exists yet to undo;
+``venv``     (new environment) create it, mark it as ours, upgrade its pip;
+``snapshot`` (existing environment) record its distributions and release our own pins;
+``pip``      pip installs the local big wheels; everything else comes the way pip would get it,
+             from the user's pip configuration (``pip.conf``, ``PIP_*``) plus the source;
+``pins``     pin the build (constraints file + the venv's pip.conf), record the last install;
+``verify``   (when asked) the verification demo in the new environment.
+
+Whatever goes wrong or is cancelled between ``venv``/``snapshot`` and ``pins``, the environment
+is put back: a venv created by this run is deleted, an existing one is rolled back to the
+snapshot. A cancel raises :class:`~wizard.core.errors.Cancelled`, any other failure a
+:class:`~wizard.core.errors.WizardError`; both say in ``hint`` what was put back.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,13 +37,28 @@ from typing import Any
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
-from wizard.core.errors import WizardError
-from wizard.core.fetch.download import Downloader, default_cache_dir
+from wizard.core import messages as M
+from wizard.core.errors import Cancelled, InputError, WizardError
+from wizard.core.events import (
+    Emit,
+    FileProgress,
+    FilesPlanned,
+    Finished,
+    LogLine,
+    Status,
+    StepFinished,
+    StepStarted,
+    Undone,
+    ignore,
+)
+from wizard.core.fetch.source import Source, parse_source
 from wizard.core.fetch.wheelhouse import MANIFEST
 from wizard.core.install import environments as envs
 from wizard.core.install import pip_runner
-from wizard.core.install.process import run_command
+from wizard.core.install.process import Command, run_command
 from wizard.core.knowledge.base import bundled_knowledge, variant_device
+from wizard.core.text import T
+from wizard.core.units import format_bytes
 from wizard.core.verify.runner import VerifyResult, run_verify
 
 #: Packages whose exact build the wizard pins after a successful install.
@@ -45,31 +71,33 @@ GiB = 1024**3
 
 @dataclass(frozen=True)
 class InstallRequest:
-    """What to install and where. ``requirements`` are exact pins such as ``torch==2.14.1+cu126``."""
+    """What to install and where: the one request the CLI flags, an answer file and the GUI fill.
+
+    ``requirements`` are exact pins such as ``torch==2.14.1+cu126``. ``index_url`` is where the
+    PyTorch wheels come from: an index, a find-links page, a folder or a ``file://`` URL
+    (:mod:`wizard.core.fetch.source`; ``source_kind`` ``find-links`` for a preset known to be
+    flat). ``wheelhouse`` holds wheels already on disk (``fetch``, a bundle); ``offline`` makes
+    pip see nothing else (a bundle). ``verify`` False leaves the demo to the caller (the GUI runs
+    it on its own page). ``downloader_options`` tune the downloader's retries (tests, benchmarks).
+    """
 
     torch: str
     variant: str
     requirements: tuple[str, ...]
     index_url: str | None = None
+    source_kind: str = "auto"
     python: str | None = None
     venv: str | None = None
     new_venv: str | None = None
     wheelhouse: Path | None = None
+    offline: bool = False
     consent: bool = False
     verify: bool = True
     expect_gpu: bool = False
-    fetch: bool = True  # without a wheelhouse: download the big wheels into the cache's wheelhouse first
-    cache_dir: Path | None = None  # the Downloader's cache (default: the platform cache dir)
-
-
-@dataclass
-class InstallCallbacks:
-    """Progress for a person: a status sentence, each output line, pip download progress."""
-
-    status: Callable[[str], None] = lambda text: None
-    line: Callable[[str], None] = lambda text: None
-    progress: Callable[[pip_runner.PipProgress], None] = lambda p: None
-    verify_event: Callable[[dict[str, Any]], None] = lambda event: None
+    fetch: bool = True
+    cache_dir: Path | None = None
+    proxy: str | None = None
+    downloader_options: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass
@@ -209,141 +237,209 @@ def release_own_pins(prefix: Path, platform: str) -> None:
     constraints.write_text("\n".join(kept) + "\n", encoding="utf-8")
 
 
-class _PipLineHandler:
-    def __init__(self, callbacks: InstallCallbacks) -> None:
-        self.callbacks = callbacks
+class _PipLines:
+    """Reads pip's output once for every face: progress, a status sentence, the installed list."""
+
+    def __init__(self, emit: Emit) -> None:
+        self.emit = emit
         self.installed: list[tuple[str, str]] = []
 
     def __call__(self, line: str) -> None:
         meaning = pip_runner.read_line(line)
         if meaning.progress is not None:
-            self.callbacks.progress(meaning.progress)
+            self.emit(meaning.progress)
             return
-        self.callbacks.line(line)
+        self.emit(LogLine(line))
         if meaning.status is not None:
-            self.callbacks.status(meaning.status)
+            self.emit(Status(meaning.status))
         if meaning.installed is not None:
             self.installed = meaning.installed
 
 
-def _undo(target: envs.Target, created: bool, snapshot: envs.Snapshot | None, callbacks: InstallCallbacks,
+def _log(emit: Emit) -> Any:
+    return lambda line: emit(LogLine(line))
+
+
+def _with_env(command: Command, extra: Mapping[str, str]) -> Command:
+    return dataclasses.replace(command, env={**command.env, **extra}) if extra else command
+
+
+def pip_environment(request: InstallRequest, wheelhouse: Path | None) -> dict[str, str]:
+    """What every pip call of this install gets on top of the user's environment.
+
+    pip reads its options from ``PIP_<OPTION>`` variables (pip docs, "Configuration: Environment
+    Variables"), so the venv's pip upgrade sees them too. Offline: no index, only the wheelhouse.
+    """
+    env: dict[str, str] = {}
+    if request.proxy:
+        env["PIP_PROXY"] = request.proxy
+    if request.offline and wheelhouse is not None:
+        env.update({"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheelhouse)})
+    return env
+
+
+def _step(emit: Emit, step: str, text: str) -> None:
+    emit(StepStarted(step, text))
+    emit(LogLine(f"== {text}"))
+
+
+def _undo(target: envs.Target, created: bool, snapshot: envs.Snapshot | None, emit: Emit,
           previous: bytes | None = None) -> str:
     """Put the environment back after a failed or cancelled install; returns what was done."""
+    emit(StepStarted("undo", T(M.FLOW_UNDO)))
+    text: str
     if created:
         envs.delete_created_venv(target.prefix, force=True)
         envs.snapshot_path(target.python).unlink(missing_ok=True)
-        return f"removed the new environment {target.prefix}"
-    if snapshot is None:
-        return "nothing was changed"
-    callbacks.status("restoring the environment from its snapshot")
-    try:
-        done = envs.rollback(target.python, on_line=callbacks.line, snapshot=snapshot)
-        # fully undone: `rollback` later should still undo the install before this attempt
-        envs.restore_snapshot_bytes(target.python, previous)
-        return done
-    except WizardError as exc:
-        return f"ROLLBACK FAILED: {exc.one_line()} - run torch-gpu-setup rollback --python {target.python}"
+        text = T(M.FLOW_UNDONE_REMOVED, prefix=str(target.prefix))
+    elif snapshot is None:
+        text = T(M.FLOW_NOTHING_CHANGED)
+    else:
+        try:
+            done = envs.rollback(target.python, on_line=_log(emit), snapshot=snapshot)
+            # fully undone: `rollback` later should still undo the install before this attempt
+            envs.restore_snapshot_bytes(target.python, previous)
+            text = T(M.FLOW_UNDONE_RESTORED, what=done)
+        except WizardError as exc:
+            text = T(M.FLOW_ROLLBACK_FAILED, error=exc.one_line(), python=str(target.python))
+    emit(Undone(text))
+    return text
+
+
+def check_parent_writable(prefix: Path) -> None:
+    """A new environment's folder can be made: its nearest existing parent is a writable folder."""
+    parent = prefix.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise WizardError(T(M.FLOW_PARENT_NOT_WRITABLE, prefix=str(prefix), parent=str(parent)),
+                          hint=T(M.FLOW_PARENT_NOT_WRITABLE_HINT))
 
 
 def run_install(
     request: InstallRequest,
-    callbacks: InstallCallbacks | None = None,
+    emit: Emit | None = None,
     cancel: threading.Event | None = None,
     platform: str | None = None,
 ) -> InstallOutcome:
-    """Install ``request`` and verify it; on failure or cancel, leave the environment as it was."""
-    cb = callbacks or InstallCallbacks()
+    """Install ``request`` (and verify it when asked); on failure or cancel, leave the environment as it was."""
+    emit = ignore if emit is None else emit
+    cancel = cancel or threading.Event()
     plat = platform or sys.platform
     warnings: list[str] = []
-    target = envs.resolve_target(
-        python=request.python, venv=request.venv, new_venv=request.new_venv,
-        default_name=envs.env_name_for(request.torch, request.variant), platform=plat,
-        long_paths_enabled=envs.windows_long_paths_enabled(),
-    )
-    created = target.kind == "new_venv"
-    snapshot: envs.Snapshot | None = None
-    previous: bytes | None = None
-    index_urls = (request.index_url,) if request.index_url else ()
-    wheelhouse = request.wheelhouse
+
+    _step(emit, "prepare", T(M.FLOW_PREPARE))
     try:
+        source = parse_source(request.index_url, request.source_kind) if request.index_url else None
+        target = envs.resolve_target(
+            python=request.python, venv=request.venv, new_venv=request.new_venv,
+            default_name=envs.env_name_for(request.torch, request.variant), platform=plat,
+            long_paths_enabled=envs.windows_long_paths_enabled(),
+        )
+        created = target.kind == "new_venv"
         if created:
-            # Download first: a cancelled or failed 3 GB download must not create (and delete) a venv.
-            wheelhouse = wheelhouse or fetch_big_wheels(
-                request, target.base_python or envs.default_base_python(), cb, cancel)
-            cb.status(f"creating the environment {target.prefix}")
-            info = envs.create_venv(target, on_line=cb.line, cancel=cancel)
-            snapshot = envs.take_snapshot(target.python, target.prefix, created_venv=True, index_urls=index_urls)
-            cb.status("upgrading pip in the new environment")
-            info, warning = envs.upgrade_pip_if_old(info, on_line=cb.line, cancel=cancel)
-            if warning:
-                warnings.append(warning)
+            assert target.base_python is not None
+            envs.inspect_interpreter(target.base_python)  # a broken base Python fails here, in words
+            check_parent_writable(target.prefix)
+            tag_python = target.base_python
         else:
             info = envs.inspect_interpreter(target.python)
             envs.refuse_externally_managed(info)
-            current = envs.list_distributions(target.python)
-            needing = replacements_needing_consent(request.requirements, current)
+            needing = replacements_needing_consent(request.requirements, envs.list_distributions(target.python))
             if needing and not request.consent:
-                raise WizardError(
-                    f"{target.prefix} already has {'; '.join(needing)}",
-                    hint="replacing them needs your consent: run again with --yes "
-                    "(the environment is snapshotted first and can be rolled back)",
-                )
-            # Before the snapshot: while the wheels download, the environment is not touched.
-            wheelhouse = wheelhouse or fetch_big_wheels(request, str(target.python), cb, cancel)
-            cb.status("recording a snapshot of the environment")
+                raise WizardError(T(M.FLOW_NEEDS_CONSENT, prefix=str(target.prefix), what="; ".join(needing)),
+                                  hint=T(M.FLOW_NEEDS_CONSENT_HINT))
+            tag_python = str(target.python)
+    except WizardError as exc:
+        # Nothing has changed yet: a path, URL or interpreter that cannot be used is bad input.
+        if type(exc) is not WizardError:
+            raise
+        raise InputError.from_error(exc) from exc
+    emit(StepFinished("prepare"))
+
+    # Before anything changes: a wrong source, a cut download or a cancel leaves no environment to undo.
+    wheelhouse, requirements, source = gather_wheels(request, source, tag_python, emit, cancel)
+    pip_env = pip_environment(request, wheelhouse)
+    index_urls = (source.location,) if source is not None and source.kind == "index" else ()
+    snapshot: envs.Snapshot | None = None
+    previous: bytes | None = None
+    lines = _PipLines(emit)
+    try:
+        if created:
+            _step(emit, "venv", T(M.FLOW_CREATE_VENV, prefix=str(target.prefix)))
+            info = envs.create_venv(target, on_line=_log(emit), cancel=cancel)
+            snapshot = envs.take_snapshot(target.python, target.prefix, created_venv=True, index_urls=index_urls)
+            emit(Status(T(M.FLOW_UPGRADE_PIP)))
+            info, warning = envs.upgrade_pip_if_old(info, on_line=_log(emit), cancel=cancel, env=pip_env)
+            if warning:
+                warnings.append(warning)
+                emit(Status(warning))
+            emit(StepFinished("venv"))
+        else:
+            _step(emit, "snapshot", T(M.FLOW_SNAPSHOT))
             previous = envs.stored_snapshot_bytes(target.python)
             snapshot = envs.take_snapshot(target.python, target.prefix, index_urls=index_urls)
             release_own_pins(target.prefix, plat)
+            emit(StepFinished("snapshot"))
 
-        # The big wheels come from the local wheelhouse, everything else from the index and the
-        # user's own pip configuration. The verified files are named by path: of two equal
-        # candidates (the --find-links copy and the index's) pip may well pick the index's and
-        # download the 3 GB again.
-        find_links = [wheelhouse] if wheelhouse else []
-        pip_requirements = local_requirements(request.requirements, wheelhouse) if wheelhouse \
-            else list(request.requirements)
-        command = pip_runner.install_command(
-            target.python, pip_requirements, index_url=request.index_url, find_links=find_links,
-            pip_version=info.pip_version,
-        )
-        cb.status(f"installing {' '.join(request.requirements)}")
-        cb.line("$ " + command.display())
-        handler = _PipLineHandler(cb)
-        result = run_command(command, on_line=handler, cancel=cancel, timeout_s=PIP_INSTALL_TIMEOUT_S)
-        if result.cancelled or result.timed_out:
-            undone = _undo(target, created, snapshot, cb, previous)
-            why = "cancelled" if result.cancelled else "timed out"
-            raise WizardError(f"installation {why}", hint=undone)
+        _step(emit, "pip", T(M.FLOW_PIP, requirements=" ".join(request.requirements)))
+        command = _with_env(pip_runner.install_command(
+            target.python, requirements, find_links=[wheelhouse] if wheelhouse and not request.offline else [],
+            pip_version=info.pip_version, extra_args=source.pip_args() if source is not None else (),
+        ), pip_env)
+        emit(LogLine("$ " + command.display()))
+        result = run_command(command, on_line=lines, cancel=cancel, timeout_s=PIP_INSTALL_TIMEOUT_S)
+        if result.cancelled:
+            raise Cancelled(T(M.FLOW_CANCELLED), hint=_undo(target, created, snapshot, emit, previous))
+        if result.timed_out:
+            raise WizardError(T(M.FLOW_TIMED_OUT), hint=_undo(target, created, snapshot, emit, previous))
         if not result.ok:
             failure = pip_runner.classify_failure(result.tail, result.returncode)
-            undone = _undo(target, created, snapshot, cb, previous)
-            raise WizardError(failure.message, hint=f"{failure.hint}; {undone}", details=failure.details)
-    except WizardError:
+            undone = _undo(target, created, snapshot, emit, previous)
+            raise WizardError(failure.message, hint=T(M.TWO_SENTENCES, first=failure.hint, second=undone),
+                              details=failure.details)
+        emit(StepFinished("pip"))
+    except WizardError as exc:
         # Errors after pip ran were already undone above; this covers the venv creation and the
         # pip upgrade (e.g. cancelled there): a venv of this run never stays half-made.
         if created and target.prefix.exists():
-            _undo(target, created, snapshot, cb, previous)
+            undone = _undo(target, created, snapshot, emit, previous)
+            if isinstance(exc, Cancelled) or cancel.is_set():
+                raise Cancelled(T(M.FLOW_CANCELLED), hint=undone) from exc
         raise
     except BaseException:
-        # KeyboardInterrupt or a bug: still put the environment back before going up.
-        _undo(target, created, snapshot, cb, previous)
+        # KeyboardInterrupt, SIGTERM turned into SystemExit, or a bug: still put the environment back.
+        _undo(target, created, snapshot, emit, previous)
         raise
 
+    _step(emit, "pins", T(M.FLOW_PINS))
     after = envs.list_distributions(target.python)
     constraints, wrote_conf, messages = write_pins(target.prefix, target.python, after, plat)
     for message in messages:
-        cb.status(message)
+        emit(Status(message))
     outcome = InstallOutcome(
-        target=target, python=target.python, installed=handler.installed, constraints_file=constraints,
+        target=target, python=target.python, installed=lines.installed, constraints_file=constraints,
         pip_conf_written=wrote_conf, activate=activation_hint(target.prefix, target.kind, plat),
         warnings=warnings,
     )
     record_last_install(outcome, request)
+    emit(StepFinished("pins"))
     if request.verify:
-        cb.status("verifying: running the demo in the new environment")
-        outcome.verify = run_verify(target.python, expect_gpu=request.expect_gpu, on_event=cb.verify_event,
-                                    cancel=cancel)
+        _step(emit, "verify", T(M.FLOW_VERIFY))
+        outcome.verify = run_verify(target.python, expect_gpu=request.expect_gpu, emit=emit, cancel=cancel)
+        emit(StepFinished("verify"))
+    emit(Finished(True, T(M.FLOW_INSTALLED, prefix=str(target.prefix))))
     return outcome
+
+
+def run_rollback(python: str | os.PathLike[str], emit: Emit | None = None) -> str:
+    """Undo the last install in an environment (the ``rollback`` flow); returns what was done."""
+    emit = ignore if emit is None else emit
+    _step(emit, "rollback", T(M.FLOW_ROLLBACK, python=str(python)))
+    done = envs.rollback(python, on_line=_log(emit))
+    emit(Undone(done))
+    emit(Finished(True, done))
+    return done
 
 
 def big_wheel_requirements(requirements: Sequence[str]) -> list[str]:
@@ -381,40 +477,96 @@ def local_requirements(requirements: Sequence[str], wheelhouse: Path) -> list[st
 
 def wheelhouse_dir(request: InstallRequest) -> Path:
     """The cache's wheelhouse for one build; the files are hard links to the download cache."""
+    from wizard.core.fetch.download import default_cache_dir
+
     cache = request.cache_dir or default_cache_dir()
     return cache / "wheelhouses" / envs.env_name_for(request.torch, request.variant)
 
 
-def fetch_big_wheels(request: InstallRequest, python: str, cb: InstallCallbacks,
-                     cancel: threading.Event | None) -> Path | None:
-    """Download and verify the big wheels into the cache's wheelhouse; None when there is nothing to fetch.
+def gather_wheels(request: InstallRequest, source: Source | None, python: str, emit: Emit,
+                  cancel: threading.Event) -> tuple[Path | None, list[str], Source | None]:
+    """The ``download`` step: the big wheels as local files, before any environment changes.
 
-    Only torch/torchvision/torchaudio, without their dependencies (``no_deps``): those are the
-    1-3 GB files worth resuming; pip gets the rest from the index and the user's pip settings.
-    The disk check covers the unpacked environment too (``disk_needs_gib`` of the knowledge
-    base, per device; it includes the downloads, so it errs on the safe side).
+    Returns (wheelhouse or None, the requirements with each big pin replaced by its file, the
+    source as reading it showed it: an http URL may turn out to be a find-links page). A folder
+    source is checked for a wheel of every big pin that fits the target interpreter.
     """
     wanted = big_wheel_requirements(request.requirements)
-    if not request.fetch or not request.index_url or not wanted:
-        return None
-    from wizard.core.fetch.wheelhouse import fetch_wheelhouse, probe_target  # requests etc.: only when fetching
+    wheelhouse = request.wheelhouse
+    if wheelhouse is None and source is not None and wanted:
+        if source.kind == "folder":
+            _step(emit, "download", T(M.FLOW_CHECK_FOLDER, folder=source.location))
+            wheelhouse = Path(source.location)
+            _require_local(wanted, wheelhouse, python)
+            emit(StepFinished("download"))
+        elif request.fetch:
+            _step(emit, "download", T(M.FLOW_DOWNLOAD))
+            try:
+                wheelhouse, layout = fetch_big_wheels(request, source, python, emit, cancel)
+            except Cancelled as exc:
+                raise Cancelled(T(M.FLOW_CANCELLED), hint=T(M.FLOW_DOWNLOAD_CANCELLED_HINT)) from exc
+            source = source.with_layout(layout)
+            emit(StepFinished("download"))
+    requirements = local_requirements(request.requirements, wheelhouse) if wheelhouse \
+        else list(request.requirements)
+    return wheelhouse, requirements, source
 
+
+def _require_local(wanted: Sequence[str], folder: Path, python: str) -> None:
+    """Each big pin has a wheel in ``folder`` that the target interpreter accepts."""
+    from wizard.core.fetch.tags import target_tags
+    from wizard.core.fetch.wheelhouse import probe_target
+
+    target, os_info = probe_target(python)
+    tags = set(target_tags(target, os_info))
+    for requirement in wanted:
+        name, pinned = _pin_parts(requirement)
+        fits = False
+        for path in folder.glob("*.whl"):
+            try:
+                project, version, _, wheel_tags = parse_wheel_filename(path.name)
+            except (InvalidWheelFilename, InvalidVersion):
+                continue
+            if project == name and (pinned is None or _same_version(str(version), pinned)) and wheel_tags & tags:
+                fits = True
+                break
+        if not fits:
+            raise WizardError(T(M.FLOW_FOLDER_MISSING, folder=str(folder), requirement=requirement,
+                                python=target.version), hint=T(M.FLOW_FOLDER_MISSING_HINT))
+
+
+def fetch_big_wheels(request: InstallRequest, source: Source, python: str, emit: Emit,
+                     cancel: threading.Event | None) -> tuple[Path, str]:
+    """Download and verify the big wheels into the cache's wheelhouse; returns it and the source's layout.
+
+    Only torch/torchvision/torchaudio, without their dependencies (``no_deps``): those are the
+    1-3 GB files worth resuming; pip gets the rest the way it would on its own. The disk check
+    covers the unpacked environment too (``disk_needs_gib`` of the knowledge base, per device;
+    it includes the downloads, so it errs on the safe side).
+    """
+    from wizard.core.fetch.download import Downloader  # requests etc.: only when fetching
+    from wizard.core.fetch.net import NetConfig, make_session
+    from wizard.core.fetch.wheelhouse import fetch_wheelhouse, probe_target
+
+    wanted = big_wheel_requirements(request.requirements)
     target, os_info = probe_target(python)
     need_gib = bundled_knowledge().disk_needs_gib.get(variant_device(request.variant), 0.0)
     dest = wheelhouse_dir(request)
-    downloader = Downloader(cache_dir=request.cache_dir)
+    session = make_session(NetConfig(proxy=request.proxy or None))
+    downloader = Downloader(session=session, cache_dir=request.cache_dir, **dict(request.downloader_options))
 
     def on_plan(wheels: Sequence[Any], total: int) -> None:
-        cb.status(f"downloading {len(wheels)} wheel(s), {total / 1e6:.1f} MB, into {dest}")
+        emit(FilesPlanned(tuple((w.filename, w.size or 0) for w in wheels)))
+        emit(Status(T(M.FLOW_DOWNLOADING, count=len(wheels), size=format_bytes(total))))
 
-    def on_progress(done: int, total: int, rate: float, eta: float | None) -> None:
-        cb.progress(pip_runner.PipProgress(done, total or None))
+    def on_file(index: int, done: int, total: int, rate: float, eta: float | None) -> None:
+        emit(FileProgress(index, done, total, rate, eta))
 
-    cb.status(f"checking the index for {' '.join(wanted)}")
-    fetch_wheelhouse(wanted, index_url=request.index_url, dest=dest, python=target, os_info=os_info,
-                     no_deps=True, downloader=downloader, progress=on_progress, cancel=cancel,
-                     extra_bytes=int(need_gib * GiB), on_plan=on_plan)
-    return dest
+    emit(Status(T(M.FLOW_CHECK_SOURCE, requirements=" ".join(wanted), source=source.location)))
+    result = fetch_wheelhouse(wanted, index_url=source.location, dest=dest, python=target, os_info=os_info,
+                              no_deps=True, session=session, downloader=downloader, cancel=cancel,
+                              extra_bytes=int(need_gib * GiB), on_plan=on_plan, on_file=on_file)
+    return dest, result.layout
 
 
 def last_install_path() -> Path:

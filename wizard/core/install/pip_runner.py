@@ -27,6 +27,7 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 from wizard.core import messages as M
+from wizard.core.events import PipProgress as PipProgress  # pip's progress is an event of the flow
 from wizard.core.install.process import Command
 from wizard.core.text import T
 
@@ -123,21 +124,6 @@ _DOWNLOADING_RE = re.compile(r"^\s*Downloading\s+(\S+)(?:\s+\(([^)]*)\))?")
 _INSTALLING_RE = re.compile(r"^\s*Installing collected packages:\s*(.+?)\s*$")
 
 
-@dataclass(frozen=True)
-class PipProgress:
-    """Bytes received of the current download; ``total`` None when the server did not say."""
-
-    done: int
-    total: int | None
-
-    @property
-    def fraction(self) -> float | None:
-        """0.0 .. 1.0, or None when the total is unknown."""
-        if not self.total:
-            return None
-        return min(1.0, self.done / self.total)
-
-
 def parse_progress(line: str) -> PipProgress | None:
     """A raw progress line as bytes done / total, or None for any other line."""
     match = _PROGRESS_RE.match(line)
@@ -199,7 +185,7 @@ class PipLine:
     """
 
     progress: PipProgress | None = None
-    status: str | None = None
+    status: str | None = None  # a Text (translatable)
     installed: list[tuple[str, str]] | None = None
 
 
@@ -209,7 +195,7 @@ def read_line(line: str) -> PipLine:
     if progress is not None:
         return PipLine(progress=progress)
     step = parse_step(line)
-    status = f"{step.kind} {step.text}" if step is not None and step.kind != "installed" else None
+    status = T(M.PIP_STEPS[step.kind], name=step.text) if step is not None and step.kind in M.PIP_STEPS else None
     return PipLine(status=status, installed=parse_installed(line))
 
 

@@ -18,7 +18,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from wizard.core.errors import WizardError
+from wizard.core.errors import Cancelled, WizardError
+from wizard.core.events import Emit, TrainingStep, VerifyStageDone, VerifyStageStarted
 from wizard.core.install.process import Command, run_command
 
 VERDICTS = ("gpu-ok", "cpu-only", "failed")
@@ -163,24 +164,43 @@ def verify_command(python: str | Path, script: Path, expect_gpu: bool = False, q
     return Command(argv=tuple(argv), env={"PYTHONUTF8": "1", "PYTHONUNBUFFERED": "1"}, cwd=str(script.parent))
 
 
+def _typed(emit: Emit) -> Callable[[dict[str, Any]], None]:
+    """The script's JSON events as the flow's typed events."""
+
+    def on_event(event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "stage_start":
+            emit(VerifyStageStarted(str(event.get("stage"))))
+        elif kind == "stage":
+            emit(VerifyStageDone(_stage_from(event)))
+        elif kind == "progress":
+            emit(TrainingStep(int(event["step"]), float(event["loss"]), float(event["elapsed"])))
+
+    return on_event
+
+
 def run_verify(
     python: str | Path,
     *,
     expect_gpu: bool = False,
     quick: bool = False,
-    on_event: Callable[[dict[str, Any]], None] | None = None,
+    emit: Emit | None = None,
     cancel: threading.Event | None = None,
     timeout_s: float = VERIFY_TIMEOUT_S,
 ) -> VerifyResult:
-    """Run the verification in ``python``'s environment and return the parsed result."""
-    parser = VerifyParser(on_event)
+    """The verify flow: run the demo in ``python``'s environment, emitting each stage as it ends.
+
+    Returns the parsed result; a cancel raises :class:`~wizard.core.errors.Cancelled`, a demo
+    that outlives ``timeout_s`` a :class:`WizardError`.
+    """
+    parser = VerifyParser(_typed(emit) if emit is not None else None)
     with tempfile.TemporaryDirectory(prefix="tgs-verify-") as tmp:
         script = Path(tmp) / "verify_script.py"
         script.write_text(script_text(), encoding="utf-8")
         result = run_command(verify_command(python, script, expect_gpu, quick), on_line=parser.feed,
                              cancel=cancel, timeout_s=timeout_s)
     if result.cancelled:
-        raise WizardError("verification cancelled", hint="run torch-gpu-setup verify again")
+        raise Cancelled("verification cancelled", hint="PyTorch stays installed; run torch-gpu-setup verify later")
     if result.timed_out:
         raise WizardError(f"verification did not finish within {timeout_s:.0f} s",
                           hint="a GPU that hangs often needs a driver update or a reboot",

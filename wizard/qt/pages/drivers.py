@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import sys
+import threading
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QUrl
@@ -24,12 +25,13 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from wizard.core.events import Emit, Event, LogLine
 from wizard.core.plan.planner import Action
+from wizard.qt.adapters import FlowRunner
 from wizard.qt.errors import ErrorText, ask, show_error
 from wizard.qt.i18n import core_text
 from wizard.qt.pages.base import BasePage, label
 from wizard.qt.state import PageId, WizardState
-from wizard.qt.workers import ProcessResult, ProcessRunner
 
 if TYPE_CHECKING:  # wizard.core.drivers.installers loads requests: imported when the page is first shown
     from wizard.core.drivers.installers import Step, Which
@@ -108,10 +110,7 @@ class DriversPage(BasePage):
         self.run_log = label(selectable=True)
         self.outer.addWidget(self.run_log)
         self.outer.addStretch(1)
-        self.runner = ProcessRunner(self)
-        self.runner.line.connect(lambda text: self.run_log.setText(text[-300:]))
-        self.runner.finished.connect(self._ran)
-        self._queue: list[Command] = []
+        self.runner: FlowRunner | None = None
         self.step: Step | None = None
         self.copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.command.toPlainText()))
         self.run_button.clicked.connect(self._run)
@@ -130,11 +129,11 @@ class DriversPage(BasePage):
 
     def busy(self) -> bool:
         """The driver installer is running."""
-        return self.runner.running()
+        return self.runner is not None and self.runner.running()
 
     def isComplete(self) -> bool:
         """Not while the driver installer runs."""
-        return not self.runner.running()
+        return not self.busy()
 
     def _route(self) -> None:
         self.state.driver_route = "update" if self.update_radio.isChecked() else "without"
@@ -211,20 +210,30 @@ class DriversPage(BasePage):
             show_error(self, ErrorText(self.tr("The command cannot be run from here."),
                                        self.tr("Run it in a terminal: {0}").format(shown), ""))
             return
-        self._queue = list(step.commands)
-        self._next_command()
+        commands = step.commands
+        from wizard.core.drivers.installers import run_step_commands
 
-    def _next_command(self) -> None:
-        self.runner.start(self._queue.pop(0))
+        def flow(emit: Emit, cancel: threading.Event) -> object:
+            return run_step_commands(commands, on_line=lambda line: emit(LogLine(line)), cancel=cancel)
+
+        runner = FlowRunner(flow, self)
+        runner.flow_event.connect(self._on_event)
+        runner.finished.connect(self._ran)
+        runner.failed.connect(self._failed)
+        runner.cancelled.connect(self._failed)
+        self.runner = runner
+        runner.start()
         self.completeChanged.emit()
 
-    def _ran(self, result: ProcessResult) -> None:
-        if result.ok and self._queue:
-            self._next_command()
-            return
-        self._queue = []
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, LogLine):
+            self.run_log.setText(event.text[-300:])
+
+    def _ran(self, _results: object) -> None:
         self.completeChanged.emit()
-        if result.ok:
-            self.run_log.setText(self.tr("Done. Restart the computer so the new driver loads."))
-        else:
-            self.run_log.setText(self.tr("The driver command failed (exit code {0}).").format(result.returncode))
+        self.run_log.setText(self.tr("Done. Restart the computer so the new driver loads."))
+
+    def _failed(self, error: object) -> None:
+        self.completeChanged.emit()
+        message = error.message if isinstance(error, ErrorText) else str(error)
+        self.run_log.setText(self.tr("The driver command failed: {0}").format(message))

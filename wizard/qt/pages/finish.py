@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import html
+import threading
 from pathlib import Path
 
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPlainTextEdit, QPushButton
 
+from wizard.core.events import Emit
 from wizard.core.helpdesk.report import Report, build_report
-from wizard.core.install import environments as envs
-from wizard.qt.errors import ErrorText, ask, error_text, show_error
+from wizard.qt.adapters import FlowRunner
+from wizard.qt.errors import ask, error_text, show_error
+from wizard.qt.i18n import core_text
 from wizard.qt.pages.base import BasePage, label
 from wizard.qt.state import WizardState
-from wizard.qt.workers import Task, TaskContext
 
 SNIPPET = (
     "import torch\n"
@@ -50,7 +52,7 @@ class FinishPage(BasePage):
         self.report_button.clicked.connect(self._save_report)
         self.copy_button.clicked.connect(self._copy)
         self.rollback_button.clicked.connect(self._rollback)
-        self._rollback_task: Task | None = None
+        self._rollback_task: FlowRunner | None = None
         self.retranslate()
 
     def initializePage(self) -> None:
@@ -59,7 +61,7 @@ class FinishPage(BasePage):
 
     def busy(self) -> bool:
         """A rollback runs."""
-        return self._rollback_task is not None and self._rollback_task.running
+        return self._rollback_task is not None and self._rollback_task.running()
 
     def retranslate(self) -> None:
         """Texts of this page."""
@@ -164,19 +166,20 @@ class FinishPage(BasePage):
                                              "snapshot.")):
             return
 
-        def work(ctx: TaskContext) -> str:
-            return envs.rollback(python, on_line=ctx.message)
+        from wizard.core.install.flow import run_rollback
 
-        task = Task(work, self)
-        self._rollback_task = task
-        task.finished.connect(self._rolled_back)
-        task.failed.connect(lambda exc: show_error(self, error_text(exc) if isinstance(exc, BaseException)
-                                                   else ErrorText(str(exc), "", "")))
-        task.start()
+        def flow(emit: Emit, cancel: threading.Event) -> str:
+            return run_rollback(python, emit)
+
+        runner = FlowRunner(flow, self)
+        self._rollback_task = runner
+        runner.finished.connect(self._rolled_back)
+        runner.failed.connect(lambda error: show_error(self, error))
+        runner.start()
         self.refresh()
 
     def _rolled_back(self, done: object) -> None:
-        self.note.setText(str(done))
+        self.note.setText(core_text(str(done)))
         self.state.installed_python = None
         self.state.verify = None
         self.refresh()

@@ -17,15 +17,17 @@ from PySide6.QtWidgets import (
 )
 
 from wizard.core.install import pip_runner
+from wizard.core.units import format_bytes, format_duration
 from wizard.qt.errors import ErrorText
 from wizard.qt.pages.base import BasePage, ErrorPanel, label
 from wizard.qt.state import WizardState
-from wizard.qt.workers import describe_bytes, describe_eta
 
 if TYPE_CHECKING:
-    from wizard.qt.install_job import InstallJob, JobRequest
+    from wizard.core.install.flow import InstallRequest
+    from wizard.qt.adapters import InstallJob
 
-STEP_ORDER = ("prepare", "venv", "download", "pip", "pins")
+#: The install flow's steps this page shows (wizard.core.events.INSTALL_STEPS; verify has its own page).
+STEP_ORDER = ("prepare", "download", "venv", "snapshot", "pip", "pins")
 
 
 class InstallPage(BasePage):
@@ -108,14 +110,14 @@ class InstallPage(BasePage):
         self._show_steps()
 
     def _step_names(self) -> dict[str, str]:
-        return {"prepare": self.tr("Check the environment"), "venv": self.tr("Create the environment"),
-                "download": self.tr("Download"), "pip": self.tr("Install with pip"),
-                "pins": self.tr("Pin the build")}
+        return {"prepare": self.tr("Check the environment"), "download": self.tr("Download"),
+                "venv": self.tr("Create the environment"), "snapshot": self.tr("Snapshot"),
+                "pip": self.tr("Install with pip"), "pins": self.tr("Pin the build")}
 
     def _show_steps(self) -> None:
         parts = []
         for step, name in self._step_names().items():
-            if step == "venv" and self.state.env.mode != "new":
+            if step == ("snapshot" if self.state.env.mode == "new" else "venv"):
                 continue
             mark = "✔" if step in self.done_steps else ("▶" if step == self.current_step else "○")
             parts.append(f"{mark} {name}")
@@ -123,18 +125,9 @@ class InstallPage(BasePage):
 
     # ------------------------------------------------------------------ the job
 
-    def request(self) -> JobRequest:
-        """The job request from the state."""
-        build = self.state.build()
-        assert build is not None
-        targets = self.state.target_args()
-        index = self.state.index_url()
-        from wizard.qt.install_job import JobRequest
-
-        return JobRequest(requirements=tuple(build.requirements), torch=build.torch, variant=build.variant,
-                          index_url=index,
-                          python=targets["python"], venv=targets["venv"], new_venv=targets["new_venv"],
-                          consent=self.state.env.consent, proxy=self.state.proxy or None)
+    def request(self) -> InstallRequest:
+        """The install request from the state (the same request type the CLI and answer files fill)."""
+        return self.state.install_request()
 
     def _start(self) -> None:
         self.problem, self.was_cancelled, self.outcome = None, "", None
@@ -144,9 +137,9 @@ class InstallPage(BasePage):
         self.files.clear()
         self.pip_bar.setValue(0)
         self.state.failed = False
-        from wizard.qt.install_job import InstallJob  # downloads, pip, requests: loaded when an install starts
+        from wizard.qt.adapters import InstallJob  # downloads, pip, requests: loaded when an install starts
 
-        job = InstallJob(self.request(), self, self.state.downloader_options)
+        job = InstallJob(self.request(), self)
         job.step.connect(self._on_step)
         job.status.connect(self.status.setText)
         job.line.connect(self._on_line)
@@ -178,17 +171,17 @@ class InstallPage(BasePage):
     def _on_files(self, files: object) -> None:
         self.files.clear()
         for name, size in files if isinstance(files, list) else []:
-            item = QTreeWidgetItem([name, describe_bytes(size) if size else "?", "", ""])
+            item = QTreeWidgetItem([name, format_bytes(size) if size else "?", "", ""])
             self.files.addTopLevelItem(item)
 
     def _on_file_progress(self, index: int, done: int, total: int, rate: float, eta: float) -> None:
         item = self.files.topLevelItem(index)
         if item is None:
             return
-        percent = f"{100 * done / total:.0f}%" if total else describe_bytes(done)
+        percent = f"{100 * done / total:.0f}%" if total else format_bytes(done)
         item.setText(2, percent)
-        speed = f"{describe_bytes(rate)}/s" if rate > 0 else ""
-        left = describe_eta(eta) if done < total else self.tr("done")
+        speed = f"{format_bytes(rate)}/s" if rate > 0 else ""
+        left = format_duration(eta) if done < total else self.tr("done")
         item.setText(3, "  ".join(p for p in (speed, left) if p))
 
     def _on_pip_progress(self, done: int, total: int) -> None:

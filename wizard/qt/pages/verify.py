@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-import tempfile
-from pathlib import Path
-from typing import Any
+import threading
 
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QSizePolicy, QWidget
 
-from wizard.core.verify.runner import (
-    TrainingPoint,
-    VerifyParser,
-    VerifyResult,
-    percent_of_peak,
-    script_text,
-    verify_command,
-)
+from wizard.core.events import Emit, Event, TrainingStep, VerifyStageDone, VerifyStageStarted
+from wizard.core.verify.runner import TrainingPoint, VerifyResult, percent_of_peak, run_verify
 from wizard.core.verify.verify_script import STAGES
+from wizard.qt.adapters import FlowRunner
 from wizard.qt.errors import ErrorText
 from wizard.qt.pages.base import BasePage, ErrorPanel, label
 from wizard.qt.state import WizardState
-from wizard.qt.workers import ProcessResult, ProcessRunner
 
 MARKS = {"pass": "✔", "fail": "✘", "skip": "–", "running": "▶", "waiting": "○"}
 
@@ -71,7 +61,7 @@ class LossCurve(QWidget):
 
 
 class VerifyPage(BasePage):
-    """Runs the verify script with QProcess in the installed environment."""
+    """Runs the core's verify flow (:func:`wizard.core.verify.runner.run_verify`) and shows its events."""
 
     def __init__(self, state: WizardState) -> None:
         super().__init__(state)
@@ -82,11 +72,7 @@ class VerifyPage(BasePage):
         self.error = ErrorPanel()
         for w in (self.stages, self.curve, self.throughput, self.error):
             self.outer.addWidget(w)
-        self.runner = ProcessRunner(self)
-        self.runner.line.connect(self._on_line)
-        self.runner.finished.connect(self._on_finished)
-        self.parser: VerifyParser | None = None
-        self.script_dir: Path | None = None
+        self.runner: FlowRunner | None = None
         self.result: VerifyResult | None = None
         self.problem: ErrorText | None = None
         self.items: dict[str, QListWidgetItem] = {}
@@ -135,7 +121,7 @@ class VerifyPage(BasePage):
             for name in STAGES:
                 self._mark(name, "skip")
             return
-        if self.result is None and not self.runner.running() and self.state.installed_python:
+        if self.result is None and not self.running() and self.state.installed_python:
             self._start()
 
     def isComplete(self) -> bool:
@@ -144,7 +130,7 @@ class VerifyPage(BasePage):
 
     def busy(self) -> bool:
         """The demo runs."""
-        return self.runner.running()
+        return self.running()
 
     def failed(self) -> bool:
         """The demo could not run, or said the install does not work."""
@@ -152,49 +138,63 @@ class VerifyPage(BasePage):
 
     def running(self) -> bool:
         """For cancel and close."""
-        return self.runner.running()
+        return self.runner is not None and self.runner.running()
 
     def cancel(self) -> None:
         """Stop the demo (the installation itself stays)."""
-        self.runner.cancel()
+        if self.runner is not None:
+            self.runner.cancel()
+
+    def wait_idle(self, ms: int = 60000) -> None:
+        """Block until the demo's thread ended (closing the window)."""
+        if self.runner is not None:
+            self.runner.wait(ms)
 
     def _start(self) -> None:
         build = self.state.build()
-        self.script_dir = Path(tempfile.mkdtemp(prefix="tgs-verify-"))
-        script = self.script_dir / "verify_script.py"
-        script.write_text(script_text(), encoding="utf-8")
-        self.parser = VerifyParser(self._on_event)
-        assert self.state.installed_python is not None
+        python = self.state.installed_python
+        assert python is not None
         expect_gpu = build is not None and build.device != "cpu"
-        self.runner.start(verify_command(self.state.installed_python, script, expect_gpu=expect_gpu))
+        self.problem = None
+
+        def flow(emit: Emit, cancel: threading.Event) -> VerifyResult:
+            return run_verify(python, expect_gpu=expect_gpu, emit=emit, cancel=cancel)
+
+        runner = FlowRunner(flow, self)
+        runner.flow_event.connect(self._on_event)
+        runner.finished.connect(self._on_finished)
+        runner.failed.connect(self._on_failed)
+        runner.cancelled.connect(self._on_cancelled)
+        self.runner = runner
+        runner.start()
         self.completeChanged.emit()
 
-    def _on_line(self, text: str) -> None:
-        self.state.log(text)
-        if self.parser is not None:
-            self.parser.feed(text)
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, VerifyStageStarted):
+            self._mark(event.stage, "running")
+        elif isinstance(event, VerifyStageDone):
+            self._mark(event.result.name, event.result.status, event.result.reason)
+        elif isinstance(event, TrainingStep):
+            self.curve.add(TrainingPoint(event.step, event.loss, event.elapsed))
 
-    def _on_event(self, event: dict[str, Any]) -> None:
-        kind = event.get("event")
-        if kind == "stage_start":
-            self._mark(str(event.get("stage")), "running")
-        elif kind == "stage":
-            self._mark(str(event.get("name")), str(event.get("status")), str(event.get("reason") or ""))
-        elif kind == "progress":
-            with contextlib.suppress(KeyError, TypeError, ValueError):
-                self.curve.add(TrainingPoint(int(event["step"]), float(event["loss"]), float(event["elapsed"])))
+    def _on_finished(self, result: object) -> None:
+        assert isinstance(result, VerifyResult)
+        self.result = result
+        self.state.verify = result
+        self._show_result(result)
+        self.completeChanged.emit()
 
-    def _on_finished(self, result: ProcessResult) -> None:
-        if self.script_dir is not None:
-            shutil.rmtree(self.script_dir, ignore_errors=True)
-        if result.cancelled:
-            self.problem = ErrorText(self.tr("The demo was stopped."),
-                                     self.tr("PyTorch stays installed; run torch-gpu-setup verify later."), "")
-            self.error.show_error(self.problem)
-        elif self.parser is not None:
-            self.result = self.parser.result(result.returncode)
-            self.state.verify = self.result
-            self._show_result(self.result)
+    def _on_failed(self, error: object) -> None:
+        assert isinstance(error, ErrorText)
+        self.problem = error
+        self.state.errors.append(error.plain())
+        self.error.show_error(error)
+        self.completeChanged.emit()
+
+    def _on_cancelled(self, _undone: str) -> None:
+        self.problem = ErrorText(self.tr("The demo was stopped."),
+                                 self.tr("PyTorch stays installed; run torch-gpu-setup verify later."), "")
+        self.error.show_error(self.problem)
         self.completeChanged.emit()
 
     def _show_result(self, result: VerifyResult) -> None:
