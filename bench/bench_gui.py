@@ -66,7 +66,7 @@ def stalls() -> float:
     from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from wizard.core.install.process import Command
+    from wizard.core.process import Command
     from wizard.qt.app import create_wizard
     from wizard.qt.state import GuiOptions, PageId
     from wizard.qt.workers import ProcessRunner, Task, TaskContext

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -41,3 +42,34 @@ def test_core_never_imports_qt() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_import_contracts_hold() -> None:
+    """The boundaries declared in pyproject.toml ([tool.importlinter]): see docs/ARCHITECTURE.md."""
+    result = subprocess.run([_tool("lint-imports")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+@pytest.mark.parametrize(("module", "line", "contract"), [
+    # a Qt import inside a core function (lazy imports count too)
+    ("core/install/flow.py", "def _sneaky() -> None:\n    from PySide6 import QtCore  # noqa\n",
+     "The core decides and never shows"),
+    # a lower stage reaching up: the planner asking the installer
+    ("core/plan/planner.py", "def _sneaky() -> None:\n    from wizard.core.install import flow  # noqa\n",
+     "The pipeline's stages only look down"),
+    # the GUI borrowing from the command line
+    ("qt/state.py", "def _sneaky() -> None:\n    from wizard.commands import install  # noqa\n",
+     "The faces sit on the core"),
+])
+def test_import_contracts_catch_a_forbidden_import(tmp_path: Path, module: str, line: str, contract: str) -> None:
+    shutil.copytree(ROOT / "wizard", tmp_path / "wizard", ignore=shutil.ignore_patterns("__pycache__", "*.qm"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    with (tmp_path / "wizard" / module).open("a", encoding="utf-8") as f:
+        f.write("\n\n" + line)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}  # the copy, not the installed tree
+    result = subprocess.run([_tool("lint-imports")], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                            env=env)
+    assert result.returncode != 0, result.stdout
+    broken = result.stdout.split("Broken contracts", 1)[-1]
+    assert contract in broken, result.stdout

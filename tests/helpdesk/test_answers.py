@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from wizard.core.exit_codes import ExitCode, ExitError
-from wizard.core.helpdesk.answers import Answers, answers_from, dump_answers, parse_answers, read_answers
+from wizard.commands.unattended import answers_from
+from wizard.core.helpdesk.answers import Answers, dump_answers, parse_answers, read_answers
+from wizard.core.helpdesk.exit_codes import ExitCode, ExitError
 
 GOOD = """\
 # lab machines

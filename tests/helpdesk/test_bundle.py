@@ -14,8 +14,8 @@ import pytest
 
 from tests.install.conftest import LoopbackIndex, build_wheel, installed, venv_py
 from wizard.cli import main
-from wizard.core.exit_codes import ExitCode
 from wizard.core.helpdesk.bundle import BUNDLE_MANIFEST, sha256_file
+from wizard.core.helpdesk.exit_codes import ExitCode
 
 PROFILES = Path(__file__).parent.parent / "profiles"
 TORCH = "2.13.0"

@@ -20,9 +20,9 @@ from tests.install.conftest import LoopbackIndex, build_wheel, installed
 from tests.net.server import LoopbackServer
 from tests.net.test_installers import _lookup_body
 from wizard.cli import main
-from wizard.core.exit_codes import ExitCode
 from wizard.core.helpdesk.answers import Answers
 from wizard.core.helpdesk.bundle import BUNDLE_MANIFEST, sha256_file
+from wizard.core.helpdesk.exit_codes import ExitCode
 from wizard.core.helpdesk.unattended import RunLog, run_unattended
 from wizard.core.model.machine import load_profile
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.install.conftest import LoopbackIndex, build_wheel, installed, venv_py
 from wizard.cli import main
-from wizard.core.exit_codes import ExitCode
+from wizard.core.helpdesk.exit_codes import ExitCode
 
 PROFILES = Path(__file__).parent.parent / "profiles"
 

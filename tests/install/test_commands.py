@@ -9,7 +9,7 @@ import time
 import pytest
 
 from wizard.core.errors import WizardError
-from wizard.core.install.process import Command, LineSplitter, run_command
+from wizard.core.process import Command, LineSplitter, run_command
 
 
 def test_multibyte_character_split_across_reads_stays_whole() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from tests.net.server import LoopbackServer, closed_port, make_wheel, publish
 from wizard.cli import main
-from wizard.core.knowledge.refresh import status
+from wizard.core.fetch.refresh import status
 
 
 def _serve(server: LoopbackServer) -> None:

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from wizard.core.errors import WizardError
-from wizard.core.exit_codes import ExitCode, ExitError
 from wizard.core.fetch.net import NetConfig, NetworkError, make_session
+from wizard.core.helpdesk.exit_codes import ExitCode, ExitError
 from wizard.core.model.machine import Machine
 
 

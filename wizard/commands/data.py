@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from wizard.core.fetch.net import OFFICIAL_INDEX, NetConfig, make_session, redact_url
-from wizard.core.knowledge.refresh import DEFAULT_VARIANTS, refresh, status
+from wizard.core.fetch.refresh import DEFAULT_VARIANTS, refresh, status
 
 
 def register(subparsers: Any) -> None:

@@ -1,7 +1,7 @@
 """The command line's error boundary: no traceback reaches a person.
 
 Every failure becomes the message, then the context and a hint on lines of their own, and the
-documented exit code (:mod:`wizard.core.exit_codes`): a :class:`~wizard.core.errors.WizardError`
+documented exit code (:mod:`wizard.core.helpdesk.exit_codes`): a :class:`~wizard.core.errors.WizardError`
 carries its own words; an ``OSError`` on one of the person's paths (an unwritable ``--out``, a
 folder that cannot be made) gets words here. Details (a child's output, a traceback of a bug)
 go to a log file whose path is printed, and to stderr with ``--verbose``.
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TextIO
 
 from wizard.core.errors import Cancelled, WizardError
-from wizard.core.exit_codes import ExitCode, code_for_error
+from wizard.core.helpdesk.exit_codes import ExitCode, code_for_error
 
 PROG = "torch-gpu-setup"
 

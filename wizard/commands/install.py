@@ -12,12 +12,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from wizard.commands import unattended
 from wizard.commands.errors import log_on_failure
 from wizard.commands.progress import TerminalProgress
 from wizard.commands.verify import print_result
 from wizard.core.errors import WizardError
-from wizard.core.exit_codes import code_for_verdict
-from wizard.core.helpdesk import unattended
+from wizard.core.helpdesk.exit_codes import code_for_verdict
 from wizard.core.install.flow import InstallRequest, run_install
 
 
@@ -81,7 +81,7 @@ def build_request(args: argparse.Namespace) -> InstallRequest:
 def run(args: argparse.Namespace) -> int:
     """Install, then print where, how it is pinned, how to activate it and the verdict."""
     if unattended.wants_unattended(args):
-        return unattended.run_cli(args)  # documented exit codes (wizard.core.exit_codes)
+        return unattended.run_cli(args)  # documented exit codes (wizard.core.helpdesk.exit_codes)
     request = build_request(args)
     ui = TerminalProgress(sys.stderr)
     with log_on_failure(ui.lines, "install"):

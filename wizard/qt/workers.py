@@ -6,7 +6,7 @@ cancel, :meth:`TaskContext.emit` for the core's flow events (:mod:`wizard.core.e
 methods for progress. Events are queued in the context and collected by the Task on a GUI-thread
 timer, so a download that reports thousands of times a second costs the event loop ten batches
 a second. Child processes (pip, venv, the verify script) are run by the core's one process
-runner (:func:`wizard.core.install.process.run_command`) inside the flow, exactly as in the CLI.
+runner (:func:`wizard.core.process.run_command`) inside the flow, exactly as in the CLI.
 """
 
 from __future__ import annotations

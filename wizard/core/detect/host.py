@@ -12,7 +12,6 @@ import ntpath
 import os
 import platform
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+from wizard.core.process import kill_tree, popen_options
 
 
 @dataclass(frozen=True)
@@ -61,16 +62,12 @@ def run_command(argv: Sequence[str], timeout: float, env: Mapping[str, str] | No
 
     ``subprocess.run(timeout=...)`` kills only the direct child; a grandchild that keeps the
     output pipe open (a shell script that runs ``sleep``) would then block the read forever.
-    Starting the child in its own session and killing the group avoids that.
+    Starting the child in its own session and killing the group avoids that. The output is
+    captured whole (probes print little); long-running children with live output go through
+    :func:`wizard.core.process.run_command`, which starts them the same way.
     """
     args = tuple(str(a) for a in argv)
-    popen_kwargs: dict[str, Any] = {}
-    if os.name == "posix":
-        popen_kwargs["start_new_session"] = True
-    else:  # Windows: no console window flashing up for each probe
-        popen_kwargs["creationflags"] = getattr(subprocess, "CREATE_NO_WINDOW", 0) | getattr(
-            subprocess, "CREATE_NEW_PROCESS_GROUP", 0
-        )
+    popen_kwargs: dict[str, Any] = popen_options()  # the one runner's flags: own group, no console window
     try:
         proc = subprocess.Popen(
             args,
@@ -85,23 +82,13 @@ def run_command(argv: Sequence[str], timeout: float, env: Mapping[str, str] | No
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        _kill_tree(proc)
+        kill_tree(proc)
         try:
             out, err = proc.communicate(timeout=1.0)
         except subprocess.TimeoutExpired:
             out, err = b"", b""
         return CommandResult(args, None, _decode(out), _decode(err), timed_out=True)
     return CommandResult(args, proc.returncode, _decode(out), _decode(err))
-
-
-def _kill_tree(proc: subprocess.Popen[bytes]) -> None:
-    try:
-        if os.name == "posix":
-            os.killpg(proc.pid, signal.SIGKILL)
-        else:
-            proc.kill()
-    except OSError:
-        pass
 
 
 def _decode(data: bytes | None) -> str:

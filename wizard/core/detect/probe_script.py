@@ -104,6 +104,8 @@ def describe() -> "dict[str, object]":
 
     torch = _installed_version("torch", env_paths)
     user_torch = _installed_version("torch", [user_site]) if user_site_enabled and user_site else None
+    libc = platform.libc_ver()
+    executable = sys.executable or ""
     return {
         "probe": 1,
         "version": platform.python_version(),
@@ -122,6 +124,14 @@ def describe() -> "dict[str, object]":
         "user_site_enabled": user_site_enabled,
         "user_site_torch": user_torch,
         "platform": sys.platform,
+        # where it runs, for the wheel tags a download must match (wizard.core.fetch.tags)
+        "system": platform.system(),
+        "machine": platform.machine(),
+        "glibc": libc[1] if libc[0] == "glibc" else None,
+        "release": platform.mac_ver()[0] or platform.version(),
+        "purelib": sysconfig.get_path("purelib"),
+        # Microsoft Store Python: its writes below %LOCALAPPDATA% are redirected (envs_dir)
+        "microsoft_store": "WindowsApps" in executable or "PythonSoftwareFoundation.Python" in sys.prefix,
     }
 
 

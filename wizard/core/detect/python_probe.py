@@ -229,30 +229,63 @@ def target_from_probe(host: Host, data: dict[str, Any], path: str) -> PythonTarg
     )
 
 
-def probe_interpreter(host: Host, candidate: Candidate, timeout: float = PROBE_TIMEOUT_S) -> ProbeResult:
-    """Run the probe script with one interpreter; never raises."""
+def _probe_data(host: Host, path: str, timeout: float) -> tuple[dict[str, Any] | None, str]:
+    """Run the probe script with one interpreter: (its answer, "") or (None, why not). Never raises."""
     # -I: isolated mode, so PYTHONPATH, PYTHONHOME or a stray file in the working folder
     # cannot change what the probe sees.
-    result = host.run([candidate.path, "-I", str(PROBE_SCRIPT)], timeout)
+    result = host.run([path, "-I", str(PROBE_SCRIPT)], timeout)
     if result.timed_out:
-        return ProbeResult(candidate, None, f"did not answer within {timeout:g} seconds")
+        return None, f"did not answer within {timeout:g} seconds"
     if result.returncode == 2 and "usage:" in result.stderr.lower():
         # Python 2 rejects -I (added in Python 3.4) with a usage message.
-        return ProbeResult(candidate, None, "is not Python 3 (it rejects the -I option)")
+        return None, "is not Python 3 (it rejects the -I option)"
     if not result.ok:
-        return ProbeResult(candidate, None, f"failed to run: {result.why_failed().rstrip('.')}")
+        return None, f"failed to run: {result.why_failed().rstrip('.')}"
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     if not lines:
-        return ProbeResult(candidate, None, "printed nothing")
+        return None, "printed nothing"
     try:
-        data = json.loads(lines[-1]) if lines else None
+        data = json.loads(lines[-1])
         if not isinstance(data, dict):
             raise ValueError("the answer is not a JSON object")
         if "error" in data:
             raise ValueError(str(data["error"]))
-        return ProbeResult(candidate, target_from_probe(host, data, candidate.path))
     except (ValueError, TypeError) as exc:
+        return None, f"gave an answer that could not be understood ({exc})"
+    return data, ""
+
+
+def probe_interpreter(host: Host, candidate: Candidate, timeout: float = PROBE_TIMEOUT_S) -> ProbeResult:
+    """Run the probe script with one interpreter; never raises."""
+    data, why = _probe_data(host, candidate.path, timeout)
+    if data is None:
+        return ProbeResult(candidate, None, why)
+    try:
+        return ProbeResult(candidate, target_from_probe(host, data, candidate.path))
+    except (ValueError, TypeError, KeyError) as exc:
         return ProbeResult(candidate, None, f"gave an answer that could not be understood ({exc})")
+
+
+def describe_interpreter(python: str, timeout: float = 60.0, host: Host | None = None) -> dict[str, Any]:
+    """The probe script's answer for one interpreter (a path or a name on PATH): the one probe
+    every stage uses (detection, the install's target checks, the wheel tags of a download).
+
+    Raises a WizardError saying why the interpreter cannot be used.
+    """
+    host = host or Host.current()
+    path = python
+    if not host.isabs(python) and os.sep not in python:
+        found = host.which(python)
+        if found is None:
+            raise WizardError(f"no Python interpreter named {python} on PATH", hint="give the full path with --python")
+        path = found
+    elif not os.path.exists(python):
+        raise WizardError(f"no Python interpreter at {python}", hint="check the path given with --python")
+    data, why = _probe_data(host, path, timeout)
+    if data is None:
+        raise WizardError(f"could not inspect the Python interpreter {python}: it {why}",
+                          hint="check that the path names a working Python 3 interpreter (python --version)")
+    return data
 
 
 def probe_all(host: Host, candidates: list[Candidate], timeout: float = PROBE_TIMEOUT_S) -> list[ProbeResult]:

@@ -39,11 +39,11 @@ from wizard.core import messages as M
 from wizard.core.errors import WizardError
 from wizard.core.fetch.download import Downloader, DownloadItem, ProgressCallback
 from wizard.core.fetch.net import check_response, classify_error, redact_url
-from wizard.core.install.process import Command, CommandResult, run_command
 from wizard.core.knowledge import gpu_catalog
 from wizard.core.knowledge.base import parse_cc, variant_cuda
 from wizard.core.model.machine import Gpu, Machine
 from wizard.core.plan.planner import Action, Plan
+from wizard.core.process import Command, CommandResult, run_command
 from wizard.core.text import T, join
 
 Which = Callable[[str], "str | None"]

@@ -17,7 +17,6 @@ import email.parser
 import hashlib
 import json
 import os
-import subprocess
 import threading
 import zipfile
 from collections import deque
@@ -41,56 +40,33 @@ from wizard.core.model.machine import OsInfo, PythonTarget
 
 MANIFEST = "wheelhouse.json"
 
-# Run by the TARGET interpreter: stdlib only, and it must parse on old Pythons (3.6+) so a too-old
-# interpreter is reported instead of crashing.
-_PROBE = r"""
-import json, platform, struct, sys, sysconfig
-libc = platform.libc_ver()
-print("TGS-TARGET " + json.dumps({
-    "version": "%d.%d.%d" % sys.version_info[:3],
-    "implementation": sys.implementation.name,
-    "bits": struct.calcsize("P") * 8,
-    "free_threaded": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
-    "system": platform.system(),
-    "machine": platform.machine(),
-    "glibc": libc[1] if libc[0] == "glibc" else None,
-    "release": platform.mac_ver()[0] or platform.version(),
-    "executable": sys.executable,
-}))
-"""
-
 _ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "arm64",
          "i386": "x86", "i686": "x86", "x86": "x86"}
 _FAMILY = {"Linux": "linux", "Windows": "windows", "Darwin": "macos"}
 
 
 def probe_target(python: str, timeout: float = 60.0) -> tuple[PythonTarget, OsInfo]:
-    """Ask the interpreter ``python`` (a path or a name on PATH) what it is and where it runs."""
+    """What the interpreter ``python`` (a path or a name on PATH) is and where it runs.
+
+    From the one interpreter probe (:func:`wizard.core.detect.python_probe.describe_interpreter`).
+    """
+    from wizard.core.detect.python_probe import describe_interpreter
+
+    data = describe_interpreter(python, timeout)
     try:
-        proc = subprocess.run([python, "-I", "-c", _PROBE], capture_output=True, text=True,
-                              timeout=timeout, check=False)
-    except FileNotFoundError:
-        raise WizardError(f"no Python interpreter at '{python}'",
-                          hint="give the path of the target interpreter with --python") from None
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise WizardError(f"could not run the Python interpreter '{python}': {exc}",
-                          hint="check that it is a working Python 3") from None
-    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("TGS-TARGET ")), None)
-    if line is None:
-        raise WizardError(f"'{python}' did not answer like a Python 3 interpreter",
-                          hint="check it with: <python> --version",
-                          details=(proc.stderr or proc.stdout)[-2000:])
-    data = json.loads(line[len("TGS-TARGET "):])
-    family = _FAMILY.get(str(data["system"]))
-    if family is None:
-        raise WizardError(f"'{python}' runs on {data['system']}, which the wizard does not support",
-                          hint="PyTorch wheels exist for Linux, Windows and macOS")
-    os_info = OsInfo(family=family, version=str(data.get("release") or ""),
-                     arch=_ARCH.get(str(data["machine"]).lower(), str(data["machine"]).lower()),
-                     glibc=data.get("glibc") or None)
-    target = PythonTarget(version=str(data["version"]), implementation=str(data["implementation"]),
-                          bits=int(data["bits"]), free_threaded=bool(data["free_threaded"]),
-                          path=str(data.get("executable") or python))
+        family = _FAMILY.get(str(data["system"]))
+        if family is None:
+            raise WizardError(f"'{python}' runs on {data['system']}, which the wizard does not support",
+                              hint="PyTorch wheels exist for Linux, Windows and macOS")
+        os_info = OsInfo(family=family, version=str(data.get("release") or ""),
+                         arch=_ARCH.get(str(data["machine"]).lower(), str(data["machine"]).lower()),
+                         glibc=data.get("glibc") or None)
+        target = PythonTarget(version=str(data["version"]), implementation=str(data["implementation"]),
+                              bits=int(data["bits"]), free_threaded=bool(data["free_threaded"]),
+                              path=str(data.get("executable") or python))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise WizardError(f"'{python}' did not answer like a Python 3 interpreter ({exc})",
+                          hint="check it with: <python> --version") from None
     return target, os_info
 
 

@@ -35,7 +35,6 @@ its line. Every answer is also a command-line flag (:data:`FIELDS`), and a flag 
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import fnmatch
 import json
@@ -48,7 +47,7 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from wizard.core.exit_codes import ExitCode, ExitError
+from wizard.core.helpdesk.exit_codes import ExitCode, ExitError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -330,36 +329,15 @@ def read_answers(path: str | Path) -> dict[str, Any]:
     return parse_answers(text, str(p))
 
 
-def add_answer_flags(parser: argparse.ArgumentParser, skip: set[str]) -> None:
-    """Add the flag of every answer not already in ``parser`` (``skip``: flags it has)."""
-    group = parser.add_argument_group("answers (each also settable in the --answers file; a flag wins)")
-    for spec in FIELDS:
-        if spec.flag in skip:
-            continue
-        if spec.kind is bool:
-            group.add_argument(spec.flag, dest=spec.attr, action=argparse.BooleanOptionalAction, default=None,
-                               help=spec.help)
-        elif spec.kind is list:
-            group.add_argument(spec.flag, dest=spec.attr, action="append", default=None, metavar="PATTERN",
-                               help=spec.help)
-        else:
-            group.add_argument(spec.flag, dest=spec.attr, default=None, metavar=spec.key.upper(), help=spec.help)
+def merge_answers(path: str | Path | None, given: Mapping[str, Any]) -> Answers:
+    """The answers of the file at ``path`` (if any) overridden by ``given`` (attr -> value; None: not given).
 
-
-def answers_from(args: argparse.Namespace) -> Answers:
-    """The answers of ``--answers FILE`` overridden by the flags given on the command line.
-
-    ``install``'s own flags keep their meaning: ``--yes`` is consent, ``--no-verify`` turns
-    verification off. Flag values are checked like file values.
+    Given values are checked like file values; one error names every bad one.
     """
-    values: dict[str, Any] = dict(read_answers(args.answers)) if getattr(args, "answers", None) else {}
+    values: dict[str, Any] = dict(read_answers(path)) if path else {}
     problems: list[str] = []
     for spec in FIELDS:
-        value = getattr(args, spec.attr, None)
-        if spec.attr == "consent":
-            value = True if getattr(args, "yes", False) else None
-        elif spec.attr == "verify" and getattr(args, "no_verify", False):
-            value = False
+        value = given.get(spec.attr)
         if value is None:
             continue
         value = list(value) if spec.kind is list else value

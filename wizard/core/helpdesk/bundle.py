@@ -27,10 +27,10 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from wizard import __version__
 from wizard.core.errors import WizardError
-from wizard.core.exit_codes import ExitCode, ExitError
 from wizard.core.fetch.tags import describe_target, target_tags
 from wizard.core.fetch.wheelhouse import MANIFEST as WHEELHOUSE_MANIFEST
 from wizard.core.fetch.wheelhouse import fetch_wheelhouse
+from wizard.core.helpdesk.exit_codes import ExitCode, ExitError
 from wizard.core.model.machine import Machine, OsInfo, PythonTarget
 from wizard.core.plan.planner import Build, Choices, Plan, make_plan
 

@@ -23,9 +23,9 @@ from wizard import __version__
 from wizard.core.errors import WizardError
 from wizard.core.helpdesk.report import Report, build_report
 from wizard.core.install import environments as envs
-from wizard.core.install.process import Command, run_command
 from wizard.core.model.machine import Machine
 from wizard.core.plan.planner import Plan
+from wizard.core.process import Command, run_command
 from wizard.core.verify.runner import VerifyResult
 
 LAST_RUN = "last-install.json"

@@ -3,30 +3,27 @@
 Order: answers (checked up front) -> offline bundle (every hash checked, fit to the target
 interpreter) -> detect (or a profile) -> plan with the version/variant policy -> the driver
 policy -> install (pip; offline from the bundle, or from the index/mirror through the proxy)
--> verify -> report. Each way it can end has its own exit code (:mod:`wizard.core.exit_codes`);
+-> verify -> report. Each way it can end has its own exit code (:mod:`wizard.core.helpdesk.exit_codes`);
 the report is written whatever the ending, so a fleet gets one from every machine.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import fnmatch
-import json
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wizard.core.drivers.policy import DriverOutcome, DriverPolicyError, DriverSources, apply_driver_policy
 from wizard.core.errors import WizardError
 from wizard.core.events import Event, LogLine, Status, StepStarted, Undone
-from wizard.core.exit_codes import DESCRIPTIONS, ExitCode, ExitError, code_for_error, code_for_verdict
 from wizard.core.fetch.net import redact_url
 from wizard.core.fetch.source import Source, source_for
-from wizard.core.helpdesk.answers import AUTO, FIELDS, NEWEST, Answers, add_answer_flags, answers_from
+from wizard.core.helpdesk.answers import AUTO, NEWEST, Answers
 from wizard.core.helpdesk.bundle import Bundle, BundleTarget, choose_target, open_bundle, plan_for
+from wizard.core.helpdesk.driver_policy import DriverOutcome, DriverPolicyError, DriverSources, apply_driver_policy
+from wizard.core.helpdesk.exit_codes import DESCRIPTIONS, ExitCode, ExitError, code_for_error, code_for_verdict
 from wizard.core.install import environments as envs
 from wizard.core.install.flow import InstallOutcome, InstallRequest, run_install
 from wizard.core.knowledge.base import load_knowledge, variant_device
@@ -39,24 +36,6 @@ DRIVER_ACTIONS = ("driver_install", "driver_update")
 FOLLOW_UP_ACTIONS = ("reboot",)
 #: The last line of an unattended run on stdout: machine-readable for fleet tools (Ansible).
 RESULT_PREFIX = "TGS-RESULT "
-#: Flags ``install`` already has (same meaning); the other answers get their flags here.
-INSTALL_OWN_FLAGS = {"--python", "--venv", "--new-venv", "--torch", "--variant", "--index-url", "--yes", "--verify"}
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--unattended``, ``--answers`` and every answer's flag to ``install``'s parser."""
-    parser.add_argument("--unattended", action="store_true",
-                        help="run the whole install with no questions; the exit code says how it ended")
-    parser.add_argument("--answers", metavar="FILE", help="TOML answer file (see 'For helpdesks' in the README)")
-    add_answer_flags(parser, INSTALL_OWN_FLAGS)
-
-
-def wants_unattended(args: argparse.Namespace) -> bool:
-    """Whether ``install`` runs this flow: asked for, or an answer file, a bundle or any answer
-    flag that only this flow understands (``--proxy``, ``--driver-policy`` ...) given."""
-    own = [f.attr for f in FIELDS if f.flag not in INSTALL_OWN_FLAGS]
-    return bool(getattr(args, "unattended", False) or getattr(args, "answers", None)
-                or any(getattr(args, attr, None) is not None for attr in own))
 
 
 @dataclass
@@ -64,7 +43,7 @@ class RunLog:
     """What happened, for the person (stderr), the report and the fleet (result line)."""
 
     lines: list[str] = field(default_factory=list)
-    echo: Callable[[str], None] = lambda text: print(f"- {text}", file=sys.stderr, flush=True)
+    echo: Callable[[str], None] = lambda text: None  # the face shows the steps (the CLI: on stderr)
 
     def status(self, text: str) -> None:
         """A main step: shown and logged."""
@@ -323,27 +302,3 @@ def _write_report(answers: Answers, log: RunLog, result: RunResult) -> Path | No
     except (OSError, WizardError) as exc:
         log.status(f"warning: the report could not be written: {exc}")
         return None
-
-
-def run_cli(args: argparse.Namespace) -> int:
-    """``install --unattended/--answers/--bundle``: run, print the summary and the result line."""
-    try:
-        answers = answers_from(args)
-    except ExitError as exc:
-        print(f"torch-gpu-setup: error: {exc.one_line()}", file=sys.stderr)
-        return int(exc.code)
-    try:
-        result = run_unattended(answers)
-    except KeyboardInterrupt:
-        print("torch-gpu-setup: interrupted", file=sys.stderr)
-        return int(ExitCode.INTERRUPTED)
-    if result.code not in (ExitCode.SUCCESS, ExitCode.SUCCESS_CPU_ONLY):
-        print(f"torch-gpu-setup: {result.message}", file=sys.stderr)
-    else:
-        print(result.message)
-    if result.outcome is not None:
-        print(f"Activate: {result.outcome.activate}")
-    if result.report is not None:
-        print(f"Report: {result.report}")
-    print(RESULT_PREFIX + json.dumps(result.to_json(), ensure_ascii=False))
-    return int(result.code)

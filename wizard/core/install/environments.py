@@ -28,7 +28,7 @@ from typing import Any
 from wizard.core import paths
 from wizard.core.errors import Cancelled, WizardError
 from wizard.core.install import pip_runner
-from wizard.core.install.process import Command, CommandResult, run_command
+from wizard.core.process import Command, CommandResult, run_command
 
 APP_NAME = paths.APP_NAME
 #: Overrides the data directory (tests, portable installs).
@@ -121,30 +121,6 @@ def windows_long_paths_enabled() -> bool | None:  # pragma: no cover - Windows o
 
 # ---------------------------------------------------------------- inspecting an interpreter
 
-# Runs in the TARGET interpreter (any Python 3.6+, stdlib only). The marker line keeps the JSON
-# findable even when a sitecustomize prints something.
-_PROBE = r"""
-import json, os, sys, sysconfig
-in_venv = sys.prefix != getattr(sys, "base_prefix", sys.prefix)
-stdlib = sysconfig.get_path("stdlib") or ""
-marker = os.path.join(stdlib, "EXTERNALLY-MANAGED")
-try:
-    from importlib.metadata import version
-    pip_version = version("pip")
-except Exception:
-    pip_version = None
-exe = sys.executable or ""
-print("TGS-PROBE " + json.dumps({
-    "executable": exe, "version": "%d.%d.%d" % sys.version_info[:3], "prefix": sys.prefix,
-    "base_prefix": getattr(sys, "base_prefix", sys.prefix), "in_venv": in_venv,
-    "conda": os.path.isdir(os.path.join(sys.prefix, "conda-meta")),
-    "externally_managed": (not in_venv) and os.path.isfile(marker),
-    "pip_version": pip_version, "platform": sys.platform,
-    "microsoft_store": "WindowsApps" in exe or "PythonSoftwareFoundation.Python" in sys.prefix,
-    "purelib": sysconfig.get_path("purelib"),
-}))
-"""
-
 _LIST_DISTS = r"""
 import json
 from importlib.metadata import distributions
@@ -198,26 +174,30 @@ def _probe_json(python: str, code: str, tag: str, isolated: bool = True) -> Any:
 
 
 def inspect_interpreter(python: str | os.PathLike[str]) -> InterpreterInfo:
-    """Ask ``python`` about itself (prefix, venv/conda, PEP 668 marker, pip version)."""
+    """Ask ``python`` about itself (prefix, venv/conda, PEP 668 marker, pip version).
+
+    The one interpreter probe (:func:`wizard.core.detect.python_probe.describe_interpreter`).
+    """
+    from wizard.core.detect.python_probe import describe_interpreter
+
     path = str(python)
-    if os.sep in path or (os.altsep and os.altsep in path):
-        if not os.path.exists(path):
-            raise WizardError(f"no Python interpreter at {path}", hint="check the path given with --python")
-    elif shutil.which(path) is None:
-        raise WizardError(f"no Python interpreter named {path} on PATH", hint="give the full path with --python")
-    data = _probe_json(path, _PROBE, "TGS-PROBE")
-    return InterpreterInfo(
-        python=path,
-        version=str(data["version"]),
-        prefix=str(data["prefix"]),
-        in_venv=bool(data["in_venv"]),
-        conda=bool(data["conda"]),
-        externally_managed=bool(data["externally_managed"]),
-        pip_version=data.get("pip_version"),
-        platform=str(data["platform"]),
-        microsoft_store=bool(data["microsoft_store"]),
-        purelib=str(data.get("purelib") or ""),
-    )
+    data = describe_interpreter(path, timeout=120)
+    try:
+        return InterpreterInfo(
+            python=path,
+            version=str(data["version"]),
+            prefix=str(data["prefix"]),
+            in_venv=bool(data["in_venv"]),
+            conda=bool(data["conda"]),
+            externally_managed=bool(data["externally_managed"]),
+            pip_version=data.get("pip_version"),
+            platform=str(data["platform"]),
+            microsoft_store=bool(data.get("microsoft_store")),
+            purelib=str(data.get("purelib") or ""),
+        )
+    except (KeyError, TypeError) as exc:
+        raise WizardError(f"could not inspect the Python interpreter {path} ({exc})",
+                          hint="check that the path names a working Python 3 interpreter (python --version)") from None
 
 
 def list_distributions(python: str | os.PathLike[str]) -> dict[str, str]:

@@ -55,8 +55,8 @@ from wizard.core.fetch.source import Source, parse_source
 from wizard.core.fetch.wheelhouse import MANIFEST
 from wizard.core.install import environments as envs
 from wizard.core.install import pip_runner
-from wizard.core.install.process import Command, run_command
 from wizard.core.knowledge.base import bundled_knowledge, variant_device
+from wizard.core.process import Command, run_command
 from wizard.core.text import T
 from wizard.core.units import format_bytes
 from wizard.core.verify.runner import VerifyResult, run_verify

@@ -1,6 +1,6 @@
 """pip command lines and pip output, as pure functions.
 
-Builders return :class:`~wizard.core.install.process.Command` objects for the TARGET interpreter
+Builders return :class:`~wizard.core.process.Command` objects for the TARGET interpreter
 (``<python> -m pip ...``, never the wizard's own ``sys.executable``). Everything the wizard does
 not have to decide is left to the user's pip configuration: no ``--isolated``, and ``PIP_*``
 variables pass through, so proxies, certificates, mirrors and extra indexes keep working. The
@@ -28,7 +28,7 @@ from packaging.version import InvalidVersion, Version
 
 from wizard.core import messages as M
 from wizard.core.events import PipProgress as PipProgress  # pip's progress is an event of the flow
-from wizard.core.install.process import Command
+from wizard.core.process import Command
 from wizard.core.text import T
 
 # ``--progress-bar=raw`` first shipped in pip 24.1 (pip's 24.1 changelog; pip 24.0 and older

@@ -20,7 +20,7 @@ from typing import Any
 
 from wizard.core.errors import Cancelled, WizardError
 from wizard.core.events import Emit, TrainingStep, VerifyStageDone, VerifyStageStarted
-from wizard.core.install.process import Command, run_command
+from wizard.core.process import Command, run_command
 
 VERDICTS = ("gpu-ok", "cpu-only", "failed")
 # The CPU run takes ~20 s on 2 cores, a modern GPU < 60 s; 15 minutes covers a slow first CUDA

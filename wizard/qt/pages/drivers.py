@@ -35,7 +35,7 @@ from wizard.qt.state import PageId, WizardState
 
 if TYPE_CHECKING:  # wizard.core.drivers.installers loads requests: imported when the page is first shown
     from wizard.core.drivers.installers import Step, Which
-    from wizard.core.install.process import Command
+    from wizard.core.process import Command
 
 CUDA_TOOLKIT_URL = "https://developer.nvidia.com/cuda-downloads"
 

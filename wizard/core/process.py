@@ -12,6 +12,7 @@ next ``\\n`` would hide progress until the download is over.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import os
 import queue
 import shlex
@@ -117,12 +118,28 @@ class LineSplitter:
         return lines
 
 
-def _popen_kwargs() -> dict[str, object]:
-    # A new process group / session so that terminate reaches pip's own children (build
-    # backends) and a Ctrl+C in the terminal is handled by us, not delivered twice.
-    if sys.platform == "win32":
-        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+# Windows process creation flags (Microsoft Learn, "Process Creation Flags"); the numbers are used
+# so that the choice can be made, and tested, on any platform.
+CREATE_NEW_PROCESS_GROUP = 0x00000200
+CREATE_NO_WINDOW = 0x08000000
+
+
+def popen_options(platform: str | None = None) -> dict[str, object]:
+    """How every child is started: in its own process group, and on Windows without a console window.
+
+    Its own group / session, so that stopping it reaches its children too (pip's build backends)
+    and a Ctrl+C in the terminal is handled by us, not delivered twice. ``CREATE_NO_WINDOW``:
+    a GUI app that starts a console program (pip, python, nvidia-smi) would otherwise flash a
+    console window for each one.
+    """
+    if (platform or sys.platform) == "win32":
+        return {"creationflags": CREATE_NEW_PROCESS_GROUP | CREATE_NO_WINDOW}
     return {"start_new_session": True}
+
+
+def kill_tree(proc: subprocess.Popen[bytes]) -> None:
+    """Kill a child and (POSIX) its whole process group at once."""
+    _signal_tree(proc, kill=True)
 
 
 def _signal_tree(proc: subprocess.Popen[bytes], kill: bool) -> None:
@@ -130,12 +147,14 @@ def _signal_tree(proc: subprocess.Popen[bytes], kill: bool) -> None:
         return
     if sys.platform == "win32":
         # TerminateProcess either way: Windows has no SIGTERM for console children.
-        proc.kill() if kill else proc.terminate()
+        with contextlib.suppress(OSError):
+            proc.kill() if kill else proc.terminate()
         return
     try:
         os.killpg(proc.pid, signal.SIGKILL if kill else signal.SIGTERM)
     except (ProcessLookupError, PermissionError):
-        proc.kill() if kill else proc.terminate()
+        with contextlib.suppress(OSError):
+            proc.kill() if kill else proc.terminate()
 
 
 def stop_process(proc: subprocess.Popen[bytes], grace_s: float = TERMINATE_GRACE_S) -> None:
@@ -187,7 +206,7 @@ def run_command(
             stderr=subprocess.STDOUT,
             env=command.full_env(),
             cwd=command.cwd,
-            **_popen_kwargs(),  # type: ignore[call-overload]
+            **popen_options(),  # type: ignore[call-overload]
         )
     except OSError as exc:
         raise WizardError(

@@ -35,11 +35,11 @@ from wizard.core.drivers.installers import (
     windows_install_command,
 )
 from wizard.core.errors import WizardError
-from wizard.core.exit_codes import ExitCode, ExitError
 from wizard.core.helpdesk.bundle import BundledInstaller
-from wizard.core.install.process import Command
+from wizard.core.helpdesk.exit_codes import ExitCode, ExitError
 from wizard.core.model.machine import Machine
 from wizard.core.plan.planner import Plan
+from wizard.core.process import Command
 
 #: Elevation prefixes :func:`wizard.core.drivers.installers.elevate` may put in front of a command.
 ELEVATORS = ("sudo", "pkexec")
