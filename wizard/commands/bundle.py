@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from wizard.commands.options import add_build_choices, add_source
 from wizard.core.errors import WizardError
 from wizard.core.fetch.net import NetConfig, NetworkError, make_session
 from wizard.core.helpdesk.exit_codes import ExitCode, ExitError
@@ -29,11 +30,10 @@ def register(subparsers: Any) -> None:
                    help="a target interpreter (repeatable)")
     p.add_argument("--machine", action="append", default=[], metavar="PROFILE",
                    help="a target machine profile, JSON (repeatable; see tests/profiles/SCHEMA.md)")
-    p.add_argument("--torch", metavar="VERSION", help="torch release (default: the newest that runs)")
-    p.add_argument("--variant", metavar="NAME", help="cpu, cu126, ... (default: the plan's)")
+    add_build_choices(p, source=False)
     p.add_argument("--no-torchvision", dest="torchvision", action="store_false", help="leave torchvision out")
     p.add_argument("--torchaudio", action="store_true", help="add torchaudio")
-    p.add_argument("--index-url", metavar="URL", help="the index to download from (default: the plan's)")
+    add_source(p)
     p.add_argument("--proxy", metavar="URL", help="proxy URL; credentials never appear in logs")
     p.add_argument("--with-installers", action="store_true",
                    help="also store what each target needs from NVIDIA: the Windows driver (Linux drivers come "

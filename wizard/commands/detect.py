@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from wizard.commands.options import add_json
 from wizard.core.detect import detect_machine
 from wizard.core.model.machine import Machine, PythonTarget
 
@@ -18,7 +19,7 @@ def register(subparsers: Any) -> None:
         description="Detect the operating system, GPUs, NVIDIA driver, Python interpreters and free "
                     "disk space. --json prints a machine profile that 'plan --machine' can read.",
     )
-    parser.add_argument("--json", action="store_true", help="print the machine profile as JSON")
+    add_json(parser, "print the machine profile as JSON")
     parser.add_argument("--python", metavar="PATH",
                         help="the Python that will receive PyTorch (default: chosen among those found)")
     parser.set_defaults(func=run)

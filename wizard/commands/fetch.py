@@ -13,10 +13,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from wizard.commands.options import add_source
 from wizard.core.errors import WizardError
 from wizard.core.fetch.download import Downloader, describe_progress
 from wizard.core.fetch.index import WheelFile
 from wizard.core.fetch.net import MIRROR_PRESETS, NetConfig, make_session, redact_url
+from wizard.core.fetch.source import source_for
 from wizard.core.fetch.wheelhouse import fetch_wheelhouse, probe_target
 from wizard.core.model.machine import OsInfo, PythonTarget
 
@@ -29,7 +31,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("requirements", nargs="*", metavar="REQUIREMENT",
                    help="e.g. torch==2.14.1+cu126; none: what 'plan' recommends for this machine")
-    p.add_argument("--index-url", help="index (or find-links page) URL; default: the plan's index")
+    add_source(p)
     p.add_argument("--mirror", choices=sorted(MIRROR_PRESETS), help="a mirror preset instead of --index-url")
     p.add_argument("--dest", default="wheelhouse", help="folder for the wheels (default: ./wheelhouse)")
     p.add_argument("--python", help="the TARGET interpreter (path or name on PATH); default: python3 on PATH")
@@ -90,10 +92,9 @@ def run(args: argparse.Namespace) -> int:
         python, os_info = probe_target(args.python or ("python" if sys.platform == "win32" else "python3"))
     else:
         requirements, plan_index, python, os_info = _plan_requirements(args.python)
-        index_url = index_url or plan_index
-        if args.mirror:
-            variant = plan_index.rstrip("/").rsplit("/", 1)[-1]
-            index_url = MIRROR_PRESETS[args.mirror].variant_url(variant)
+        variant = plan_index.rstrip("/").rsplit("/", 1)[-1]
+        source = source_for(variant, index_url=index_url, mirror=args.mirror, default=plan_index)
+        index_url = source.location if source is not None else plan_index
     assert index_url is not None
     session = make_session(NetConfig(proxy=args.proxy))
     tty = sys.stderr.isatty()

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from wizard.commands.options import add_build_choices, add_machine
+
 
 def register(sub: Any) -> None:
     """Add the ``gui`` subcommand."""
@@ -13,15 +15,13 @@ def register(sub: Any) -> None:
         "gui", help="open the setup wizard (the default without a command)",
         description="Open the graphical setup wizard. --machine simulates a machine profile (nothing is "
                     "installed); --autopilot walks every page with the defaults.")
-    p.add_argument("--machine", metavar="PROFILE", help="simulate this machine profile (JSON)")
+    add_machine(p, "simulate this machine profile (JSON)")
     p.add_argument("--autopilot", action="store_true", help="walk every page with the defaults, then exit")
     p.add_argument("--screenshots", metavar="DIR", help="with --autopilot: save one PNG per page here")
     p.add_argument("--lang", choices=("en", "zh_CN"), help="language (default: the system's)")
     p.add_argument("--new-venv", metavar="DIR", help="create the new environment here")
     p.add_argument("--python", metavar="PATH", help="the Python used to create the environment")
-    p.add_argument("--torch", metavar="VERSION", help="torch release, e.g. 2.14.1")
-    p.add_argument("--variant", metavar="NAME", help="cpu, cu126, cu130, rocm7.2, xpu ...")
-    p.add_argument("--index-url", metavar="URL", help="the PyTorch index or mirror")
+    add_build_choices(p)
     p.add_argument("--no-torchvision", action="store_true", help="do not install torchvision")
     p.set_defaults(func=run)
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from wizard.commands import unattended
 from wizard.commands.errors import log_on_failure
+from wizard.commands.options import add_build_choices
 from wizard.commands.progress import TerminalProgress
 from wizard.commands.verify import print_result
 from wizard.core.errors import WizardError
@@ -33,9 +34,7 @@ def register(sub: Any) -> None:
     where.add_argument("--new-venv", metavar="DIR", help="create a new venv here (--python: its base interpreter)")
     p.add_argument("--python", metavar="PATH",
                    help="the interpreter to install into, or with --new-venv the one to create the venv with")
-    p.add_argument("--torch", metavar="VERSION", help="torch release, e.g. 2.14.1")
-    p.add_argument("--variant", metavar="NAME", help="cpu, cu126, cu130, rocm7.2, xpu ...")
-    p.add_argument("--index-url", metavar="URL", help="the PyTorch index (default: the plan's)")
+    add_build_choices(p)
     p.add_argument("--wheelhouse", metavar="DIR", help="a folder of already downloaded wheels (torch-gpu-setup fetch)")
     p.add_argument("--yes", action="store_true", help="consent to replacing an existing torch/torchvision/torchaudio")
     p.add_argument("--no-verify", action="store_true", help="skip the verification demo")

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from wizard.commands.options import add_json, add_machine
 from wizard.commands.plan import machine_for
 from wizard.core.drivers.installers import (
     FetchedInstaller,
@@ -35,9 +36,9 @@ def register(sub: Any) -> None:
         description="From the plan's actions: the NVIDIA driver install for this OS (exact commands, run as "
                     "administrator only after you confirm), the restart, and optionally the CUDA toolkit and "
                     "cuDNN for compiling extensions.")
-    p.add_argument("--machine", metavar="PROFILE", help="a machine profile (JSON) instead of this machine")
+    add_machine(p, "a machine profile (JSON) instead of this machine")
     p.add_argument("--python", metavar="PATH", help="the interpreter that will receive PyTorch")
-    p.add_argument("--json", action="store_true", help="print the list as JSON")
+    add_json(p, "print the list as JSON")
     p.add_argument("--toolkit", action="store_true", help="include the CUDA toolkit and cuDNN (extensions only)")
     p.add_argument("--fetch", metavar="DIR", help="download what can be downloaded into DIR")
     p.add_argument("--run", action="store_true", help="run the driver install commands after confirmation")

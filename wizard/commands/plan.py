@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from wizard.commands.options import add_build_choices, add_json, add_machine
 from wizard.core.model.machine import Machine, load_profile
 from wizard.core.plan.planner import Choices, Plan, make_plan
 
@@ -17,14 +18,13 @@ def register(sub: Any) -> None:
         "plan", help="choose the PyTorch build for this machine and say why",
         description="Choose the newest PyTorch build that runs on this machine's GPUs with its driver, "
                     "OS and Python. --machine plans offline for a machine profile instead.")
-    p.add_argument("--machine", metavar="PROFILE", help="plan for a machine profile (JSON) instead of this machine")
+    add_machine(p)
     p.add_argument("--python", metavar="PATH", help="the interpreter that will receive PyTorch")
-    p.add_argument("--torch", metavar="VERSION", help="a torch release, e.g. 2.13 or 2.13.0")
-    p.add_argument("--variant", metavar="NAME", help="cpu, cu126, cu130, rocm7.2, xpu ...")
+    add_build_choices(p, source=False)
     p.add_argument("--no-torchvision", action="store_true", help="do not plan torchvision")
     p.add_argument("--torchaudio", action="store_true", help="plan torchaudio too")
     p.add_argument("--cpu", action="store_true", help="prefer the CPU build")
-    p.add_argument("--json", action="store_true", help="print the plan contract as JSON")
+    add_json(p, "print the plan contract as JSON")
     p.set_defaults(func=run)
 
 

@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any, TextIO
 
+from wizard.commands.options import add_json
 from wizard.core.errors import WizardError
 from wizard.core.events import Event, VerifyStageStarted
 from wizard.core.install.flow import last_install_python
@@ -31,7 +32,7 @@ def register(sub: Any) -> None:
                         "successful install, else the detected target Python)")
     p.add_argument("--expect-gpu", action="store_true", help="a missing GPU is a failure, not a skip")
     p.add_argument("--quick", action="store_true", help="fewer training steps and timing rounds")
-    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    add_json(p, "print the result as one JSON object")
     p.set_defaults(func=run)
 
 

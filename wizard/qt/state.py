@@ -58,17 +58,12 @@ class GuiOptions:
 
 
 def size_estimate(build: Build | None) -> tuple[float, float]:
-    """(download GB, total disk GB needed) for a build, from the knowledge base's disk needs.
-
-    The download share is a third of the need (releases.json "disk_needs_gib": ~3 GB of the 9 GB
-    of a CUDA build are downloads); zero when there is no build.
-    """
+    """(download GiB, disk GiB needed) for a build (the core's one estimate); zero without a build."""
     if build is None:
         return 0.0, 0.0
     from wizard.core.knowledge.base import load_knowledge
 
-    need = load_knowledge().disk_needs_gib.get(build.device, 0.0)
-    return need / 3, need
+    return load_knowledge().size_estimate(build.device)
 
 
 @dataclass

@@ -55,7 +55,7 @@ from wizard.core.fetch.source import Source, parse_source
 from wizard.core.fetch.wheelhouse import MANIFEST
 from wizard.core.install import environments as envs
 from wizard.core.install import pip_runner
-from wizard.core.knowledge.base import bundled_knowledge, variant_device
+from wizard.core.knowledge.base import load_knowledge, variant_device
 from wizard.core.process import Command, run_command
 from wizard.core.text import T
 from wizard.core.units import format_bytes
@@ -550,7 +550,7 @@ def fetch_big_wheels(request: InstallRequest, source: Source, python: str, emit:
 
     wanted = big_wheel_requirements(request.requirements)
     target, os_info = probe_target(python)
-    need_gib = bundled_knowledge().disk_needs_gib.get(variant_device(request.variant), 0.0)
+    need_gib = load_knowledge().size_estimate(variant_device(request.variant))[1]
     dest = wheelhouse_dir(request)
     session = make_session(NetConfig(proxy=request.proxy or None))
     downloader = Downloader(session=session, cache_dir=request.cache_dir, **dict(request.downloader_options))

@@ -126,6 +126,16 @@ class Knowledge:
                 return rel
         return None
 
+    def size_estimate(self, device: str) -> tuple[float, float]:
+        """(download GiB, disk GiB needed in all) for a build of ``device``: the one estimate.
+
+        The disk need is releases.json's ``disk_needs_gib`` (downloads included); the download
+        share is a third of it (~3 GB of the 9 GB of a CUDA build, the same source). The real
+        sizes are known once the index is read (the install's ``FilesPlanned`` event).
+        """
+        need = self.disk_needs_gib.get(device, 0.0)
+        return need / 3, need
+
     def floor(self, cuda_major: int, os_family: str) -> str | None:
         """Minimum driver for any toolkit of ``cuda_major`` (minor-version compatibility, Table 2)."""
         return self.cuda_floors.get(cuda_major, {}).get(os_family)

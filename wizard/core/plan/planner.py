@@ -720,7 +720,7 @@ def _driver_state_action(p: _Planner, rec: Build, device: str) -> None:
 
 
 def _disk_action(p: _Planner, rec: Build, device: str) -> None:
-    need = p.kb.disk_needs_gib.get(device)
+    need = p.kb.size_estimate(device)[1] if device in p.kb.disk_needs_gib else None
     free = p.m.disk_free_gib
     if need is None or free is None or free >= need:
         return
