@@ -8,7 +8,8 @@ from pathlib import Path
 from wizard.core.knowledge import gpu_catalog
 from wizard.core.knowledge.base import ArchSet, bundled_knowledge, load_knowledge, variant_cuda
 from wizard.core.model.machine import load_profile
-from wizard.core.plan.planner import Choices, make_plan
+from wizard.core.model.plan import Choices
+from wizard.core.plan.planner import make_plan
 
 PROFILES = Path(__file__).resolve().parents[1] / "profiles"
 

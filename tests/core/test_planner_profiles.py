@@ -13,7 +13,8 @@ import pytest
 
 from wizard.core.knowledge.base import bundled_knowledge, parse_cc
 from wizard.core.model.machine import load_profile
-from wizard.core.plan.planner import Choices, make_plan
+from wizard.core.model.plan import Choices
+from wizard.core.plan.planner import make_plan
 
 PROFILES = Path(__file__).resolve().parents[1] / "profiles"
 

@@ -14,7 +14,8 @@ from wizard.core import messages as M
 from wizard.core.drivers.installers import installers_for
 from wizard.core.install import pip_runner
 from wizard.core.model.machine import load_profile
-from wizard.core.plan.planner import Plan, make_plan
+from wizard.core.model.plan import Plan
+from wizard.core.plan.planner import make_plan
 from wizard.core.text import T, Text, catalog, join
 
 PROFILES = sorted((Path(__file__).resolve().parents[1] / "profiles").rglob("*.json"))

@@ -13,13 +13,18 @@ from tests.install.conftest import venv_py
 from wizard.cli import main
 from wizard.core.errors import WizardError
 from wizard.core.install import environments as envs
+from wizard.core.install import interpreters, snapshots
 from wizard.core.install.flow import activation_hint, replacements_needing_consent
 
 # What a Debian 12 /usr/bin/python3 reports to the probe (EXTERNALLY-MANAGED in its stdlib).
+# What wizard/core/detect/probe_script.py prints on Debian 12's system Python (its fields, one JSON line).
 DEBIAN_PROBE = {
-    "executable": "/usr/bin/python3", "version": "3.11.2", "prefix": "/usr", "base_prefix": "/usr",
-    "in_venv": False, "conda": False, "externally_managed": True, "pip_version": "23.0.1",
-    "platform": "linux", "microsoft_store": False, "purelib": "/usr/local/lib/python3.11/dist-packages",
+    "probe": 1, "executable": "/usr/bin/python3", "version": "3.11.2", "implementation": "cpython", "bits": 64,
+    "free_threaded": False, "prefix": "/usr", "base_prefix": "/usr", "in_venv": False, "venv_creator": None,
+    "conda": False, "externally_managed": True, "pip_version": "23.0.1", "torch_version": None,
+    "user_site_enabled": True, "user_site_torch": None, "platform": "linux", "system": "Linux",
+    "machine": "x86_64", "glibc": "2.36", "release": "#1 SMP PREEMPT_DYNAMIC Debian 6.1.115-1",
+    "purelib": "/usr/local/lib/python3.11/dist-packages", "microsoft_store": False,
 }
 
 
@@ -28,7 +33,7 @@ def debian_python(tmp_path: Path) -> Path:
     """A fake interpreter executable that answers the probe like Debian's system Python."""
     script = tmp_path / "bin" / "python3"
     script.parent.mkdir()
-    script.write_text(f"#!/bin/sh\necho 'TGS-PROBE {json.dumps(DEBIAN_PROBE)}'\n")
+    script.write_text(f"#!/bin/sh\necho '{json.dumps(DEBIAN_PROBE)}'\n")
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
     return script
 
@@ -57,14 +62,14 @@ def test_pep668_python_can_still_be_the_base_of_a_new_venv(debian_python: Path, 
 
 
 def test_real_venv_is_inspected(venv: Path) -> None:
-    info = envs.inspect_interpreter(venv_py(venv))
+    info = interpreters.inspect_interpreter(venv_py(venv))
     assert info.kind == "venv" and not info.externally_managed and info.pip_version
     assert Path(info.prefix) == venv
 
 
 def test_missing_interpreter_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(WizardError) as err:
-        envs.inspect_interpreter(tmp_path / "nope" / "python")
+        interpreters.inspect_interpreter(tmp_path / "nope" / "python")
     assert "no Python interpreter at" in err.value.message
 
 
@@ -110,26 +115,26 @@ def test_long_windows_paths_are_refused_unless_enabled() -> None:
 
 
 def test_rollback_plan() -> None:
-    plan = envs.rollback_plan({"torch": "2.0.1+cpu", "numpy": "1.26.4"},
+    plan = snapshots.rollback_plan({"torch": "2.0.1+cpu", "numpy": "1.26.4"},
                               {"torch": "2.14.1+cu126", "numpy": "1.26.4", "triton": "3.7.0"})
     assert plan.remove == ("triton",) and plan.restore == ("torch==2.0.1+cpu",)
-    assert envs.rollback_plan({"a": "1"}, {"a": "1"}).empty
+    assert snapshots.rollback_plan({"a": "1"}, {"a": "1"}).empty
 
 
 def test_unreadable_snapshot_is_a_clear_error(isolated_pip: Path, venv: Path) -> None:
-    path = envs.snapshot_path(venv_py(venv))
+    path = snapshots.snapshot_path(venv_py(venv))
     path.parent.mkdir(parents=True)
     path.write_text("{not json")
     with pytest.raises(WizardError, match="unreadable"):
-        envs.load_snapshot(venv_py(venv))
+        snapshots.load_snapshot(venv_py(venv))
 
 
 def test_snapshot_is_keyed_by_interpreter_path_and_timestamped(isolated_pip: Path, venv: Path) -> None:
-    snap = envs.take_snapshot(venv_py(venv), venv)
-    stored = json.loads(envs.snapshot_path(venv_py(venv)).read_text())
+    snap = snapshots.take_snapshot(venv_py(venv), venv)
+    stored = json.loads(snapshots.snapshot_path(venv_py(venv)).read_text())
     assert stored["python"] == os.path.abspath(venv_py(venv)) and stored["taken_at"] == snap.taken_at
     assert "pip" in stored["distributions"]
-    assert envs.load_snapshot(venv_py(venv)) == snap
+    assert snapshots.load_snapshot(venv_py(venv)) == snap
 
 
 def test_delete_refuses_a_venv_the_wizard_did_not_create(venv: Path) -> None:

@@ -18,7 +18,7 @@ from tests.install.conftest import LoopbackIndex, Recorder, build_wheel, install
 from wizard.cli import main
 from wizard.core.errors import Cancelled, WizardError
 from wizard.core.events import FileProgress, LogLine, Status, StepStarted
-from wizard.core.install import environments as envs
+from wizard.core.install import snapshots
 from wizard.core.install.flow import (
     InstallRequest,
     last_install_path,
@@ -96,7 +96,7 @@ def test_cancel_while_the_wizard_downloads_leaves_the_environment_untouched(
         run_install(_request(loopback_index, venv), on_event, cancel=cancel)
     assert "Nothing was changed" in err.value.hint
     assert installed(venv) == before
-    assert not envs.snapshot_path(venv_py(venv)).exists()      # stopped before the snapshot
+    assert not snapshots.snapshot_path(venv_py(venv)).exists()      # stopped before the snapshot
     assert not (wheelhouse_dir(_request(loopback_index, venv)) / TORCH_FILE).exists()
     assert not last_install_path().exists()
 

@@ -19,7 +19,7 @@ import pytest
 from tests.install.conftest import LoopbackIndex, Recorder, build_wheel, installed, venv_py
 from wizard.core.errors import Cancelled, WizardError
 from wizard.core.events import LogLine, StepStarted
-from wizard.core.install import environments as envs
+from wizard.core.install import snapshots
 from wizard.core.install.flow import InstallRequest, run_install
 
 pytestmark = pytest.mark.usefixtures("isolated_pip")
@@ -58,7 +58,7 @@ def test_install_pins_the_build_and_rollback_restores(loopback_index: LoopbackIn
     assert swap.returncode != 0 and "torch==1.0+cpu" in swap.stdout + swap.stderr
     assert installed(venv)["torch"] == "1.0+cpu"
 
-    message = envs.rollback(venv_py(venv))
+    message = snapshots.rollback(venv_py(venv))
     assert "removed 2" in message
     assert installed(venv) == before
     assert not (venv / "torch-gpu-setup-constraints.txt").exists() and not (venv / "pip.conf").exists()
@@ -146,7 +146,7 @@ def test_existing_torch_is_replaced_only_with_consent(loopback_index: LoopbackIn
     run_install(_request(loopback_index, venv, torch="2.0", consent=True))
     assert installed(venv)["torch"] == "2.0+cpu"
     assert "torch==2.0+cpu" in (venv / "torch-gpu-setup-constraints.txt").read_text()
-    envs.rollback(venv_py(venv))  # back to the snapshot taken before the consented replacement
+    snapshots.rollback(venv_py(venv))  # back to the snapshot taken before the consented replacement
     assert installed(venv)["torch"] == "1.0+cpu"
     assert "torch==1.0+cpu" in (venv / "torch-gpu-setup-constraints.txt").read_text().splitlines()
 

@@ -15,7 +15,8 @@ from tests.qt.conftest import MACHINES, texts
 from tests.qt.test_pages import advance, open_wizard
 from wizard.core import messages as M
 from wizard.core.model.machine import load_profile
-from wizard.core.plan.planner import Choices, make_plan
+from wizard.core.model.plan import Choices
+from wizard.core.plan.planner import make_plan
 from wizard.core.text import T, catalog
 from wizard.qt.build_translations import core_translations, merge_core_catalog
 from wizard.qt.i18n import Translations, ts_path

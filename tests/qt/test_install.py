@@ -20,7 +20,7 @@ from tests.install.conftest import installed, venv_py
 from tests.install.test_cli_e2e import TORCH_VERSION, torch_wheels  # noqa: F401  (session fixture)
 from tests.net.server import LoopbackServer, SyntheticWheel, closed_port, make_wheel, publish
 from tests.qt.conftest import MACHINES, MessageBoxes, settings, texts
-from wizard.core.install import environments as envs
+from wizard.core.install import snapshots
 from wizard.core.model.machine import load_profile
 from wizard.core.plan.planner import make_plan
 from wizard.qt.app import Autopilot, create_wizard
@@ -62,7 +62,7 @@ def install_wizard(qtbot: QtBot, tmp_path: Path, index_url: str, env: Path,
 def assert_left_alone(page: InstallPage, env: Path, before: dict[str, str]) -> None:
     assert installed(env) == before
     assert page.job is not None and not page.job.running()
-    assert not envs.snapshot_path(venv_py(env)).exists()
+    assert not snapshots.snapshot_path(venv_py(env)).exists()
 
 
 def test_index_unreachable(qtbot: QtBot, tmp_path: Path, venv: Path, isolated_pip: Path) -> None:

@@ -11,7 +11,8 @@ from pytestqt.qtbot import QtBot
 
 from tests.qt.conftest import MACHINES, settings, texts
 from wizard.core.model.machine import load_profile
-from wizard.core.plan.planner import Choices, make_plan
+from wizard.core.model.plan import Choices
+from wizard.core.plan.planner import make_plan
 from wizard.qt.app import create_wizard
 from wizard.qt.state import GuiOptions, PageId
 from wizard.qt.wizard import SetupWizard

@@ -64,7 +64,7 @@ def _targets(args: argparse.Namespace) -> list[Machine]:
 def run(args: argparse.Namespace) -> int:
     """Make the bundle; prints the manifest path. Returns a documented exit code."""
     from wizard.core.helpdesk.bundle import InstallerOptions, make_bundle
-    from wizard.core.plan.planner import Choices
+    from wizard.core.model.plan import Choices
 
     try:
         machines = _targets(args)

@@ -62,7 +62,8 @@ def build_request(args: argparse.Namespace) -> InstallRequest:
                               requirements=requirements_without_planner(args.torch, args.variant),
                               index_url=args.index_url, expect_gpu=args.variant != "cpu", **common)
     from wizard.core.detect import detect_machine
-    from wizard.core.plan.planner import Choices, make_plan
+    from wizard.core.model.plan import Choices
+    from wizard.core.plan.planner import make_plan
 
     base = args.python if args.python else None
     machine = detect_machine(python=base) if base else detect_machine()

@@ -9,7 +9,8 @@ from typing import Any
 
 from wizard.commands.options import add_build_choices, add_json, add_machine
 from wizard.core.model.machine import Machine, load_profile
-from wizard.core.plan.planner import Choices, Plan, make_plan
+from wizard.core.model.plan import Choices, Plan
+from wizard.core.plan.planner import make_plan
 
 
 def register(sub: Any) -> None:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from wizard.core.fetch.source import Source
     from wizard.core.install.flow import InstallRequest
     from wizard.core.model.machine import Machine
-    from wizard.core.plan.planner import Build, Choices, Plan
+    from wizard.core.model.plan import Build, Choices, Plan
     from wizard.core.verify.runner import VerifyResult
     from wizard.qt.errors import ErrorText
     from wizard.qt.workers import Task, TaskContext
@@ -138,7 +138,7 @@ class WizardState(QObject):
     def choices(self) -> Choices:
         """The person's build choices: the command line's, then the remembered ones."""
         if self._choices is None:
-            from wizard.core.plan.planner import Choices
+            from wizard.core.model.plan import Choices
 
             options = self.options
             self._choices = Choices(
@@ -328,7 +328,7 @@ class WizardState(QObject):
             return make_plan(machine, choices)
 
         def planned(result: object) -> None:
-            from wizard.core.plan.planner import Plan
+            from wizard.core.model.plan import Plan
 
             assert isinstance(result, Plan)
             self.plan = result

@@ -42,7 +42,7 @@ from wizard.core.fetch.net import check_response, classify_error, redact_url
 from wizard.core.knowledge import gpu_catalog
 from wizard.core.knowledge.base import parse_cc, variant_cuda
 from wizard.core.model.machine import Gpu, Machine
-from wizard.core.plan.planner import Action, Plan
+from wizard.core.model.plan import Action, Plan
 from wizard.core.process import Command, CommandResult, run_command
 from wizard.core.text import T, join
 

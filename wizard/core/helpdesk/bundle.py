@@ -32,7 +32,8 @@ from wizard.core.fetch.wheelhouse import MANIFEST as WHEELHOUSE_MANIFEST
 from wizard.core.fetch.wheelhouse import fetch_wheelhouse
 from wizard.core.helpdesk.exit_codes import ExitCode, ExitError
 from wizard.core.model.machine import Machine, OsInfo, PythonTarget
-from wizard.core.plan.planner import Build, Choices, Plan, make_plan
+from wizard.core.model.plan import Build, Choices, Plan
+from wizard.core.plan.planner import make_plan
 
 BUNDLE_MANIFEST = "bundle.json"
 BUNDLE_SCHEMA = "offline-bundle/1"

@@ -38,7 +38,7 @@ from wizard.core.errors import WizardError
 from wizard.core.helpdesk.bundle import BundledInstaller
 from wizard.core.helpdesk.exit_codes import ExitCode, ExitError
 from wizard.core.model.machine import Machine
-from wizard.core.plan.planner import Plan
+from wizard.core.model.plan import Plan
 from wizard.core.process import Command
 
 #: Elevation prefixes :func:`wizard.core.drivers.installers.elevate` may put in front of a command.

@@ -22,7 +22,7 @@ from typing import Any
 
 from wizard import __version__
 from wizard.core.model.machine import Machine
-from wizard.core.plan.planner import Plan
+from wizard.core.model.plan import Plan
 from wizard.core.verify.runner import VerifyResult
 
 REPORT_SCHEMA = "diagnostics-report/1"

@@ -23,8 +23,9 @@ from wizard import __version__
 from wizard.core.errors import WizardError
 from wizard.core.helpdesk.report import Report, build_report
 from wizard.core.install import environments as envs
+from wizard.core.install import interpreters
 from wizard.core.model.machine import Machine
-from wizard.core.plan.planner import Plan
+from wizard.core.model.plan import Plan
 from wizard.core.process import Command, run_command
 from wizard.core.verify.runner import VerifyResult
 
@@ -64,7 +65,7 @@ def pip_list(python: str | None) -> dict[str, str] | str:
     if not python:
         return "no target interpreter given"
     try:
-        return envs.list_distributions(python)
+        return interpreters.list_distributions(python)
     except WizardError as exc:
         return exc.one_line()
 

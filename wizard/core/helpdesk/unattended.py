@@ -28,7 +28,8 @@ from wizard.core.install import environments as envs
 from wizard.core.install.flow import InstallOutcome, InstallRequest, run_install
 from wizard.core.knowledge.base import load_knowledge, variant_device
 from wizard.core.model.machine import Machine
-from wizard.core.plan.planner import Build, Choices, Plan, platform_key
+from wizard.core.model.plan import Build, Choices, Plan
+from wizard.core.plan.planner import platform_key
 
 #: Plan actions that mean "the GPU driver must change" (SCHEMA.md action kinds).
 DRIVER_ACTIONS = ("driver_install", "driver_update")

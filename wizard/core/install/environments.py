@@ -1,7 +1,7 @@
-"""Where torch goes: new venvs, existing venvs, conda environments and interpreters.
+"""Where torch goes (the install's target): new venvs, existing venvs, conda environments, interpreters.
 
-Also the safety net around changing them: a snapshot of the installed distributions taken
-before the wizard touches an existing environment, and :func:`rollback` to return to it.
+What an interpreter is comes from :mod:`wizard.core.install.interpreters`; the safety net around
+changing an environment (snapshot and rollback) is :mod:`wizard.core.install.snapshots`.
 
 The default target is a new venv in the user's data directory, named after the build it holds
 (``envs/torch-2.14.1-cu126``). A Python managed by the operating system (PEP 668
@@ -12,30 +12,27 @@ small functions that take the platform as an argument, so they are tested on Lin
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import re
 import shutil
 import sys
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
-from typing import Any
 
 from wizard.core import paths
 from wizard.core.errors import Cancelled, WizardError
 from wizard.core.install import pip_runner
-from wizard.core.process import Command, CommandResult, run_command
+from wizard.core.install.interpreters import InterpreterInfo, inspect_interpreter, refuse_externally_managed
+from wizard.core.process import Command, run_command
 
 APP_NAME = paths.APP_NAME
 #: Overrides the data directory (tests, portable installs).
 DATA_DIR_ENV = paths.DATA_DIR_ENV
 #: Written into every venv the wizard creates; rollback deletes only venvs that carry it.
 CREATED_MARKER = "torch-gpu-setup-venv.json"
-SNAPSHOT_SCHEMA = "env-snapshot/1"
 
 # Windows MAX_PATH is 260 characters including the terminating NUL (Microsoft Learn, "Maximum
 # Path Length Limitation"). The longest file inside the torch 2.13.0 wheel, measured on
@@ -120,101 +117,6 @@ def windows_long_paths_enabled() -> bool | None:  # pragma: no cover - Windows o
 
 
 # ---------------------------------------------------------------- inspecting an interpreter
-
-_LIST_DISTS = r"""
-import json
-from importlib.metadata import distributions
-seen = {}
-for dist in distributions():
-    name = (dist.metadata["Name"] or "").strip()
-    if not name:
-        continue
-    key = name.lower().replace("_", "-").replace(".", "-")
-    seen.setdefault(key, dist.version)
-print("TGS-DISTS " + json.dumps(seen, sort_keys=True))
-"""
-
-
-@dataclass(frozen=True)
-class InterpreterInfo:
-    """What an interpreter says about itself."""
-
-    python: str
-    version: str
-    prefix: str
-    in_venv: bool
-    conda: bool
-    externally_managed: bool
-    pip_version: str | None
-    platform: str
-    microsoft_store: bool
-    purelib: str
-
-    @property
-    def kind(self) -> str:
-        """``venv``, ``conda`` or ``interpreter``."""
-        return "venv" if self.in_venv else "conda" if self.conda else "interpreter"
-
-
-def _probe_json(python: str, code: str, tag: str, isolated: bool = True) -> Any:
-    argv = (python, "-I", "-c", code) if isolated else (python, "-c", code)
-    command = Command(argv=argv, env={"PYTHONUTF8": "1", "PYTHONNOUSERSITE": "1"})
-    result = run_command(command, timeout_s=120)
-    for line in result.tail:
-        if line.startswith(tag + " "):
-            try:
-                return json.loads(line[len(tag) + 1:])
-            except json.JSONDecodeError:
-                break
-    raise WizardError(
-        f"could not inspect the Python interpreter {python}",
-        hint="check that the path names a working Python 3 interpreter (python --version)",
-        details="\n".join(result.tail[-20:]),
-    )
-
-
-def inspect_interpreter(python: str | os.PathLike[str]) -> InterpreterInfo:
-    """Ask ``python`` about itself (prefix, venv/conda, PEP 668 marker, pip version).
-
-    The one interpreter probe (:func:`wizard.core.detect.python_probe.describe_interpreter`).
-    """
-    from wizard.core.detect.python_probe import describe_interpreter
-
-    path = str(python)
-    data = describe_interpreter(path, timeout=120)
-    try:
-        return InterpreterInfo(
-            python=path,
-            version=str(data["version"]),
-            prefix=str(data["prefix"]),
-            in_venv=bool(data["in_venv"]),
-            conda=bool(data["conda"]),
-            externally_managed=bool(data["externally_managed"]),
-            pip_version=data.get("pip_version"),
-            platform=str(data["platform"]),
-            microsoft_store=bool(data.get("microsoft_store")),
-            purelib=str(data.get("purelib") or ""),
-        )
-    except (KeyError, TypeError) as exc:
-        raise WizardError(f"could not inspect the Python interpreter {path} ({exc})",
-                          hint="check that the path names a working Python 3 interpreter (python --version)") from None
-
-
-def list_distributions(python: str | os.PathLike[str]) -> dict[str, str]:
-    """Installed distributions of the environment as ``{normalized-name: version}``."""
-    data = _probe_json(str(python), _LIST_DISTS, "TGS-DISTS")
-    return {str(k): str(v) for k, v in dict(data).items()}
-
-
-def refuse_externally_managed(info: InterpreterInfo) -> None:
-    """Raise for a PEP 668 interpreter: the wizard never changes an OS-managed Python."""
-    if info.externally_managed:
-        raise WizardError(
-            f"{info.python} is managed by the operating system (PEP 668 EXTERNALLY-MANAGED); "
-            "the wizard will not change it",
-            hint=f"install into a new virtual environment instead: torch-gpu-setup install --new-venv DIR "
-            f"--python {info.python}",
-        )
 
 
 # ---------------------------------------------------------------- targets
@@ -311,7 +213,7 @@ def create_venv(
             details="\n".join(result.tail[-30:]),
         )
     (target.prefix / CREATED_MARKER).write_text(
-        json.dumps({"created_by": APP_NAME, "created_at": _now(), "base_python": target.base_python}),
+        json.dumps({"created_by": APP_NAME, "created_at": now(), "base_python": target.base_python}),
         encoding="utf-8",
     )
     return inspect_interpreter(target.python)
@@ -354,175 +256,8 @@ def delete_created_venv(prefix: Path, force: bool = False) -> bool:
 # ---------------------------------------------------------------- snapshots and rollback
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    """The distributions of one environment before the wizard changed it."""
-
-    python: str
-    prefix: str
-    taken_at: str
-    distributions: Mapping[str, str]
-    created_venv: bool = False
-    index_urls: tuple[str, ...] = ()
-    pin_files: Mapping[str, str | None] = field(default_factory=dict)  # name -> content, None: absent
-
-    def to_json(self) -> dict[str, Any]:
-        """The on-disk form (``env-snapshot/1``)."""
-        return {
-            "schema": SNAPSHOT_SCHEMA,
-            "python": self.python,
-            "prefix": self.prefix,
-            "taken_at": self.taken_at,
-            "created_venv": self.created_venv,
-            "index_urls": list(self.index_urls),
-            "pin_files": dict(self.pin_files),
-            "distributions": dict(sorted(self.distributions.items())),
-        }
-
-
-def _now() -> str:
+def now() -> str:
+    """The time now, UTC, as ISO 8601 to the second (markers and snapshots)."""
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _key(python: str | os.PathLike[str]) -> str:
-    # Not resolved: a venv's python is a symlink to its base, and each venv needs its own key.
-    return os.path.abspath(str(python))
-
-
-def snapshot_path(python: str | os.PathLike[str]) -> Path:
-    """The JSON file that holds the snapshot for this interpreter path."""
-    digest = hashlib.sha256(_key(python).encode("utf-8")).hexdigest()[:16]
-    return data_dir() / "snapshots" / f"{digest}.json"
-
-
-def pin_files(prefix: Path, platform: str = sys.platform) -> dict[str, Path]:
-    """The constraint file and the venv-level pip config the wizard writes after an install."""
-    conf = "pip.ini" if platform == "win32" else "pip.conf"
-    return {"constraints": prefix / "torch-gpu-setup-constraints.txt", "pip_conf": prefix / conf}
-
-
-def take_snapshot(
-    python: str | os.PathLike[str], prefix: Path, *, created_venv: bool = False,
-    index_urls: tuple[str, ...] = (),
-) -> Snapshot:
-    """Record the environment's distributions (and pin files) and store it in the data dir."""
-    dists = {} if created_venv else list_distributions(python)
-    snap = Snapshot(
-        python=_key(python), prefix=str(prefix), taken_at=_now(), distributions=dists,
-        created_venv=created_venv, index_urls=index_urls,
-        pin_files={name: path.read_text(encoding="utf-8") if path.is_file() else None
-                   for name, path in pin_files(prefix).items()},
-    )
-    path = snapshot_path(python)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(snap.to_json(), indent=2), encoding="utf-8")
-    os.replace(tmp, path)  # atomic: a crash never leaves half a snapshot
-    return snap
-
-
-def stored_snapshot_bytes(python: str | os.PathLike[str]) -> bytes | None:
-    """The stored snapshot file as it is now (to put back if a new attempt is undone)."""
-    path = snapshot_path(python)
-    return path.read_bytes() if path.is_file() else None
-
-
-def restore_snapshot_bytes(python: str | os.PathLike[str], previous: bytes | None) -> None:
-    """Put back the snapshot file that was there before an attempt that was fully undone."""
-    path = snapshot_path(python)
-    if previous is None:
-        path.unlink(missing_ok=True)
-    else:
-        path.write_bytes(previous)
-
-
-def load_snapshot(python: str | os.PathLike[str]) -> Snapshot:
-    """Read the stored snapshot for an interpreter, or raise a WizardError saying why not."""
-    path = snapshot_path(python)
-    if not path.is_file():
-        raise WizardError(f"no snapshot recorded for {_key(python)}",
-                          hint="a snapshot is taken when torch-gpu-setup install changes an environment")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("schema") != SNAPSHOT_SCHEMA:
-            raise ValueError(f"schema {data.get('schema')!r}")
-        return Snapshot(
-            python=str(data["python"]), prefix=str(data["prefix"]), taken_at=str(data["taken_at"]),
-            distributions={str(k): str(v) for k, v in dict(data["distributions"]).items()},
-            created_venv=bool(data.get("created_venv", False)),
-            index_urls=tuple(str(u) for u in data.get("index_urls", [])),
-            pin_files={str(k): None if v is None else str(v) for k, v in dict(data.get("pin_files", {})).items()},
-        )
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise WizardError(f"the snapshot {path} is unreadable: {exc}",
-                          hint="it cannot be used for a rollback; delete it", details=str(path)) from exc
-
-
-@dataclass(frozen=True)
-class RollbackPlan:
-    """What a rollback does: remove what was added, put back what changed or went missing."""
-
-    remove: tuple[str, ...]
-    restore: tuple[str, ...]  # "name==version" pins
-
-    @property
-    def empty(self) -> bool:
-        """True when the environment already matches the snapshot."""
-        return not self.remove and not self.restore
-
-
-def rollback_plan(snapshot: Mapping[str, str], current: Mapping[str, str]) -> RollbackPlan:
-    """The difference between the recorded and the current distributions."""
-    remove = tuple(sorted(n for n in current if n not in snapshot))
-    restore = tuple(sorted(f"{n}=={v}" for n, v in snapshot.items() if current.get(n) != v))
-    return RollbackPlan(remove, restore)
-
-
-def rollback(
-    python: str | os.PathLike[str],
-    on_line: LineCallback | None = None,
-    snapshot: Snapshot | None = None,
-) -> str:
-    """Return an environment to its snapshot; a venv the wizard created is deleted instead.
-
-    Returns a sentence saying what was done. Raises WizardError when the result does not match.
-    """
-    snap = snapshot or load_snapshot(python)
-    prefix = Path(snap.prefix)
-    if snap.created_venv:
-        deleted = delete_created_venv(prefix)
-        snapshot_path(python).unlink(missing_ok=True)
-        return f"deleted {prefix} (the wizard created it)" if deleted else f"{prefix} was already gone"
-    # Pin files first: our own constraints would otherwise forbid reinstalling the old build.
-    for name, path in pin_files(prefix).items():
-        if name not in snap.pin_files:
-            continue
-        content = snap.pin_files[name]
-        if content is None:
-            path.unlink(missing_ok=True)
-        else:
-            path.write_text(content, encoding="utf-8")
-    plan = rollback_plan(snap.distributions, list_distributions(python))
-    failures: list[CommandResult] = []
-    if plan.remove:
-        result = run_command(pip_runner.uninstall_command(str(python), plan.remove), on_line=on_line)
-        if not result.ok:
-            failures.append(result)
-    if plan.restore:
-        result = run_command(
-            pip_runner.reinstall_command(str(python), plan.restore, snap.index_urls), on_line=on_line,
-        )
-        if not result.ok:
-            failures.append(result)
-    left = rollback_plan(snap.distributions, list_distributions(python))
-    if not left.empty:
-        why = pip_runner.classify_failure(failures[-1].tail, failures[-1].returncode) if failures else None
-        raise WizardError(
-            f"rollback incomplete: still to remove {list(left.remove)}, to restore {list(left.restore)}",
-            hint=why.hint if why else "run the rollback again",
-            details=why.details if why else "",
-        )
-    if plan.empty:
-        return f"{prefix} already matches the snapshot of {snap.taken_at}"
-    return (f"restored {prefix} to the snapshot of {snap.taken_at}: removed {len(plan.remove)}, "
-            f"reinstalled {len(plan.restore)}")

@@ -54,7 +54,7 @@ from wizard.core.events import (
 from wizard.core.fetch.source import Source, parse_source
 from wizard.core.fetch.wheelhouse import MANIFEST
 from wizard.core.install import environments as envs
-from wizard.core.install import pip_runner
+from wizard.core.install import interpreters, pip_runner, snapshots
 from wizard.core.knowledge.base import load_knowledge, variant_device
 from wizard.core.process import Command, run_command
 from wizard.core.text import T
@@ -193,7 +193,7 @@ def write_pins(
     pins = [f"{name}=={installed[name]}" for name in PINNED_PACKAGES if name in installed]
     if not pins:
         return None, False, []
-    files = envs.pin_files(prefix, platform)
+    files = snapshots.pin_files(prefix, platform)
     constraints, conf = files["constraints"], files["pip_conf"]
     chained = [f for f in _user_constraints(python) if Path(f) != constraints]
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -229,7 +229,7 @@ def release_own_pins(prefix: Path, platform: str) -> None:
     The user's chained ``-c`` lines stay. The snapshot holds the file's content, so a rollback
     puts the old pins back; a successful install writes new ones.
     """
-    constraints = envs.pin_files(prefix, platform)["constraints"]
+    constraints = snapshots.pin_files(prefix, platform)["constraints"]
     if not constraints.is_file():
         return
     kept = [line for line in constraints.read_text(encoding="utf-8").splitlines()
@@ -283,22 +283,22 @@ def _step(emit: Emit, step: str, text: str) -> None:
     emit(LogLine(f"== {text}"))
 
 
-def _undo(target: envs.Target, created: bool, snapshot: envs.Snapshot | None, emit: Emit,
+def _undo(target: envs.Target, created: bool, snapshot: snapshots.Snapshot | None, emit: Emit,
           previous: bytes | None = None) -> str:
     """Put the environment back after a failed or cancelled install; returns what was done."""
     emit(StepStarted("undo", T(M.FLOW_UNDO)))
     text: str
     if created:
         envs.delete_created_venv(target.prefix, force=True)
-        envs.snapshot_path(target.python).unlink(missing_ok=True)
+        snapshots.snapshot_path(target.python).unlink(missing_ok=True)
         text = T(M.FLOW_UNDONE_REMOVED, prefix=str(target.prefix))
     elif snapshot is None:
         text = T(M.FLOW_NOTHING_CHANGED)
     else:
         try:
-            done = envs.rollback(target.python, on_line=_log(emit), snapshot=snapshot)
+            done = snapshots.rollback(target.python, on_line=_log(emit), snapshot=snapshot)
             # fully undone: `rollback` later should still undo the install before this attempt
-            envs.restore_snapshot_bytes(target.python, previous)
+            snapshots.restore_snapshot_bytes(target.python, previous)
             text = T(M.FLOW_UNDONE_RESTORED, what=done)
         except WizardError as exc:
             text = T(M.FLOW_ROLLBACK_FAILED, error=exc.one_line(), python=str(target.python))
@@ -339,13 +339,13 @@ def run_install(
         created = target.kind == "new_venv"
         if created:
             assert target.base_python is not None
-            envs.inspect_interpreter(target.base_python)  # a broken base Python fails here, in words
+            interpreters.inspect_interpreter(target.base_python)  # a broken base Python fails here, in words
             check_parent_writable(target.prefix)
             tag_python = target.base_python
         else:
-            info = envs.inspect_interpreter(target.python)
-            envs.refuse_externally_managed(info)
-            needing = replacements_needing_consent(request.requirements, envs.list_distributions(target.python))
+            info = interpreters.inspect_interpreter(target.python)
+            interpreters.refuse_externally_managed(info)
+            needing = replacements_needing_consent(request.requirements, interpreters.list_distributions(target.python))
             if needing and not request.consent:
                 raise WizardError(T(M.FLOW_NEEDS_CONSENT, prefix=str(target.prefix), what="; ".join(needing)),
                                   hint=T(M.FLOW_NEEDS_CONSENT_HINT))
@@ -361,14 +361,14 @@ def run_install(
     wheelhouse, requirements, source = gather_wheels(request, source, tag_python, emit, cancel)
     pip_env = pip_environment(request, wheelhouse)
     index_urls = (source.location,) if source is not None and source.kind == "index" else ()
-    snapshot: envs.Snapshot | None = None
+    snapshot: snapshots.Snapshot | None = None
     previous: bytes | None = None
     lines = _PipLines(emit)
     try:
         if created:
             _step(emit, "venv", T(M.FLOW_CREATE_VENV, prefix=str(target.prefix)))
             info = envs.create_venv(target, on_line=_log(emit), cancel=cancel)
-            snapshot = envs.take_snapshot(target.python, target.prefix, created_venv=True, index_urls=index_urls)
+            snapshot = snapshots.take_snapshot(target.python, target.prefix, created_venv=True, index_urls=index_urls)
             emit(Status(T(M.FLOW_UPGRADE_PIP)))
             info, warning = envs.upgrade_pip_if_old(info, on_line=_log(emit), cancel=cancel, env=pip_env)
             if warning:
@@ -377,8 +377,8 @@ def run_install(
             emit(StepFinished("venv"))
         else:
             _step(emit, "snapshot", T(M.FLOW_SNAPSHOT))
-            previous = envs.stored_snapshot_bytes(target.python)
-            snapshot = envs.take_snapshot(target.python, target.prefix, index_urls=index_urls)
+            previous = snapshots.stored_snapshot_bytes(target.python)
+            snapshot = snapshots.take_snapshot(target.python, target.prefix, index_urls=index_urls)
             release_own_pins(target.prefix, plat)
             emit(StepFinished("snapshot"))
 
@@ -413,7 +413,7 @@ def run_install(
         raise
 
     _step(emit, "pins", T(M.FLOW_PINS))
-    after = envs.list_distributions(target.python)
+    after = interpreters.list_distributions(target.python)
     constraints, wrote_conf, messages = write_pins(target.prefix, target.python, after, plat)
     for message in messages:
         emit(Status(message))
@@ -436,7 +436,7 @@ def run_rollback(python: str | os.PathLike[str], emit: Emit | None = None) -> st
     """Undo the last install in an environment (the ``rollback`` flow); returns what was done."""
     emit = ignore if emit is None else emit
     _step(emit, "rollback", T(M.FLOW_ROLLBACK, python=str(python)))
-    done = envs.rollback(python, on_line=_log(emit))
+    done = snapshots.rollback(python, on_line=_log(emit))
     emit(Undone(done))
     emit(Finished(True, done))
     return done

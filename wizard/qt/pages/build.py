@@ -16,7 +16,8 @@ from PySide6.QtWidgets import (
 
 from wizard.core.knowledge.base import load_knowledge
 from wizard.core.knowledge.mirrors import MIRROR_PRESETS
-from wizard.core.plan.planner import Build, Choices, platform_key
+from wizard.core.model.plan import Build, Choices
+from wizard.core.plan.planner import platform_key
 from wizard.qt.i18n import core_text
 from wizard.qt.pages.base import BasePage, clear_layout, label, scroll_box
 from wizard.qt.state import PageId, WizardState

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from wizard.core.events import Emit, Event, LogLine
-from wizard.core.plan.planner import Action
+from wizard.core.model.plan import Action
 from wizard.qt.adapters import FlowRunner
 from wizard.qt.errors import ErrorText, ask, show_error
 from wizard.qt.i18n import core_text

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from wizard.core.install import environments as envs
+from wizard.core.install import interpreters
 from wizard.qt.errors import error_text
 from wizard.qt.pages.base import BasePage, label
 from wizard.qt.state import WizardState
@@ -200,7 +201,7 @@ class EnvironmentPage(BasePage):
                 python = envs.conda_python(prefix) if kind_conda else envs.venv_python(prefix)
             else:
                 python = prefix
-            return envs.list_distributions(str(python))
+            return interpreters.list_distributions(str(python))
 
         task = Task(read, self)
         self._reader = task

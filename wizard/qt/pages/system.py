@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QGroupBox, QLabel, QProgressBar, QVBoxLayout
 
 from wizard.core.model.machine import DriverState, Gpu
-from wizard.core.plan.planner import GpuVerdict
+from wizard.core.model.plan import GpuVerdict
 from wizard.qt.i18n import core_text
 from wizard.qt.pages.base import BasePage, ErrorPanel, clear_layout, label, scroll_box
 from wizard.qt.state import WizardState, size_estimate
