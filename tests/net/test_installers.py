@@ -18,17 +18,11 @@ import pytest
 
 from tests.net.server import LoopbackServer
 from wizard.cli import main
-from wizard.core.drivers.installers import (
-    distro_for,
-    elevate,
-    fetch_installers,
-    installers_for,
-    normalise_gpu_name,
-    parse_lookup_response,
-    parse_redist_manifest,
-    pfid_for,
-    windows_osid,
-)
+from wizard.core.drivers.installers import fetch_installers, installers_for
+from wizard.core.drivers.linux import distro_for
+from wizard.core.drivers.steps import elevate
+from wizard.core.drivers.toolkit import parse_redist_manifest
+from wizard.core.drivers.windows import normalise_gpu_name, parse_lookup_response, pfid_for, windows_osid
 from wizard.core.errors import WizardError
 from wizard.core.fetch.download import ChecksumMismatch, Downloader
 from wizard.core.fetch.net import make_session
@@ -119,7 +113,7 @@ def test_pre_turing_on_arch_gets_words_not_a_command_and_blackwell_wins_a_mixed_
     mixed = _linux("Fedora 41")
     mixed = replace(mixed, gpus=[replace(mixed.gpus[0], name="NVIDIA GeForce GTX 1080 Ti", compute_capability="6.1"),
                                  replace(mixed.gpus[0], name="NVIDIA GeForce RTX 5090", compute_capability="12.0")])
-    from wizard.core.drivers.installers import module_flavour
+    from wizard.core.drivers.linux import module_flavour
     flavour, notes = module_flavour(mixed)
     assert flavour == "open" and "GTX 1080 Ti" in notes[0] and "not be usable" in notes[0]
 
@@ -158,7 +152,7 @@ def test_a_fitting_driver_needs_nothing_and_the_toolkit_is_optional() -> None:
 def test_toolkit_installer_urls_are_known_good_ones() -> None:
     linux_urls = (SAMPLES / "cuda_runfile_urls_linux.csv").read_text()
     windows_urls = (SAMPLES / "cuda_installer_urls_windows.csv").read_text()
-    from wizard.core.drivers.installers import toolkit_steps
+    from wizard.core.drivers.toolkit import toolkit_steps
     for variant in ("cu118", "cu124", "cu126", "cu128", "cu129", "cu130", "cu132"):
         assert toolkit_steps(variant, "linux", "x86_64")[0].urls[0] in linux_urls, variant
         assert toolkit_steps(variant, "windows", "x86_64")[0].urls[0] in windows_urls, variant

@@ -17,12 +17,12 @@ from typing import Any
 from wizard.commands.options import add_json, add_machine
 from wizard.commands.plan import machine_for
 from wizard.core.drivers.installers import (
-    FetchedInstaller,
     InstallerPlan,
     fetch_installers,
     installers_for,
     run_step_commands,
 )
+from wizard.core.drivers.steps import FetchedInstaller
 from wizard.core.errors import WizardError
 from wizard.core.fetch.download import Downloader
 from wizard.core.fetch.net import NetConfig, make_session

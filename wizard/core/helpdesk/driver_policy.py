@@ -26,14 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from wizard.core.drivers.installers import (
-    FetchedInstaller,
     InstallerPlan,
-    Step,
     fetch_installers,
     installers_for,
     run_step_commands,
-    windows_install_command,
 )
+from wizard.core.drivers.steps import FetchedInstaller, Step
+from wizard.core.drivers.windows import windows_install_command
 from wizard.core.errors import WizardError
 from wizard.core.helpdesk.bundle import BundledInstaller
 from wizard.core.helpdesk.exit_codes import ExitCode, ExitError
@@ -41,7 +40,7 @@ from wizard.core.model.machine import Machine
 from wizard.core.model.plan import Plan
 from wizard.core.process import Command
 
-#: Elevation prefixes :func:`wizard.core.drivers.installers.elevate` may put in front of a command.
+#: Elevation prefixes :func:`wizard.core.drivers.steps.elevate` may put in front of a command.
 ELEVATORS = ("sudo", "pkexec")
 #: apt/dpkg must never stop to ask (Debian policy: debconf's noninteractive frontend).
 NONINTERACTIVE_ENV = {"DEBIAN_FRONTEND": "noninteractive"}

@@ -34,7 +34,7 @@ from wizard.qt.pages.base import BasePage, label
 from wizard.qt.state import PageId, WizardState
 
 if TYPE_CHECKING:  # wizard.core.drivers.installers loads requests: imported when the page is first shown
-    from wizard.core.drivers.installers import Step, Which
+    from wizard.core.drivers.steps import Step, Which
     from wizard.core.process import Command
 
 CUDA_TOOLKIT_URL = "https://developer.nvidia.com/cuda-downloads"
@@ -46,7 +46,8 @@ def driver_step(state: WizardState) -> Step | None:
     A simulated machine is another computer: its commands are shown with ``sudo`` whatever this
     one has installed.
     """
-    from wizard.core.drivers.installers import DRIVER_KINDS, installers_for  # requests: loaded on first visit
+    from wizard.core.drivers.installers import installers_for  # requests: loaded on first visit
+    from wizard.core.drivers.steps import DRIVER_KINDS
 
     machine, plan, build = state.machine, state.plan, state.build()
     if machine is None or plan is None or build is None or not any(a.kind in DRIVER_KINDS for a in build.actions):
