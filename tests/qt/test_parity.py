@@ -26,8 +26,9 @@ from pytestqt.qtbot import QtBot
 from tests.install.conftest import installed, venv_py
 from tests.net.server import LoopbackServer, closed_port, make_wheel, publish
 from tests.qt.conftest import MACHINES, settings
-from wizard.cli import main
-from wizard.core.install.flow import last_install_python
+from wizard.cli import build_parser, main
+from wizard.commands.install import build_request
+from wizard.core.install.flow import command_line, last_install_python
 from wizard.core.model.machine import load_profile
 from wizard.core.plan.planner import make_plan
 from wizard.qt.pages.install import InstallPage
@@ -158,6 +159,23 @@ def test_reinstall_over_a_pinned_build_with_consent(qtbot: QtBot, tmp_path: Path
     capsys.readouterr()
     main(["verify", "--json"])
     assert json.loads(capsys.readouterr().out)["python"] == str(venv_py(gui_env).absolute())
+
+
+@pytest.mark.parametrize("mode", ["new", "existing"])
+def test_the_windows_request_is_the_command_lines_request(mode: str, tmp_path: Path) -> None:
+    """What the GUI hands the core, written as a command line, makes the CLI hand it the same request."""
+    state = WizardState(GuiOptions(torch="2.13.0", variant="cpu", index_url="https://mirror.example/whl/cpu/",
+                                   no_torchvision=True), settings(tmp_path))
+    state.machine = load_profile(str(MACHINES["no-gpu"]))
+    state.plan = make_plan(state.machine, state.choices)
+    state.env.mode, state.env.path, state.env.consent = mode, str(tmp_path / "env"), True
+    state.env.base_python = sys.executable if mode == "new" else None
+    gui = state.install_request()
+    argv = command_line(gui)[1:]
+    cli = build_request(build_parser(argv).parse_args(argv))
+    fields = ("torch", "variant", "requirements", "index_url", "python", "venv", "new_venv", "consent", "verify",
+              "expect_gpu")
+    assert {f: getattr(cli, f) for f in fields} == {f: getattr(gui, f) for f in fields}
 
 
 @pytest.mark.parametrize(("make_url", "code"), [

@@ -100,6 +100,29 @@ class InstallRequest:
     downloader_options: tuple[tuple[str, Any], ...] = ()
 
 
+def command_line(request: InstallRequest) -> list[str]:
+    """The ``torch-gpu-setup install`` command that runs this same request from a terminal.
+
+    Shown by the GUI (a simulated machine, the log) so a helpdesk can repeat what the window did.
+    The proxy is left out: it may carry a password.
+    """
+    argv = ["torch-gpu-setup", "install"]
+    if request.new_venv:
+        argv += ["--new-venv", request.new_venv]
+    elif request.venv:
+        argv += ["--venv", request.venv]
+    if request.python:
+        argv += ["--python", request.python]
+    argv += ["--torch", request.torch, "--variant", request.variant]
+    if request.index_url:
+        argv += ["--index-url", request.index_url]
+    if request.consent:
+        argv.append("--yes")
+    if not request.verify:
+        argv.append("--no-verify")
+    return argv
+
+
 @dataclass
 class InstallOutcome:
     """A finished install: where, what, how it is pinned, and the verification."""

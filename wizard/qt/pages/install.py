@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import time
 from typing import TYPE_CHECKING
 
@@ -16,7 +17,6 @@ from PySide6.QtWidgets import (
     QTreeWidgetItem,
 )
 
-from wizard.core.install import pip_runner
 from wizard.core.units import format_bytes, format_duration
 from wizard.qt.errors import ErrorText
 from wizard.qt.pages.base import BasePage, ErrorPanel, label
@@ -139,7 +139,11 @@ class InstallPage(BasePage):
         self.state.failed = False
         from wizard.qt.adapters import InstallJob  # downloads, pip, requests: loaded when an install starts
 
-        job = InstallJob(self.request(), self)
+        request = self.request()
+        from wizard.core.install.flow import command_line
+
+        self._on_line("# the same from a terminal: " + shlex.join(command_line(request)))
+        job = InstallJob(request, self)
         job.step.connect(self._on_step)
         job.status.connect(self.status.setText)
         job.line.connect(self._on_line)
@@ -226,11 +230,10 @@ class InstallPage(BasePage):
         self.status.setText(self.tr("Simulated machine: nothing is installed. These commands would run:"))
         if build is None:
             return
-        # the same two steps a real run takes: fetch into a wheelhouse, then pip from it alone
-        command = pip_runner.install_command("<python>", build.requirements, find_links=["<wheelhouse>"],
-                                             pip_version="25.0", extra_args=("--no-index",))
-        self.log.setPlainText(f"torch-gpu-setup fetch {' '.join(build.requirements)} --index-url "
-                              f"{self.state.index_url()} --dest <wheelhouse>\n{command.display()}")
+        # the very request a real run would hand to the core, as the command that runs it from a terminal
+        from wizard.core.install.flow import command_line
+
+        self.log.setPlainText(shlex.join(command_line(self.state.install_request())))
         self.pip_bar.setVisible(False)
         self.log.setVisible(True)
         self.toggle.setChecked(True)
