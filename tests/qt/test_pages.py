@@ -177,3 +177,23 @@ def test_drivers_page_shows_the_same_commands_as_the_installers_command(qtbot: Q
     assert page.command.toPlainText().splitlines() == [c.display() for c in driver.commands]  # type: ignore[attr-defined]
     assert driver.title in texts(page)
     assert not page.run_button.isEnabled()  # type: ignore[attr-defined]  # simulated: nothing runs
+
+
+def test_screenshots_come_with_the_text_of_each_page(qtbot: QtBot, tmp_path: Path) -> None:
+    """``--screenshots DIR``: every page's PNG has its visible text beside it, in the chosen language."""
+    from wizard.qt.app import Autopilot, create_wizard
+
+    shots = tmp_path / "shots"
+    options = GuiOptions(machine=str(MACHINES["driver-too-old"]), autopilot=True, lang="zh_CN")
+    wizard = create_wizard(options, settings(tmp_path))
+    qtbot.addWidget(wizard)
+    wizard.show()
+    pilot = Autopilot(wizard, shots, page_timeout_s=60)
+    pilot.start()
+    qtbot.waitUntil(lambda: pilot.exit_code is not None, timeout=120_000)
+    pngs = sorted(p.stem for p in shots.glob("*.png"))
+    assert pngs and pngs == sorted(p.stem for p in shots.glob("*.txt"))
+    drivers = (shots / "05-drivers.txt").read_text(encoding="utf-8")
+    assert "驱动和工具" in drivers          # the page's title, in Chinese
+    install = next(shots.glob("*-install.txt")).read_text(encoding="utf-8")
+    assert "torch-gpu-setup install --new-venv" in install   # a simulated machine: the command that would run

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QObject, QSettings, QTimer, Signal
 from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from wizard import __version__
 from wizard.qt.i18n import Translations, system_language
@@ -98,8 +98,51 @@ def create_wizard(options: GuiOptions, settings: QSettings | None = None,
     return wizard
 
 
+def visible_text(widget: QWidget) -> str:
+    """Everything a person can read in ``widget``, one item per line: the page's title and subtitle,
+    labels, buttons, group titles, fields, lists, trees and text boxes (``--screenshots``' ``.txt``)."""
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QComboBox,
+        QGroupBox,
+        QLabel,
+        QLineEdit,
+        QListWidget,
+        QPlainTextEdit,
+        QTreeWidget,
+        QWizardPage,
+    )
+
+    out: list[str] = []
+    if isinstance(widget, QWizardPage):
+        out += [widget.title(), widget.subTitle()]
+    for child in widget.findChildren(QWidget):
+        if not child.isVisibleTo(widget):
+            continue
+        if isinstance(child, (QLabel, QAbstractButton)):
+            out.append(child.text())
+        elif isinstance(child, QGroupBox):
+            out.append(child.title())
+        elif isinstance(child, QLineEdit):
+            out.append(child.text() or child.placeholderText())
+        elif isinstance(child, QComboBox):
+            out.append(child.currentText())
+        elif isinstance(child, QPlainTextEdit):
+            out.append(child.toPlainText())
+        elif isinstance(child, QListWidget):
+            out += [child.item(i).text() for i in range(child.count())]
+        elif isinstance(child, QTreeWidget):
+            header = child.headerItem()
+            out.append("  |  ".join(header.text(c) for c in range(header.columnCount())))
+            for i in range(child.topLevelItemCount()):
+                item = child.topLevelItem(i)
+                if item is not None:
+                    out.append("  |  ".join(item.text(c) for c in range(item.columnCount())))
+    return "\n".join(line for line in out if line.strip())
+
+
 class Autopilot(QObject):
-    """Walks every page with the defaults, saving one PNG per page; ``finished`` gives 0 or 1."""
+    """Walks every page with the defaults, saving one PNG and its text per page; ``finished`` gives 0 or 1."""
 
     finished = Signal(int)
 
@@ -125,8 +168,11 @@ class Autopilot(QObject):
         if self.shots is None or page_id in self.shot_ids:
             return
         QApplication.processEvents()
-        name = PageId(page_id).name.lower()
-        self.wizard.grab().save(str(self.shots / f"{len(self.shot_ids) + 1:02d}-{name}.png"))
+        name = f"{len(self.shot_ids) + 1:02d}-{PageId(page_id).name.lower()}"
+        self.wizard.grab().save(str(self.shots / f"{name}.png"))
+        # the page's text beside its picture: pages reviewed (and tested) as text, in every language
+        (self.shots / f"{name}.txt").write_text(visible_text(self.wizard.page_of(PageId(page_id))) + "\n",
+                                                encoding="utf-8")
         self.shot_ids.append(page_id)
 
     def _finish(self, code: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
@@ -142,7 +143,7 @@ class InstallPage(BasePage):
         request = self.request()
         from wizard.core.install.flow import command_line
 
-        self._on_line("# the same from a terminal: " + shlex.join(command_line(request)))
+        self._on_line("# the same from a terminal: " + shlex.join(command_line(replace(request, verify=True))))
         job = InstallJob(request, self)
         job.step.connect(self._on_step)
         job.status.connect(self.status.setText)
@@ -233,7 +234,8 @@ class InstallPage(BasePage):
         # the very request a real run would hand to the core, as the command that runs it from a terminal
         from wizard.core.install.flow import command_line
 
-        self.log.setPlainText(shlex.join(command_line(self.state.install_request())))
+        # (the terminal's install verifies too: the window does that on its next page)
+        self.log.setPlainText(shlex.join(command_line(replace(self.state.install_request(), verify=True))))
         self.pip_bar.setVisible(False)
         self.log.setVisible(True)
         self.toggle.setChecked(True)
