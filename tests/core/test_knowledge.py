@@ -31,7 +31,7 @@ def test_every_release_2_0_to_2_15_is_known_with_sources() -> None:
 
 def test_facts_marked_inferred_in_the_research_are_marked_here() -> None:
     kb = bundled_knowledge()
-    # torch-matrix.md §1.1: 2.14 ROCm/XPU and all of 2.15's variants are [I].
+    # docs/SOURCES.md torch-matrix §1.1: 2.14 ROCm/XPU and all of 2.15's variants are [I].
     assert kb.release("2.14").is_inferred("rocm7.2", "xpu")  # type: ignore[union-attr]
     assert kb.release("2.15").is_inferred("variants")  # type: ignore[union-attr]
     assert kb.release("2.14").torchaudio.inferred  # type: ignore[union-attr]

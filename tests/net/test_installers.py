@@ -1,6 +1,6 @@
 """NVIDIA installers: Linux package commands per distribution, the Windows lookup, CUDA redist manifests.
 
-Recorded responses are our own, in the format research/nvidia.md §3.1 / §4.6 describes, served
+Recorded responses are our own, in the format docs/SOURCES.md nvidia §3.1 / §4.6 describes, served
 from a real loopback server. The research samples are read (never copied) when present.
 """
 
@@ -194,7 +194,7 @@ def test_run_without_a_terminal_needs_yes(capsys: pytest.CaptureFixture[str]) ->
 
 
 def _lookup_body(url: str, version: str = "581.57") -> bytes:
-    # Our own recorded answer in the shape of research/nvidia.md §4.6 (Success as a string, Name URL-encoded).
+    # Our own recorded answer in the shape of docs/SOURCES.md nvidia §4.6 (Success as a string, Name URL-encoded).
     return json.dumps({"Success": "1", "IDS": [{"downloadInfo": {
         "Success": "1", "ID": "240000", "Version": version, "Name": "GeForce%20Game%20Ready%20Driver",
         "ReleaseDateTime": "Tue Oct 14, 2025", "DownloadURL": url, "DownloadURLFileSize": "0.01 MB",

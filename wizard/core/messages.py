@@ -185,7 +185,7 @@ MODULES_CONFLICT = ("{new} needs the open kernel modules, which do not support {
 MODULES_PROPRIETARY = ("{old} is older than Turing: it needs the proprietary kernel modules and the R{branch} "
                        "branch, the last one that supports it.")
 MODULES_OPEN = "The open kernel modules are NVIDIA's default since R560 and required for Blackwell GPUs."
-# research/nvidia.md §4.3 (nouveau) and §4.4 (MOK) are the sources of the next notes.
+# docs/SOURCES.md nvidia §4.3 (nouveau) and §4.4 (MOK) are the sources of the next notes.
 NOUVEAU_REPLACED = ("nouveau (the open-source driver) is replaced: the NVIDIA packages blacklist it themselves; "
                     "the switch happens at the next restart.")
 SECURE_BOOT_SIGNING = ("Secure Boot is on: the NVIDIA kernel module must be signed by a key the firmware trusts. "
@@ -278,7 +278,7 @@ PIP_FAILED = "pip failed (exit code {code})"
 PIP_UNKNOWN_HINT = "see the details below, or run pip yourself with -v"
 
 # --------------------------------------------------------------------------- detection: the NVIDIA driver's state
-# (wizard/core/detect: DriverStatus message and hint; nvidia.md §1.4, §4.3, §4.4 are the sources)
+# (wizard/core/detect: DriverStatus message and hint; docs/SOURCES.md nvidia §1.4, §4.3, §4.4 are the sources)
 
 DRV_OK = "NVIDIA driver {version} is working."
 DRV_OK_CUDA = "NVIDIA driver {version} is working (supports CUDA up to {cuda})."

@@ -1,8 +1,8 @@
 """NVIDIA facts without NVML: ``nvidia-smi`` from a trusted path, then the Linux kernel module.
 
 Used when NVML fails. ``nvidia-smi`` is only ever run from an absolute path outside the current
-folder (nvidia.md §2.1). Its output is parsed defensively: old versions reject ``compute_cap``,
-values can be ``[N/A]``, output can be truncated or garbage (nvidia.md §2.2-§2.4).
+folder (docs/SOURCES.md nvidia §2.1). Its output is parsed defensively: old versions reject ``compute_cap``,
+values can be ``[N/A]``, output can be truncated or garbage (docs/SOURCES.md nvidia §2.2-§2.4).
 """
 
 from __future__ import annotations
@@ -20,19 +20,19 @@ from wizard.core.text import T
 
 SMI_TIMEOUT_S = 5.0
 
-# Fixed install locations (nvidia.md §2.1): Linux packages and .run, WSL2's driver mount.
+# Fixed install locations (docs/SOURCES.md nvidia §2.1): Linux packages and .run, WSL2's driver mount.
 LINUX_SMI_PATHS = ("/usr/bin/nvidia-smi", "/usr/lib/wsl/lib/nvidia-smi")
 
 QUERY_FIELDS = ("index", "name", "uuid", "driver_version", "compute_cap", "memory.total",
                 "pci.bus_id", "pci.device_id")
-# R470 nvidia-smi answers 'Field "compute_cap" is not a valid field to query.' (nvidia.md §2.2).
+# R470 nvidia-smi answers 'Field "compute_cap" is not a valid field to query.' (docs/SOURCES.md nvidia §2.2).
 QUERY_FIELDS_OLD = tuple(f for f in QUERY_FIELDS if f != "compute_cap")
 
 _VERSION_RE = re.compile(r"^\d+(\.\d+)+$")
 _CC_RE = re.compile(r"^\d+\.\d+$")
 _MISSING = {"", "n/a", "[n/a]", "[not supported]", "not supported", "[unknown error]", "unknown error"}
 
-# Words nvidia-smi prints when it cannot reach the driver -> the state they mean (nvidia.md §1.4, §2).
+# Words nvidia-smi prints when it cannot reach the driver -> the state they mean (docs/SOURCES.md nvidia §1.4, §2).
 _SMI_FAILURES = (
     ("driver/library version mismatch", DriverState.MISMATCH, M.DRV_MISMATCH, M.DRV_MISMATCH_HINT),
     ("couldn't communicate with the nvidia driver", DriverState.NOT_LOADED, M.DRV_NOT_LOADED,
@@ -78,7 +78,7 @@ def _int_or_none(raw: str | None) -> int | None:
 
 
 def _pci_id_from_smi(raw: str | None) -> str | None:
-    """'0x278610DE' or '2786 10DE' -> '10de:2786' (device id first, vendor last; nvidia.md §2.3)."""
+    """'0x278610DE' or '2786 10DE' -> '10de:2786' (device id first, vendor last; docs/SOURCES.md nvidia §2.3)."""
     if not raw:
         return None
     digits = raw.lower().removeprefix("0x").replace(" ", "")
@@ -197,7 +197,7 @@ def parse_proc_version(text: str) -> str | None:
 
     Proprietary: "... Kernel Module  515.76  Mon Sep ..."; open: "... Open Kernel Module for
     x86_64  555.58.02  Release Build ...": the first token after "Module" that starts with a
-    digit (nvidia.md §2.4). The sysfs file holds just the version.
+    digit (docs/SOURCES.md nvidia §2.4). The sysfs file holds just the version.
     """
     stripped = text.strip()
     if _VERSION_RE.match(stripped):
@@ -232,7 +232,7 @@ def explain_not_loaded(host: Host, secure_boot: bool | None) -> tuple[str, str]:
     """Message and hint for a driver that is installed but not loaded: which cause is likely.
 
     nouveau bound to the card, or Secure Boot on (an unsigned module is refused), else a reboot
-    pending after the install (nvidia.md §1.4, §4.3, §4.4).
+    pending after the install (docs/SOURCES.md nvidia §1.4, §4.3, §4.4).
     """
     if host.path("/sys/module/nouveau").is_dir():
         return T(M.DRV_NOUVEAU), T(M.DRV_NOUVEAU_HINT)

@@ -2,7 +2,7 @@
 
 NVML calls can block for a long time on a GPU that fell off the bus, so the probe runs in a
 daemon thread joined with a timeout. Every failure becomes a :class:`DriverStatus` with words
-for a person (nvidia.md §1.4); none escapes as an exception.
+for a person (docs/SOURCES.md nvidia §1.4); none escapes as an exception.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from wizard.core.text import T
 
 NVML_TIMEOUT_S = 5.0
 
-# nvmlDeviceGetArchitecture values, nvml.h (NVML_DEVICE_ARCH_*), nvidia.md §1.3.
+# nvmlDeviceGetArchitecture values, nvml.h (NVML_DEVICE_ARCH_*), docs/SOURCES.md nvidia §1.3.
 NVML_ARCHITECTURES = {
     2: "Kepler", 3: "Maxwell", 4: "Pascal", 5: "Volta", 6: "Turing", 7: "Ampere",
     8: "Ada Lovelace", 9: "Hopper", 10: "Blackwell", 13: "Rubin",
@@ -36,7 +36,7 @@ class NvidiaProbe:
 
 
 # NVML exception class name -> (state, message, hint). Class names are those pynvml generates
-# from NVML_ERROR_* codes (nvml.h); the words are ours (nvidia.md §1.4).
+# from NVML_ERROR_* codes (nvml.h); the words are ours (docs/SOURCES.md nvidia §1.4).
 # The words are templates of wizard.core.messages, so a GUI can translate them.
 _ERROR_WORDS: dict[str, tuple[DriverState, str, str]] = {
     "NVMLError_LibraryNotFound": (DriverState.NO_DRIVER, M.DRV_NO_LIBRARY, M.DRV_NO_LIBRARY_HINT),

@@ -1,6 +1,6 @@
 """Graphics adapters from the Linux PCI listing in sysfs, with or without a driver.
 
-Reads ``/sys/bus/pci/devices/*/{vendor,device,class,driver}`` (nvidia.md §2.5); names come from
+Reads ``/sys/bus/pci/devices/*/{vendor,device,class,driver}`` (docs/SOURCES.md nvidia §2.5); names come from
 the pci.ids database when installed. AMD gfx targets come from the amdkfd topology that ROCm's
 ``rocm_agent_enumerator`` also reads; AMD VRAM from amdgpu's ``mem_info_vram_total``.
 """

@@ -28,7 +28,7 @@ from wizard.core.text import T
 PROBE_SCRIPT = Path(__file__).resolve().parent / "probe_script.py"
 PROBE_TIMEOUT_S = 5.0
 MAX_PARALLEL_PROBES = 8
-# python3.8 .. python3.15 on PATH: 3.8 is the oldest any torch 2.x supported (torch-matrix.md),
+# python3.8 .. python3.15 on PATH: 3.8 is the oldest any torch 2.x supported (docs/SOURCES.md torch-matrix §1.2),
 # 3.15 the newest in sight.
 PATH_MINORS = range(8, 16)
 _VERSION_RE = re.compile(r"^\d+\.\d+(\.\d+)?([abrc]+\d+)?\+?$")

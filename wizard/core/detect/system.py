@@ -64,7 +64,7 @@ def linux_version_name(values: dict[str, str]) -> str:
 
 def is_wsl(host: Host) -> bool:
     """WSL: the kernel release names Microsoft (``5.15.x-microsoft-standard-WSL2``) or WSL's
-    library mount ``/usr/lib/wsl/lib`` exists (nvidia.md §6)."""
+    library mount ``/usr/lib/wsl/lib`` exists (docs/SOURCES.md nvidia §6)."""
     return "microsoft" in host.release.lower() or host.path("/usr/lib/wsl/lib").is_dir()
 
 

@@ -19,7 +19,7 @@ from wizard.core.text import T
 POWERSHELL_TIMEOUT_S = 8.0  # PowerShell itself takes 0.3-2 s to start on a cold machine
 PY_LAUNCHER_TIMEOUT_S = 5.0
 
-# Win32_VideoController (Microsoft CIM docs; nvidia.md §2.5). AdapterRAM is a uint32 and so
+# Win32_VideoController (Microsoft CIM docs; docs/SOURCES.md nvidia §2.5). AdapterRAM is a uint32 and so
 # saturates at 4 GiB; it is used only below that.
 CIM_SCRIPT = (
     "Get-CimInstance Win32_VideoController | "
@@ -100,7 +100,7 @@ def list_video_controllers(host: Host, notes: list[str]) -> list[WindowsAdapter]
 
 
 def nvidia_version_from_wddm(version: str) -> str | None:
-    """'32.0.15.6636' -> '566.36': the last five digits with a dot after three (nvidia.md §2.5)."""
+    """'32.0.15.6636' -> '566.36': the last five digits with a dot after three (docs/SOURCES.md nvidia §2.5)."""
     digits = version.replace(".", "")
     if len(digits) < 5 or not digits.isdigit():
         return None

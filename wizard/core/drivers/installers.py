@@ -2,7 +2,7 @@
 
 From ``make_plan(machine).recommended.actions`` this module works out, per operating system:
 
-* **Linux driver:** the distribution's package-manager commands (research/nvidia.md §4.1), as
+* **Linux driver:** the distribution's package-manager commands (docs/SOURCES.md nvidia §4.1), as
   exact argv run through ``pkexec`` (or ``sudo``), with the open kernel modules for Turing and
   newer (required for Blackwell) and the proprietary R580 branch for Maxwell/Pascal/Volta (§4.2);
   nouveau (§4.3) and Secure Boot / MOK enrollment (§4.4) explained. Never inside WSL (§6).
@@ -106,7 +106,7 @@ def installers_for(machine: Machine, plan: Plan, *, toolkit: bool = False, which
             if machine.os.secure_boot and family == "linux":
                 notes = (T(M.REBOOT_MOK),)
             out.steps.append(Step("reboot", T(M.STEP_REBOOT), action.detail, notes=notes,
-                                  sources=("research/nvidia.md §4.3", "§4.4")))
+                                  sources=("docs/SOURCES.md nvidia §4.3", "§4.4")))
         elif action.kind == "cuda_toolkit":
             toolkit = True
     if build.device == "cuda":

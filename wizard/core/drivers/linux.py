@@ -17,14 +17,14 @@ from wizard.core.process import Command
 from wizard.core.text import T, join
 
 # Turing (7.5) is the first architecture the open kernel modules support; Blackwell (10.x, 12.x)
-# requires them (research/nvidia.md §4.2).
+# requires them (docs/SOURCES.md nvidia §4.2).
 OPEN_MODULES_MIN_CC = (7, 5)
 
 
 BLACKWELL_MIN_CC = (10, 0)
 
 
-# R580 is the last driver branch for Maxwell, Pascal and Volta (research/nvidia.md §4.2, [S44]).
+# R580 is the last driver branch for Maxwell, Pascal and Volta (docs/SOURCES.md nvidia §4.2, [S44]).
 LEGACY_BRANCH = "580"
 
 
@@ -36,7 +36,7 @@ def _cc_of(gpu: Gpu) -> tuple[int, int] | None:
 
 
 def module_flavour(machine: Machine) -> tuple[str, list[str]]:
-    """``("open" | "proprietary", notes)`` for the machine's NVIDIA GPUs (research/nvidia.md §4.2).
+    """``("open" | "proprietary", notes)`` for the machine's NVIDIA GPUs (docs/SOURCES.md nvidia §4.2).
 
     Open kernel modules for Turing and newer (the default since 560, required for Blackwell);
     proprietary for Maxwell/Pascal/Volta, whose last branch is R580. When both a Blackwell and a
@@ -83,7 +83,7 @@ def linux_driver_step(machine: Machine, action: Action, *, which: Which = shutil
     why = action.detail
     nouveau = T(M.NOUVEAU_REPLACED)
     sb_generic = T(M.SECURE_BOOT_SIGNING)
-    sources = ["research/nvidia.md §4.1", "§4.2", "§4.3"]
+    sources = ["docs/SOURCES.md nvidia §4.1", "§4.2", "§4.3"]
     if distro is None:
         return Step("driver_manual", T(M.STEP_DRIVER_MANUAL), why,
                     notes=(T(M.DISTRO_UNKNOWN, distro=machine.os.version or T(M.THIS_DISTRIBUTION)),

@@ -36,7 +36,7 @@ class RedistFile:
 
 
 def redist_platform(family: str, arch: str) -> str | None:
-    """The manifest's platform key (research/nvidia.md §3.1): linux-x86_64, linux-sbsa, windows-x86_64."""
+    """The manifest's platform key (docs/SOURCES.md nvidia §3.1): linux-x86_64, linux-sbsa, windows-x86_64."""
     if family == "linux":
         return "linux-sbsa" if arch in ("aarch64", "arm64") else ("linux-x86_64" if arch == "x86_64" else None)
     if family == "windows" and arch == "x86_64":
@@ -99,7 +99,7 @@ def toolkit_steps(variant: str, family: str, arch: str, *, redist_prefix: str | 
         return [Step("cuda_toolkit", T(M.STEP_TOOLKIT, version=cuda), why,
                      urls=("https://developer.nvidia.com/cuda-toolkit-archive",),
                      notes=(T(M.TOOLKIT_NO_INSTALLER, cuda=cuda),),
-                     sources=("research/nvidia.md §3.2",))]
+                     sources=("docs/SOURCES.md nvidia §3.2",))]
     version = entry["version"]
     base = f"{data['installer_base']}{version}/local_installers/"
     if family == "windows":
@@ -116,7 +116,7 @@ def toolkit_steps(variant: str, family: str, arch: str, *, redist_prefix: str | 
                   manifest_prefix=prefix, redist_platform=plat, components=tuple(data["components"]),
                   notes=(T(M.TOOLKIT_PREFER_REDIST),
                          T(M.TOOLKIT_FULL_INSTALLER, installer=installer, args=" ".join(silent))),
-                  sources=("research/nvidia.md §3.1", "§3.2", "§3.3"))]
+                  sources=("docs/SOURCES.md nvidia §3.1", "§3.2", "§3.3"))]
     major = cuda.split(".")[0]
     cudnn = data["cudnn"].get(major)
     cudnn_base = cudnn_prefix or data["cudnn_redist_prefix"]
@@ -124,11 +124,11 @@ def toolkit_steps(variant: str, family: str, arch: str, *, redist_prefix: str | 
         steps.append(Step("cudnn", T(M.STEP_CUDNN, version=cudnn, major=major), T(M.CUDNN_WHY),
                           version=cudnn, manifest_url=f"{cudnn_base.rstrip('/')}/redistrib_{cudnn}.json",
                           manifest_prefix=cudnn_base, redist_platform=plat, cuda_variant=f"cuda{major}",
-                          components=("cudnn",), sources=("research/nvidia.md §3.1",)))
+                          components=("cudnn",), sources=("docs/SOURCES.md nvidia §3.1",)))
     else:
         steps.append(Step("cudnn", T(M.STEP_CUDNN_UNKNOWN, major=major), T(M.CUDNN_WHY_SHORT), urls=(cudnn_base,),
                           notes=(T(M.CUDNN_NO_RELEASE, major=major, url=cudnn_base),),
-                          sources=("research/nvidia.md §3.1",)))
+                          sources=("docs/SOURCES.md nvidia §3.1",)))
     return steps
 
 

@@ -38,7 +38,7 @@ _NAME_RE = re.compile(
 
 
 def normalise_gpu_name(name: str) -> str:
-    """"NVIDIA GeForce RTX 4070 SUPER (TM)" -> "GeForce RTX 4070 SUPER" (research/nvidia.md §4.6).
+    """"NVIDIA GeForce RTX 4070 SUPER (TM)" -> "GeForce RTX 4070 SUPER" (docs/SOURCES.md nvidia §4.6).
 
     The regular expression is the one ZenitH-AT/nvidia-data documents for matching WMI names
     against its product list; "Super" is written "SUPER" there.
@@ -79,7 +79,7 @@ def windows_osid(os_version: str) -> str:
 
 
 def windows_lookup_url(pfid: str, osid: str, base: str | None = None) -> str:
-    """The DriverManualLookup query for a product family and OS (research/nvidia.md §4.6)."""
+    """The DriverManualLookup query for a product family and OS (docs/SOURCES.md nvidia §4.6)."""
     win = installer_data()["windows"]
     params = {"func": win["lookup_params"]["func"], "pfid": pfid, "osID": osid}
     params.update({k: v for k, v in win["lookup_params"].items() if k != "func"})
@@ -137,7 +137,7 @@ def lookup_windows_driver(lookup_url: str, session: requests.Session) -> Windows
 
 
 def windows_install_command(installer: Path | str, args: tuple[str, ...] | None = None) -> Command:
-    """The downloaded driver installer, silent, elevated through UAC (research/nvidia.md §4.5)."""
+    """The downloaded driver installer, silent, elevated through UAC (docs/SOURCES.md nvidia §4.5)."""
     flags = args if args is not None else tuple(installer_data()["windows"]["silent_args"])
     return elevate([str(installer), *flags], platform="win32")
 
@@ -161,7 +161,7 @@ def windows_driver_step(machine: Machine, action: Action, pfid: str | None = Non
                        page=win["download_page"]))
     notes.append(T(M.WINDOWS_SILENT_INSTALL))
     return Step("driver_windows", T(M.STEP_DRIVER_WINDOWS), action.detail,
-                urls=(win["download_page"],), notes=tuple(notes), sources=("research/nvidia.md §4.5", "§4.6"),
+                urls=(win["download_page"],), notes=tuple(notes), sources=("docs/SOURCES.md nvidia §4.5", "§4.6"),
                 install_args=tuple(win["silent_args"]), lookup_url=lookup, version=None)
 
 
@@ -169,5 +169,5 @@ def wsl_driver_step(action: Action) -> Step:
     """Inside WSL the driver is the Windows one: words and the download page, never a command."""
     page = installer_data()["windows"]["download_page"]
     return Step("driver_wsl", T(M.STEP_DRIVER_WSL), action.detail,
-                urls=(page,), sources=("research/nvidia.md §6",),
+                urls=(page,), sources=("docs/SOURCES.md nvidia §6",),
                 notes=(T(M.WSL_DRIVER_IS_WINDOWS), T(M.WSL_DRIVER_HOW, page=page)))

@@ -4,7 +4,7 @@ Understands:
 
 * PEP 503 HTML project pages: ``<a href="...whl#sha256=HEX" data-requires-python=">=3.10"
   data-dist-info-metadata="sha256=HEX" data-core-metadata="sha256=HEX">`` (PEP 658 / PEP 714;
-  download.pytorch.org writes these, torch-matrix.md §4.2);
+  download.pytorch.org writes these, docs/SOURCES.md torch-matrix §4.2);
 * PEP 691 JSON (``application/vnd.pypi.simple.v1+json``) when the server answers with it: the
   request prefers JSON and the response's Content-Type decides the parser;
 * find-links flat pages: one HTML page listing every file (several PyTorch mirrors publish this way).

@@ -32,7 +32,7 @@ from wizard.core.fetch.net import OFFICIAL_INDEX, NetworkError, make_session, re
 SCHEMA = "observed-index/1"
 PROJECTS = ("torch", "torchvision", "torchaudio")
 # Variants worth asking for: every CUDA/ROCm/XPU index the 2.4 - 2.15 releases used
-# (torch-matrix.md §1.1) plus the next likely names, so a new release is seen without a wizard
+# (docs/SOURCES.md torch-matrix §1.1) plus the next likely names, so a new release is seen without a wizard
 # update. A variant the server does not have is a 404 and is simply skipped.
 DEFAULT_VARIANTS: tuple[str, ...] = (
     "cpu", "cu118", "cu121", "cu124", "cu126", "cu128", "cu129", "cu130", "cu132", "cu134",

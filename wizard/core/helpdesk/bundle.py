@@ -308,7 +308,7 @@ def _fetch_installers(machine: Machine, plan: Plan, out: Path, options: Installe
                          "version": fetched.version, "url": fetched.url,
                          "install_args": list(step.install_args),
                          # redist archives are checked against NVIDIA's manifest sha256; the
-                         # Windows lookup publishes none (research/nvidia.md §4.6).
+                         # Windows lookup publishes none (docs/SOURCES.md nvidia §4.6).
                          "published_sha256": step.kind in ("cuda_toolkit", "cudnn")})
     if not iplan.steps:
         on_status(f"{machine.id}: nothing to fetch from NVIDIA")

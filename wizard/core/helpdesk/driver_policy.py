@@ -8,7 +8,7 @@ Builds on :mod:`wizard.core.drivers.installers` (what the plan's driver actions 
 * ``install``: the distribution's driver commands run with no prompt at all: directly as root,
   else through ``sudo -n`` (passwordless sudo; never ``pkexec``, which needs a person at a
   desktop). On Windows the silent installer runs elevated. Never inside WSL (the driver is the
-  Windows one, research/nvidia.md §6), and never for a profile of another operating system.
+  Windows one, docs/SOURCES.md nvidia §6), and never for a profile of another operating system.
 
 Either way the GPU build cannot be verified before the driver is in place and the machine has
 restarted, so the run ends with "action required" (exit 4).

@@ -49,7 +49,7 @@ class ArchSet:
         """How a GPU of capability ``cc`` runs this build: "sass", "ptx" or None (it does not).
 
         SASS for X.y runs on X.z with z >= y (NVIDIA binary compatibility within a major,
-        research/torch-matrix.md §2); PTX for X.y is JIT-compiled on any newer GPU.
+        docs/SOURCES.md torch-matrix §2); PTX for X.y is JIT-compiled on any newer GPU.
         """
         if any(major == cc[0] and minor <= cc[1] for major, minor in self.sass):
             return "sass"

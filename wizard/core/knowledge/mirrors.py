@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 # The official PyTorch wheel indexes: https://download.pytorch.org/whl/<variant>/<project>/ (PEP 503
-# HTML, torch-matrix.md §4.1/§4.2).
+# HTML, docs/SOURCES.md torch-matrix §4.1/§4.2).
 OFFICIAL_INDEX = "https://download.pytorch.org/whl"
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ MIRROR_PRESETS: dict[str, MirrorPreset] = {
     "official": MirrorPreset(
         "official", OFFICIAL_INDEX, "index",
         "download.pytorch.org (PyTorch's own index, behind Cloudflare)",
-        "torch-matrix.md §4.1 (test-infra get_base_download_url_for_repo)",
+        "docs/SOURCES.md torch-matrix §4.1 (test-infra get_base_download_url_for_repo)",
     ),
     "aliyun": MirrorPreset(
         "aliyun", "https://mirrors.aliyun.com/pytorch-wheels", "find-links",
