@@ -30,8 +30,7 @@ def error_from(exc: BaseException) -> WizardError:
     if isinstance(exc, OSError):
         where = f" {exc.filename}" if exc.filename else ""
         return WizardError(f"a file or folder could not be used:{where}: {exc.strerror or exc}",
-                           hint="check the path and that you may write there, then try again",
-                           details=repr(exc))
+                           hint="check the path and that you may write there, then try again")
     return WizardError("something unexpected went wrong inside the wizard",
                        hint="please send the log to your helpdesk, or report it (run with --verbose to see it)",
                        details="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))

@@ -24,9 +24,9 @@ from wizard.core.events import (
     VerifyStageDone,
     VerifyStageStarted,
 )
+from wizard.core.units import format_bytes
 
 REDRAW_INTERVAL_S = 0.1  # ten redraws a second: smooth to the eye, cheap on a slow terminal
-MiB = 2**20
 
 
 class TerminalProgress:
@@ -92,12 +92,11 @@ class TerminalProgress:
     def _bar(self, p: PipProgress) -> None:
         if not self.tty or (not self._due() and p.fraction != 1.0):
             return
-        mib = p.done / MiB
         if p.fraction is None or p.total is None:
-            self._draw(f"  {mib:8.1f} MiB")
+            self._draw(f"  {format_bytes(p.done):>10}")
             return
         bar = "#" * int(p.fraction * 30)
-        self._draw(f"  [{bar:<30}] {100 * p.fraction:5.1f}%  {mib:.1f} of {p.total / MiB:.1f} MiB")
+        self._draw(f"  [{bar:<30}] {100 * p.fraction:5.1f}%  {format_bytes(p.done)} of {format_bytes(p.total)}")
 
     def _draw(self, text: str) -> None:
         self.stream.write("\r" + text.ljust(self._width))

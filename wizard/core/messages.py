@@ -392,7 +392,8 @@ FLOW_TIMED_OUT = "The installation did not finish in time."
 FLOW_NEEDS_CONSENT = "{prefix} already has {what}"
 FLOW_NEEDS_CONSENT_HINT = ("Replacing them needs your consent (--yes, or the box on the Environment page); the "
                            "environment is snapshotted first and can be rolled back.")
-FLOW_PARENT_NOT_WRITABLE = "The folder for the new environment {prefix} cannot be made: {parent} is not writable."
+FLOW_PARENT_NOT_WRITABLE = ("The folder for the new environment {prefix} cannot be made: {parent} is not a folder "
+                            "you may write to.")
 FLOW_PARENT_NOT_WRITABLE_HINT = "Choose a folder in your home directory, or one you may write to."
 FLOW_FOLDER_MISSING = "{folder} has no wheel of {requirement} for Python {python}."
 FLOW_FOLDER_MISSING_HINT = ("Put the wheel for this Python there (torch-gpu-setup fetch can download it), or "

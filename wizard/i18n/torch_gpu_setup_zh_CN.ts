@@ -4,142 +4,142 @@
 <context>
     <name>BuildPage</name>
     <message>
-        <location filename="../qt/pages/build.py" line="129"/>
+        <location filename="../qt/pages/build.py" line="130"/>
         <source>The PyTorch build</source>
         <translation>PyTorch 版本</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="130"/>
+        <location filename="../qt/pages/build.py" line="131"/>
         <source>The recommended build is chosen for your cards, driver and Python.</source>
         <translation>推荐的版本是根据您的显卡、驱动和 Python 选出的。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="131"/>
+        <location filename="../qt/pages/build.py" line="132"/>
         <source>&amp;Advanced choices</source>
         <translation>高级选项(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="132"/>
+        <location filename="../qt/pages/build.py" line="133"/>
         <source>&amp;Torch version:</source>
         <translation>Torch 版本(&amp;T)：</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="132"/>
+        <location filename="../qt/pages/build.py" line="133"/>
         <source>&amp;Variant:</source>
         <translation>变体(&amp;V)：</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="132"/>
+        <location filename="../qt/pages/build.py" line="133"/>
         <source>Download &amp;from:</source>
         <translation>下载来源(&amp;F)：</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="133"/>
+        <location filename="../qt/pages/build.py" line="134"/>
         <source>Custom &amp;index URL:</source>
         <translation>自定义索引地址(&amp;I)：</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="133"/>
+        <location filename="../qt/pages/build.py" line="134"/>
         <source>&amp;Proxy:</source>
         <translation>代理(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="136"/>
+        <location filename="../qt/pages/build.py" line="137"/>
         <source>Automatic (newest that fits)</source>
         <translation>自动（选择适用的最新版本）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="137"/>
+        <location filename="../qt/pages/build.py" line="138"/>
         <source>Automatic</source>
         <translation>自动</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="138"/>
+        <location filename="../qt/pages/build.py" line="139"/>
         <source>Custom index URL (below)</source>
         <translation>自定义索引地址（见下方）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="139"/>
+        <location filename="../qt/pages/build.py" line="140"/>
         <source>Also install torch&amp;vision (images)</source>
         <translation>同时安装 torchvision（图像）(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="140"/>
+        <location filename="../qt/pages/build.py" line="141"/>
         <source>Also install torch&amp;audio (sound)</source>
         <translation>同时安装 torchaudio（音频）(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="170"/>
+        <location filename="../qt/pages/build.py" line="171"/>
         <source>Ready: this build runs on your computer as it is.</source>
         <translation>就绪：此版本可以直接在您的电脑上运行。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="171"/>
+        <location filename="../qt/pages/build.py" line="172"/>
         <source>Something must be done first (see below): usually a driver update.</source>
         <translation>需要先完成一项操作（见下方）：通常是更新驱动。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="172"/>
+        <location filename="../qt/pages/build.py" line="173"/>
         <source>No PyTorch build fits this computer.</source>
         <translation>没有适合这台电脑的 PyTorch 版本。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="182"/>
+        <location filename="../qt/pages/build.py" line="183"/>
         <source>Planning…</source>
         <translation>正在规划…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="190"/>
+        <location filename="../qt/pages/build.py" line="191"/>
         <source>Why</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="201"/>
+        <location filename="../qt/pages/build.py" line="202"/>
         <source>uses your NVIDIA card (CUDA)</source>
         <translation>使用您的 NVIDIA 显卡（CUDA）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="202"/>
+        <location filename="../qt/pages/build.py" line="203"/>
         <source>uses your AMD card (ROCm)</source>
         <translation>使用您的 AMD 显卡（ROCm）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="203"/>
+        <location filename="../qt/pages/build.py" line="204"/>
         <source>uses your Intel card (XPU)</source>
         <translation>使用您的 Intel 显卡（XPU）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="204"/>
+        <location filename="../qt/pages/build.py" line="205"/>
         <source>uses the Apple GPU (MPS)</source>
         <translation>使用 Apple GPU（MPS）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="205"/>
+        <location filename="../qt/pages/build.py" line="206"/>
         <source>runs on the processor only (no GPU)</source>
         <translation>仅在处理器上运行（不使用 GPU）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="211"/>
+        <location filename="../qt/pages/build.py" line="212"/>
         <source>Recommended: {0}</source>
         <translation>推荐：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="216"/>
+        <location filename="../qt/pages/build.py" line="217"/>
         <source>Packages: {0}</source>
         <translation>软件包：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="217"/>
+        <location filename="../qt/pages/build.py" line="218"/>
         <source>From: {0}</source>
         <translation>来源：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="219"/>
+        <location filename="../qt/pages/build.py" line="220"/>
         <source>Why not first: {0}</source>
         <translation>为何不作首选：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="221"/>
+        <location filename="../qt/pages/build.py" line="222"/>
         <source>Needs first: {0}</source>
         <translation>需要先：{0}</translation>
     </message>
@@ -147,105 +147,105 @@
 <context>
     <name>DriversPage</name>
     <message>
-        <location filename="../qt/pages/drivers.py" line="151"/>
+        <location filename="../qt/pages/drivers.py" line="152"/>
         <source>Driver and tools</source>
         <translation>驱动和工具</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="152"/>
+        <location filename="../qt/pages/drivers.py" line="153"/>
         <source>The recommended build needs something first. Choose one of the two ways.</source>
         <translation>推荐的版本需要先完成一项操作。请从下面两种方式中选择一种。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="153"/>
-        <location filename="../qt/pages/drivers.py" line="205"/>
+        <location filename="../qt/pages/drivers.py" line="154"/>
+        <location filename="../qt/pages/drivers.py" line="206"/>
         <source>Update the driver</source>
         <translation>更新驱动</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="154"/>
+        <location filename="../qt/pages/drivers.py" line="155"/>
         <source>Keep the driver as it is</source>
         <translation>保持现有驱动</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="155"/>
+        <location filename="../qt/pages/drivers.py" line="156"/>
         <source>&amp;Update the driver, then use the recommended build</source>
         <translation>更新驱动，然后使用推荐的版本(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="156"/>
+        <location filename="../qt/pages/drivers.py" line="157"/>
         <source>Use the newest build that &amp;works without it</source>
         <translation>使用无需更新即可运行的最新版本(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="157"/>
+        <location filename="../qt/pages/drivers.py" line="158"/>
         <source>&amp;Copy command</source>
         <translation>复制命令(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="158"/>
-        <location filename="../qt/pages/drivers.py" line="184"/>
+        <location filename="../qt/pages/drivers.py" line="159"/>
+        <location filename="../qt/pages/drivers.py" line="185"/>
         <source>&amp;Run it now…</source>
         <translation>立即运行(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="158"/>
-        <location filename="../qt/pages/drivers.py" line="184"/>
+        <location filename="../qt/pages/drivers.py" line="159"/>
+        <location filename="../qt/pages/drivers.py" line="185"/>
         <source>&amp;Open the download page</source>
         <translation>打开下载页面(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="159"/>
+        <location filename="../qt/pages/drivers.py" line="160"/>
         <source>Show how to get the CUDA &amp;toolkit (only to compile CUDA extensions)</source>
         <translation>显示如何获取 CUDA 工具包（仅编译 CUDA 扩展时需要）(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="160"/>
+        <location filename="../qt/pages/drivers.py" line="161"/>
         <source>PyTorch brings its own CUDA libraries; the toolkit is only needed to compile extensions. Download it from {0}.</source>
         <translation>PyTorch 自带所需的 CUDA 库；只有编译扩展时才需要工具包。下载地址：{0}。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="162"/>
+        <location filename="../qt/pages/drivers.py" line="163"/>
         <source>After a driver update: restart the computer, then start this wizard again. It remembers your choices and checks the driver again.</source>
         <translation>更新驱动后：请重启电脑，然后再次打开本向导。向导会记住您的选择，并重新检查驱动。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="186"/>
+        <location filename="../qt/pages/drivers.py" line="187"/>
         <source>Not available for a simulated machine.</source>
         <translation>模拟的机器无法使用此功能。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="189"/>
+        <location filename="../qt/pages/drivers.py" line="190"/>
         <source>{0} works with the driver you have now.</source>
         <translation>{0} 可以在您现有的驱动上运行。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="190"/>
+        <location filename="../qt/pages/drivers.py" line="191"/>
         <source>No build works without the update.</source>
         <translation>不更新驱动就没有可用的版本。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="206"/>
+        <location filename="../qt/pages/drivers.py" line="207"/>
         <source>Run these commands with administrator rights?</source>
         <translation>以管理员权限运行这些命令吗？</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="210"/>
+        <location filename="../qt/pages/drivers.py" line="211"/>
         <source>The command cannot be run from here.</source>
         <translation>无法在这里运行此命令。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="211"/>
+        <location filename="../qt/pages/drivers.py" line="212"/>
         <source>Run it in a terminal: {0}</source>
         <translation>请在终端中运行：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="234"/>
+        <location filename="../qt/pages/drivers.py" line="235"/>
         <source>Done. Restart the computer so the new driver loads.</source>
         <translation>完成。请重启电脑以加载新驱动。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/drivers.py" line="239"/>
+        <location filename="../qt/pages/drivers.py" line="240"/>
         <source>The driver command failed: {0}</source>
         <translation>驱动命令执行失败：{0}</translation>
     </message>
@@ -253,102 +253,102 @@
 <context>
     <name>EnvironmentPage</name>
     <message>
-        <location filename="../qt/pages/environment.py" line="98"/>
+        <location filename="../qt/pages/environment.py" line="99"/>
         <source>Python {0} (simulated machine)</source>
         <translation>Python {0}（模拟的机器）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="128"/>
+        <location filename="../qt/pages/environment.py" line="129"/>
         <source>Where should PyTorch go?</source>
         <translation>PyTorch 安装到哪里？</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="129"/>
+        <location filename="../qt/pages/environment.py" line="130"/>
         <source>A new, separate environment is safest: nothing else on this computer changes.</source>
         <translation>新建一个独立的环境最安全：电脑上的其他内容都不会改变。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="130"/>
+        <location filename="../qt/pages/environment.py" line="131"/>
         <source>Create a &amp;new environment (recommended)</source>
         <translation>新建环境（推荐）(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="131"/>
+        <location filename="../qt/pages/environment.py" line="132"/>
         <source>Use an &amp;existing virtual or conda environment</source>
         <translation>使用现有的虚拟环境或 conda 环境(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="132"/>
+        <location filename="../qt/pages/environment.py" line="133"/>
         <source>Use a Python &amp;interpreter directly</source>
         <translation>直接使用某个 Python 解释器(&amp;I)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="134"/>
+        <location filename="../qt/pages/environment.py" line="135"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="135"/>
+        <location filename="../qt/pages/environment.py" line="136"/>
         <source>Folder for the new environment</source>
         <translation>新环境所在的文件夹</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="136"/>
+        <location filename="../qt/pages/environment.py" line="137"/>
         <source>Folder of the environment</source>
         <translation>环境所在的文件夹</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="137"/>
+        <location filename="../qt/pages/environment.py" line="138"/>
         <source>Path of python or python.exe</source>
         <translation>python 或 python.exe 的路径</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="138"/>
+        <location filename="../qt/pages/environment.py" line="139"/>
         <source>&amp;Python used to create it:</source>
         <translation>用于创建环境的 Python(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="139"/>
+        <location filename="../qt/pages/environment.py" line="140"/>
         <source>&amp;Replace them (a snapshot is taken first; you can roll back)</source>
         <translation>替换它们（会先保存快照，可以回滚）(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="169"/>
+        <location filename="../qt/pages/environment.py" line="170"/>
         <source>Choose a Python interpreter</source>
         <translation>选择 Python 解释器</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="171"/>
+        <location filename="../qt/pages/environment.py" line="172"/>
         <source>Choose a folder</source>
         <translation>选择文件夹</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="217"/>
+        <location filename="../qt/pages/environment.py" line="218"/>
         <source>This environment could not be read: {0}</source>
         <translation>无法读取此环境：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="230"/>
+        <location filename="../qt/pages/environment.py" line="231"/>
         <source>A new environment is created at the path above; if the install fails or is cancelled, it is removed again.</source>
         <translation>将在上面的路径新建环境；如果安装失败或被取消，它会被删除。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="233"/>
+        <location filename="../qt/pages/environment.py" line="234"/>
         <source>Reading the environment…</source>
         <translation>正在读取环境…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="235"/>
+        <location filename="../qt/pages/environment.py" line="236"/>
         <source>This environment already has: {0}. They will be replaced by {1}.</source>
         <translation>此环境中已有：{0}。它们将被替换为 {1}。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="238"/>
+        <location filename="../qt/pages/environment.py" line="239"/>
         <source>This environment already has torch {0}; it is kept.</source>
         <translation>此环境中已有 torch {0}，将予以保留。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="241"/>
+        <location filename="../qt/pages/environment.py" line="242"/>
         <source>No torch in this environment yet; other packages are left as they are.</source>
         <translation>此环境中还没有 torch；其他软件包保持不变。</translation>
     </message>
@@ -508,108 +508,108 @@
 <context>
     <name>InstallPage</name>
     <message>
-        <location filename="../qt/pages/install.py" line="103"/>
+        <location filename="../qt/pages/install.py" line="104"/>
         <source>Installing</source>
         <extracomment>The install flow&apos;s steps this page shows (wizard.core.events.INSTALL_STEPS; verify has its own page).</extracomment>
         <translation>正在安装</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="104"/>
+        <location filename="../qt/pages/install.py" line="105"/>
         <source>Downloading and installing PyTorch. You can cancel; everything is then undone.</source>
         <translation>正在下载并安装 PyTorch。您可以随时取消，所有改动都会被撤销。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="105"/>
+        <location filename="../qt/pages/install.py" line="106"/>
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="105"/>
+        <location filename="../qt/pages/install.py" line="106"/>
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="105"/>
+        <location filename="../qt/pages/install.py" line="106"/>
         <source>Progress</source>
         <translation>进度</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="106"/>
+        <location filename="../qt/pages/install.py" line="107"/>
         <source>Speed / time left</source>
         <translation>速度 / 剩余时间</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="107"/>
+        <location filename="../qt/pages/install.py" line="108"/>
         <source>Show &amp;log</source>
         <translation>显示日志(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="108"/>
+        <location filename="../qt/pages/install.py" line="109"/>
         <source>Try &amp;again</source>
         <translation>重试(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="109"/>
+        <location filename="../qt/pages/install.py" line="110"/>
         <source>pip: %p%</source>
         <translation>pip：%p%</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="113"/>
+        <location filename="../qt/pages/install.py" line="114"/>
         <source>Check the environment</source>
         <translation>检查环境</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="114"/>
+        <location filename="../qt/pages/install.py" line="115"/>
         <source>Create the environment</source>
         <translation>创建环境</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="113"/>
+        <location filename="../qt/pages/install.py" line="114"/>
         <source>Download</source>
         <translation>下载</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="114"/>
+        <location filename="../qt/pages/install.py" line="115"/>
         <source>Snapshot</source>
         <translation>快照</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="115"/>
+        <location filename="../qt/pages/install.py" line="116"/>
         <source>Install with pip</source>
         <translation>用 pip 安装</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="115"/>
+        <location filename="../qt/pages/install.py" line="116"/>
         <source>Pin the build</source>
         <translation>锁定版本</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="184"/>
+        <location filename="../qt/pages/install.py" line="189"/>
         <source>done</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="204"/>
+        <location filename="../qt/pages/install.py" line="209"/>
         <source>PyTorch is installed. Next: prove that it works.</source>
         <translation>PyTorch 已安装。下一步：验证它能正常工作。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="212"/>
+        <location filename="../qt/pages/install.py" line="217"/>
         <source>The installation did not finish.</source>
         <translation>安装没有完成。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="220"/>
+        <location filename="../qt/pages/install.py" line="225"/>
         <source>Cancelled. {0}</source>
         <translation>已取消。{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="226"/>
+        <location filename="../qt/pages/install.py" line="231"/>
         <source>Simulated machine: nothing is installed. These commands would run:</source>
         <translation>模拟的机器：不会安装任何内容。实际会运行以下命令：</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="239"/>
+        <location filename="../qt/pages/install.py" line="244"/>
         <source>simulated</source>
         <translation>模拟</translation>
     </message>
@@ -2140,8 +2140,8 @@
         <translation>替换它们需要你同意（--yes，或勾选“环境”页上的选项）；替换前会先记录环境快照，可以撤销。</translation>
     </message>
     <message>
-        <source>The folder for the new environment {prefix} cannot be made: {parent} is not writable.</source>
-        <translation>无法创建新环境的文件夹 {prefix}：{parent} 不可写。</translation>
+        <source>The folder for the new environment {prefix} cannot be made: {parent} is not a folder you may write to.</source>
+        <translation>无法创建新环境的文件夹 {prefix}：{parent} 不是你有写入权限的文件夹。</translation>
     </message>
     <message>
         <source>Choose a folder in your home directory, or one you may write to.</source>
