@@ -53,15 +53,18 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _gui_possible() -> bool:
-    """Whether Qt can open a window: not on Linux without a display, and only with PySide6."""
+def _gui_problem() -> tuple[str, str] | None:
+    """Why the window cannot open here (no display, a missing X11 library, no PySide6) and what to do."""
     import importlib.util
-    import os
 
-    if sys.platform.startswith("linux") and not any(
-            os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
-        return False
-    return importlib.util.find_spec("PySide6") is not None
+    from wizard.commands.display import display_problem
+
+    problem = display_problem()
+    if problem is not None:
+        return problem.message, problem.hint
+    if importlib.util.find_spec("PySide6") is None:
+        return "PySide6 is not installed", "pip install PySide6-Essentials"
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -70,10 +73,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(arguments)
     args = parser.parse_args(arguments)
     if getattr(args, "func", None) is None:
-        # No subcommand: the GUI; without a display, the plan for this machine and a hint.
-        args = parser.parse_args(["gui"] if _gui_possible() else ["plan"])
-        if args.command == "plan":
-            print("(no display for the wizard window: showing the plan; run 'torch-gpu-setup --help' for commands)",
+        # No subcommand: the GUI; where its window cannot open, the plan for this machine and why.
+        problem = _gui_problem()
+        args = parser.parse_args(["plan"] if problem else ["gui"])
+        if problem:
+            print(f"(the wizard's window cannot open: {problem[0]}; showing the plan instead)\n  hint: {problem[1]}",
                   file=sys.stderr)
     try:
         return int(args.func(args))

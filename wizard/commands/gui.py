@@ -6,7 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from wizard.commands.display import display_problem
 from wizard.commands.options import add_build_choices, add_machine
+from wizard.core.errors import WizardError
 
 
 def register(sub: Any) -> None:
@@ -27,7 +29,10 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Start the GUI with the command line's choices."""
+    """Start the GUI with the command line's choices (asking first whether its window can open)."""
+    problem = display_problem()
+    if problem is not None:
+        raise WizardError(f"the wizard's window cannot open: {problem.message}", hint=problem.hint)
     from wizard.qt.app import run_gui
     from wizard.qt.state import GuiOptions
 
