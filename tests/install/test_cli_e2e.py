@@ -102,7 +102,7 @@ def test_install_verify_rollback_end_to_end(torch_wheels: tuple[Path, str], loop
     assert abs(status["linear_regression"]["w"] - 3.0) < 0.05
     assert status["training"]["status"] == "pass"
     assert status["training"]["final_loss"] < status["training"]["first_loss"]
-    for gpu_stage in ("devices", "arch", "kernels", "precision", "throughput", "multi_gpu"):
+    for gpu_stage in ("devices", "arch", "kernels", "precision", "throughput", "memory", "multi_gpu"):
         assert status[gpu_stage]["status"] == "skip" and "GPU" in status[gpu_stage]["reason"]
 
     # a failed install into the existing env leaves it as it was

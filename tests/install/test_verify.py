@@ -150,3 +150,73 @@ def test_percent_of_peak_uses_the_table() -> None:
     percent = percent_of_peak(VerifyResult("gpu-ok", [stage]))
     assert percent == {"fp32": 50.0, "tf32": None, "bf16": 70.0, "memory": 90.0}
     assert percent_of_peak(VerifyResult("cpu-only", [StageResult("throughput", "skip")])) is None
+
+
+class _FakeCuda:
+    """The part of torch.cuda the memory stage uses, for a card with 24 GiB of which ``usable`` can be had."""
+
+    def __init__(self, usable: int) -> None:
+        self.usable = usable
+        self.reserved = 0
+
+    def empty_cache(self) -> None:
+        self.reserved = 0
+
+    def mem_get_info(self, index: int) -> tuple[int, int]:
+        return 20 * 1024**3, 24 * 1024**3
+
+    def memory_reserved(self, index: int) -> int:
+        return self.reserved
+
+    def get_device_name(self, index: int) -> str:
+        return "NVIDIA GeForce RTX 4090"
+
+
+class _FakeTorch:
+    def __init__(self, usable: int) -> None:
+        self.cuda = _FakeCuda(usable)
+        self.uint8 = "uint8"
+
+    def empty(self, size: int, dtype: object, device: str) -> object:
+        if size > self.cuda.usable:
+            raise RuntimeError("CUDA out of memory. Tried to allocate ...")   # torch.OutOfMemoryError's words
+        self.cuda.reserved = size        # the caching allocator keeps the block reserved after del
+
+        class Block:
+            def fill_(self, value: int) -> None:
+                pass
+        return Block()
+
+
+def test_memory_stage_finds_the_largest_block_and_says_what_it_holds() -> None:
+    ctx = verify_script.Context(expect_gpu=True, quick=True)
+    ctx.gpu, ctx.torch = True, _FakeTorch(usable=12 * 1024**3)   # fragmented: less than "free" says
+    data = verify_script.stage_memory(ctx)
+    assert data["total_gib"] == 24.0 and data["free_gib"] == 20.0
+    assert 10.0 <= data["largest_block_gib"] <= 12.0           # found by stepping down from 90% of free
+    assert data["freed_by_empty_cache_gib"] > 0             # the allocator gave the tries back
+    # bf16: 2 bytes a weight; x1.2 for inference, x1.5 for LoRA (the rules of thumb in verify_script)
+    largest = data["largest_block_gib"] * 1024**3
+    assert data["bf16_inference_params_billion"] == pytest.approx(largest / 2 / 1.2 / 1e9, abs=0.15)
+    assert data["bf16_lora_params_billion"] < data["bf16_inference_params_billion"]
+
+
+def test_memory_stage_is_skipped_on_the_cpu_with_its_reason() -> None:
+    ctx = verify_script.Context(expect_gpu=False, quick=True)
+    ctx.torch = _FakeTorch(usable=0)
+    record = verify_script.run_stage("memory", ctx)
+    assert record["status"] == "skip" and record["reason"] == "no GPU: there is no GPU memory to measure"
+
+
+def test_the_figures_of_each_stage_in_words() -> None:
+    from wizard.core.verify.facts import stage_facts
+
+    linear = StageResult("linear_regression", "pass", data={"w": 2.9996, "b": 2.001, "true_w": 3.0, "true_b": 2.0,
+                                                            "first_loss": 4.1, "final_loss": 0.0001, "device": "cpu"})
+    assert stage_facts(linear) == ["learned w = 2.9996, b = 2.001 (the true line: w = 3.0, b = 2.0); "
+                                   "loss 4.1 → 0.0001, on cpu"]
+    memory = StageResult("memory", "pass", data={"total_gib": 24.0, "free_gib": 22.5, "largest_block_gib": 21.8,
+                                                 "freed_by_empty_cache_gib": 0.5, "bf16_inference_params_billion": 9.7,
+                                                 "bf16_lora_params_billion": 7.8})
+    assert "about 9.7 billion parameters in bf16" in stage_facts(memory)[1]
+    assert stage_facts(StageResult("memory", "skip", reason="no GPU")) == []

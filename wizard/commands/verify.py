@@ -11,6 +11,7 @@ from wizard.commands.options import add_json
 from wizard.core.errors import WizardError
 from wizard.core.events import Event, VerifyStageStarted
 from wizard.core.install.flow import last_install_python
+from wizard.core.verify.facts import stage_facts
 from wizard.core.verify.runner import VerifyResult, percent_of_peak, run_verify
 
 VERDICT_WORDS = {
@@ -36,23 +37,9 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _stage_line(stage: Any) -> str:
+def _stage_line(stage: Any, percent: dict[str, float | None] | None = None) -> str:
     mark = {"pass": "ok  ", "fail": "FAIL", "skip": "skip"}.get(stage.status, stage.status)
-    data = stage.data
-    facts = ""
-    if stage.name == "import" and stage.status == "pass":
-        facts = (f"torch {data.get('torch')} (CUDA {data.get('cuda')}, cuDNN {data.get('cudnn')}) "
-                 f"imported in {data.get('import_seconds')} s")
-    elif stage.name == "devices" and stage.status == "pass":
-        facts = "; ".join(f"{d['name']} (sm {d['capability']}, {d['memory_mib']} MiB)" for d in data.get("devices", []))
-    elif stage.name == "linear_regression" and stage.status == "pass":
-        facts = f"w={data.get('w')} b={data.get('b')} on {data.get('device')}"
-    elif stage.name == "training" and stage.status == "pass":
-        facts = f"loss {data.get('first_loss')} -> {data.get('final_loss')}, {data.get('steps_per_s')} steps/s"
-        if data.get("speedup_vs_cpu"):
-            facts += f", {data['speedup_vs_cpu']}x the CPU"
-    elif stage.name == "throughput" and stage.status == "pass":
-        facts = f"matmul TFLOP/s {data.get('matmul_tflops')}, copy {data.get('copy_gb_s')} GB/s"
+    facts = "; ".join(stage_facts(stage, percent))
     line = f"  {mark}  {stage.name:<18} {facts or stage.reason}"
     if stage.status == "fail" and stage.remedy:
         line += f"\n        -> {stage.remedy}"
@@ -62,11 +49,9 @@ def _stage_line(stage: Any) -> str:
 def print_result(result: VerifyResult, out: TextIO) -> None:
     """The stages, the percentage of datasheet peak where known, and the verdict."""
     out.write("Verification:\n")
-    for stage in result.stages:
-        out.write(_stage_line(stage) + "\n")
     percent = percent_of_peak(result)
-    if percent:
-        out.write("  of datasheet peak: " + ", ".join(f"{k} {v}%" for k, v in percent.items() if v) + "\n")
+    for stage in result.stages:
+        out.write(_stage_line(stage, percent if stage.name == "throughput" else None) + "\n")
     out.write(VERDICT_WORDS.get(result.verdict, result.verdict) + "\n")
 
 

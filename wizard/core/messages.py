@@ -404,3 +404,20 @@ PIP_STEPS = {
     "downloading": "pip: downloading {name}",
     "installing": "pip: installing {name}",
 }
+
+# --------------------------------------------------------------------------- verification figures (verify/facts.py)
+
+FACT_IMPORT = "torch {torch} (CUDA {cuda}, cuDNN {cudnn}) imported in {seconds} s"
+FACT_DEVICE = "{name}: compute capability {cc}, {memory} of memory"
+FACT_LINEAR = ("learned w = {w}, b = {b} (the true line: w = {true_w}, b = {true_b}); loss {first} → {final}, "
+               "on {device}")
+FACT_TRAINING = "loss {first} → {final} in {steps} steps, {rate} steps/s on {device}"
+FACT_TRAINING_SPEEDUP = "{rate}x the speed of the processor"
+FACT_THROUGHPUT = "matrix multiply {fp32} TFLOP/s (fp32), {tf32} (tf32), {bf16} (bf16); memory copy {copy} GB/s"
+FACT_PEAK = "{value}% of the datasheet peak ({what})"
+FACT_MEMORY = ("{total} GiB in all, {free} GiB free; the largest block in one piece: {largest} GiB; "
+               "empty_cache() gave back {freed} GiB")
+FACT_MEMORY_MEANS = ("Enough for a model of about {inference} billion parameters in bf16, or to fine-tune one "
+                     "of about {lora} billion with LoRA (estimates).")
+FACT_MULTI_GPU = "{count} GPU(s) compute correctly; all_reduce: {all_reduce}"
+NOT_AVAILABLE = "n/a"

@@ -968,92 +968,102 @@
 <context>
     <name>VerifyPage</name>
     <message>
-        <location filename="../qt/pages/verify.py" line="84"/>
+        <location filename="../qt/pages/verify.py" line="93"/>
         <source>PyTorch imports</source>
         <translation>PyTorch 能够导入</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="84"/>
+        <location filename="../qt/pages/verify.py" line="93"/>
         <source>The GPU is visible</source>
         <translation>GPU 可见</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="85"/>
+        <location filename="../qt/pages/verify.py" line="94"/>
         <source>The build supports this GPU</source>
         <translation>此版本支持这块 GPU</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="85"/>
+        <location filename="../qt/pages/verify.py" line="94"/>
         <source>Computations are correct</source>
         <translation>计算结果正确</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="86"/>
+        <location filename="../qt/pages/verify.py" line="95"/>
         <source>Half and bfloat16 precision</source>
         <translation>半精度和 bfloat16 精度</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="86"/>
+        <location filename="../qt/pages/verify.py" line="95"/>
         <source>A first model learns</source>
         <translation>第一个模型能够学习</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="87"/>
+        <location filename="../qt/pages/verify.py" line="96"/>
         <source>A small network trains</source>
         <translation>小型网络能够训练</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="87"/>
+        <location filename="../qt/pages/verify.py" line="96"/>
         <source>Speed against the datasheet</source>
         <translation>速度与规格参数对比</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="88"/>
+        <location filename="../qt/pages/verify.py" line="97"/>
         <source>Several GPUs work together</source>
         <translation>多块 GPU 协同工作</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="93"/>
+        <location filename="../qt/pages/verify.py" line="97"/>
+        <source>GPU memory</source>
+        <translation>GPU 显存</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/verify.py" line="102"/>
         <source>Proving that it works</source>
         <translation>验证能否正常工作</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="94"/>
+        <location filename="../qt/pages/verify.py" line="105"/>
+        <source>A short demo runs in the new environment: it trains a small network on the processor (this build uses no GPU).</source>
+        <translation>在新环境中运行一个简短的演示：在处理器上训练一个小型网络（此版本不使用 GPU）。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/verify.py" line="108"/>
         <source>A short demo runs in the new environment: it trains a small network on the GPU.</source>
         <translation>将在新环境中运行一个简短的演示：在 GPU 上训练一个小型网络。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="95"/>
-        <source>training loss</source>
-        <translation>训练损失</translation>
+        <location filename="../qt/pages/verify.py" line="109"/>
+        <source>training loss, falling as the network learns</source>
+        <translation>训练损失，随网络学习而下降</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="120"/>
+        <location filename="../qt/pages/verify.py" line="110"/>
+        <source>training step</source>
+        <translation>训练步数</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/verify.py" line="111"/>
+        <source>loss</source>
+        <translation>损失</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/verify.py" line="138"/>
         <source>Simulated machine: nothing was installed, so nothing is verified.</source>
         <translation>模拟的机器：没有安装任何内容，因此不做验证。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="195"/>
+        <location filename="../qt/pages/verify.py" line="213"/>
         <source>The demo was stopped.</source>
         <translation>演示已停止。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="196"/>
+        <location filename="../qt/pages/verify.py" line="214"/>
         <source>PyTorch stays installed; run torch-gpu-setup verify later.</source>
         <translation>PyTorch 仍保持安装；稍后可运行 torch-gpu-setup verify。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="208"/>
-        <source>{0}: {1} TFLOPS (fp32 matrix multiply)</source>
-        <translation>{0}：{1} TFLOPS（fp32 矩阵乘法）</translation>
-    </message>
-    <message>
-        <location filename="../qt/pages/verify.py" line="211"/>
-        <source>{0:.0f}% of the datasheet peak</source>
-        <translation>达到规格峰值的 {0:.0f}%</translation>
-    </message>
-    <message>
-        <location filename="../qt/pages/verify.py" line="213"/>
+        <location filename="../qt/pages/verify.py" line="224"/>
         <source>Ran on the processor: no GPU speed to measure.</source>
         <translation>在处理器上运行：没有 GPU 速度可测。</translation>
     </message>
@@ -2166,6 +2176,50 @@
     <message>
         <source>pip: installing {name}</source>
         <translation>pip：正在安装 {name}</translation>
+    </message>
+    <message>
+        <source>torch {torch} (CUDA {cuda}, cuDNN {cudnn}) imported in {seconds} s</source>
+        <translation>torch {torch}（CUDA {cuda}，cuDNN {cudnn}），导入耗时 {seconds} 秒</translation>
+    </message>
+    <message>
+        <source>{name}: compute capability {cc}, {memory} of memory</source>
+        <translation>{name}：计算能力 {cc}，显存 {memory}</translation>
+    </message>
+    <message>
+        <source>learned w = {w}, b = {b} (the true line: w = {true_w}, b = {true_b}); loss {first} → {final}, on {device}</source>
+        <translation>学到 w = {w}，b = {b}（真实直线：w = {true_w}，b = {true_b}）；损失 {first} → {final}，设备 {device}</translation>
+    </message>
+    <message>
+        <source>loss {first} → {final} in {steps} steps, {rate} steps/s on {device}</source>
+        <translation>{steps} 步内损失 {first} → {final}，在 {device} 上每秒 {rate} 步</translation>
+    </message>
+    <message>
+        <source>{rate}x the speed of the processor</source>
+        <translation>速度是处理器的 {rate} 倍</translation>
+    </message>
+    <message>
+        <source>matrix multiply {fp32} TFLOP/s (fp32), {tf32} (tf32), {bf16} (bf16); memory copy {copy} GB/s</source>
+        <translation>矩阵乘法 {fp32} TFLOP/s（fp32）、{tf32}（tf32）、{bf16}（bf16）；显存复制 {copy} GB/s</translation>
+    </message>
+    <message>
+        <source>{value}% of the datasheet peak ({what})</source>
+        <translation>达到规格峰值的 {value}%（{what}）</translation>
+    </message>
+    <message>
+        <source>{total} GiB in all, {free} GiB free; the largest block in one piece: {largest} GiB; empty_cache() gave back {freed} GiB</source>
+        <translation>共 {total} GiB，可用 {free} GiB；可一次分配的最大块：{largest} GiB；empty_cache() 释放了 {freed} GiB</translation>
+    </message>
+    <message>
+        <source>Enough for a model of about {inference} billion parameters in bf16, or to fine-tune one of about {lora} billion with LoRA (estimates).</source>
+        <translation>足以运行约 {inference}B（十亿）参数的 bf16 模型，或用 LoRA 微调约 {lora}B 参数的模型（估算）。</translation>
+    </message>
+    <message>
+        <source>{count} GPU(s) compute correctly; all_reduce: {all_reduce}</source>
+        <translation>{count} 块 GPU 计算正确；all_reduce：{all_reduce}</translation>
+    </message>
+    <message>
+        <source>n/a</source>
+        <translation>无</translation>
     </message>
 </context>
 </TS>

@@ -28,10 +28,14 @@ from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
-from wizard.core.errors import WizardError
+from wizard.core.errors import InputError, WizardError
 from wizard.core.fetch.net import SIMPLE_ACCEPT, NetworkError, check_response, classify_error, make_session
 
 JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
+
+
+class NotOnIndex(InputError):
+    """The source has no wheel of what was asked for this target: a choice to change, nothing changed."""
 
 
 @dataclass(frozen=True)
@@ -308,19 +312,19 @@ class IndexClient:
         raise self._missing(project, spec, tags, files, python_version)
 
     def _missing(self, project: str, spec: SpecifierSet, tags: Sequence[Tag], files: list[WheelFile],
-                 python_version: str | None) -> WizardError:
+                 python_version: str | None) -> NotOnIndex:
         name = canonicalize_name(project)
         want = f"{name} {str(spec).lstrip('=')}" if str(spec).startswith("==") else f"{name} {spec}".strip()
         target = describe_tags(tags)
         if not files:
-            return WizardError(
+            return NotOnIndex(
                 f"{name} is not on the index {self.index_url}",
                 hint="check the index URL or variant; a mirror may not carry this project",
             )
         exact = [f for f in files if spec.contains(f.version, prereleases=True)]
         if not exact:
             versions = sorted({f.version for f in files})
-            return WizardError(
+            return NotOnIndex(
                 f"{want} is not on the index {self.index_url}; the newest there is {versions[-1]}",
                 hint="choose another version or another variant",
             )
@@ -332,7 +336,7 @@ class IndexClient:
         usable = same_variant or usable
         newest = f"the newest for {target.split(' on ')[0]} is {max(f.version for f in usable)}" if usable \
             else f"no version of {name} on this index has a wheel for it"
-        return WizardError(
+        return NotOnIndex(
             f"{want} has no wheel for {target}; {newest}",
             hint="choose that version, another Python, or another variant (the planner can fall back)",
             details=", ".join(sorted({f.filename for f in exact}))[:2000],

@@ -27,8 +27,18 @@ from collections.abc import Callable
 from typing import Any
 
 STAGES = ("import", "devices", "arch", "kernels", "precision", "linear_regression", "training",
-          "throughput", "multi_gpu")
-GPU_STAGES = ("devices", "arch", "kernels", "precision", "throughput", "multi_gpu")
+          "throughput", "memory", "multi_gpu")
+GPU_STAGES = ("devices", "arch", "kernels", "precision", "throughput", "memory", "multi_gpu")
+
+# What GPU memory holds, in rules of thumb (estimates, marked so in the output): a bf16 weight is
+# 2 bytes; inference needs about 1.2x the weights (activations, KV cache of a short context);
+# LoRA fine-tuning keeps the frozen bf16 weights and adds adapters, their optimizer state and the
+# activations, about 1.5x the weights for short sequences with gradient checkpointing (Hugging
+# Face, "Model training anatomy": https://huggingface.co/docs/transformers/model_memory_anatomy;
+# LoRA: https://arxiv.org/abs/2106.09685).
+BF16_BYTES = 2
+INFERENCE_OVERHEAD = 1.2
+LORA_OVERHEAD = 1.5
 
 # Relative error limits (Frobenius norm of the difference over the norm of the float64 reference)
 # for a K=256 reduction. Unit roundoff u: fp32 2^-24 ~ 6e-8, tf32/fp16 2^-11 ~ 4.9e-4, bf16 2^-8
@@ -448,6 +458,42 @@ def stage_throughput(ctx: Context) -> dict[str, Any]:
             "copy_gb_s": copy_gbs}
 
 
+def stage_memory(ctx: Context) -> dict[str, Any]:
+    torch = ctx.torch
+    if not ctx.gpu:
+        raise Skip("no GPU: there is no GPU memory to measure")
+    device = "cuda:0"
+    torch.cuda.empty_cache()
+    free, total = torch.cuda.mem_get_info(0)
+    # The largest block that can be had in one piece: from 90% of the free memory down in steps of
+    # 10% (a fragmented or shared card gives less than "free" says). Each try is freed at once.
+    largest, size, tries = 0, int(free * 0.9), 0
+    while size > 0 and tries < 12:
+        tries += 1
+        try:
+            block = torch.empty(size, dtype=torch.uint8, device=device)
+            block.fill_(1)   # touch it: some drivers commit memory lazily
+            del block
+            largest = size
+            break
+        except RuntimeError:   # torch.cuda.OutOfMemoryError is a RuntimeError
+            size = int(size * 0.9)
+    reserved = torch.cuda.memory_reserved(0)
+    torch.cuda.empty_cache()
+    freed = reserved - torch.cuda.memory_reserved(0)
+    gib = 1024 ** 3
+    inference_b = largest / BF16_BYTES / INFERENCE_OVERHEAD / 1e9
+    lora_b = largest / BF16_BYTES / LORA_OVERHEAD / 1e9
+    data = {"device": torch.cuda.get_device_name(0), "total_gib": round(total / gib, 1),
+            "free_gib": round(free / gib, 1), "largest_block_gib": round(largest / gib, 1),
+            "freed_by_empty_cache_gib": round(freed / gib, 2),
+            "bf16_inference_params_billion": round(inference_b, 1),
+            "bf16_lora_params_billion": round(lora_b, 1), "estimates": "rules of thumb (see verify_script)"}
+    if largest == 0:
+        raise StageFailed("no block of GPU memory could be allocated", "close programs that use the GPU", **data)
+    return data
+
+
 def _all_reduce_worker(rank: int, world_size: int, init_file: str, backend: str) -> None:
     import torch  # type: ignore[import-not-found]
     import torch.distributed as dist  # type: ignore[import-not-found]
@@ -497,7 +543,8 @@ def stage_multi_gpu(ctx: Context) -> dict[str, Any]:
 STAGE_FUNCTIONS = {
     "import": stage_import, "devices": stage_devices, "arch": stage_arch, "kernels": stage_kernels,
     "precision": stage_precision, "linear_regression": stage_linear_regression,
-    "training": stage_training, "throughput": stage_throughput, "multi_gpu": stage_multi_gpu,
+    "training": stage_training, "throughput": stage_throughput, "memory": stage_memory,
+    "multi_gpu": stage_multi_gpu,
 }
 
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import QListWidget, QListWidgetItem, QSizePolicy, QWidget
 
 from wizard.core.events import Emit, Event, TrainingStep, VerifyStageDone, VerifyStageStarted
+from wizard.core.verify.facts import stage_facts
 from wizard.core.verify.runner import TrainingPoint, VerifyResult, percent_of_peak, run_verify
 from wizard.core.verify.verify_script import STAGES
 from wizard.qt.adapters import FlowRunner
 from wizard.qt.errors import ErrorText
+from wizard.qt.i18n import core_text
 from wizard.qt.pages.base import BasePage, ErrorPanel, label
 from wizard.qt.state import WizardState
 
@@ -28,6 +31,8 @@ class LossCurve(QWidget):
         self.setMinimumHeight(140)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.caption = ""
+        self.x_label = "step"
+        self.y_label = "loss"
 
     def add(self, point: TrainingPoint) -> None:
         """One more point; repaints."""
@@ -38,12 +43,14 @@ class LossCurve(QWidget):
         """Axes and the curve."""
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        rect = self.rect().adjusted(40, 10, -10, -22)
+        rect = self.rect().adjusted(48, 22, -12, -36)
         painter.fillRect(self.rect(), self.palette().base())
         painter.setPen(QPen(self.palette().text().color(), 1))
         painter.drawLine(rect.bottomLeft(), rect.bottomRight())
         painter.drawLine(rect.bottomLeft(), rect.topLeft())
-        painter.drawText(self.rect().adjusted(4, 0, 0, -4), Qt.AlignmentFlag.AlignBottom, self.caption)
+        align = Qt.AlignmentFlag
+        painter.drawText(self.rect().adjusted(4, 2, 0, 0), align.AlignTop, f"{self.y_label}  —  {self.caption}")
+        painter.drawText(self.rect().adjusted(0, 0, -12, -18), align.AlignBottom | align.AlignRight, self.x_label)
         if len(self.points) < 2:
             painter.end()
             return
@@ -51,8 +58,10 @@ class LossCurve(QWidget):
         top, bottom = max(losses), min(losses)
         span = (top - bottom) or 1.0
         last = max(p.step for p in self.points) or 1
-        painter.drawText(2, rect.top() + 10, f"{top:.3g}")
-        painter.drawText(2, rect.bottom(), f"{bottom:.3g}")
+        painter.drawText(4, rect.top() + 10, f"{top:.3g}")
+        painter.drawText(4, rect.bottom(), f"{bottom:.3g}")
+        painter.drawText(rect.left(), rect.bottom() + 14, "0")
+        painter.drawText(rect.right() - 30, rect.bottom() + 14, str(last))
         curve = QPolygonF([QPointF(rect.left() + rect.width() * p.step / last,
                                    rect.bottom() - rect.height() * (p.loss - bottom) / span) for p in self.points])
         painter.setPen(QPen(QColor("#2e86c1"), 2))
@@ -66,7 +75,7 @@ class VerifyPage(BasePage):
     def __init__(self, state: WizardState) -> None:
         super().__init__(state)
         self.stages = QListWidget()
-        self.stages.setMaximumHeight(200)
+        self.stages.setWordWrap(True)
         self.curve = LossCurve()
         self.throughput = label()
         self.error = ErrorPanel()
@@ -85,14 +94,21 @@ class VerifyPage(BasePage):
             "arch": self.tr("The build supports this GPU"), "kernels": self.tr("Computations are correct"),
             "precision": self.tr("Half and bfloat16 precision"), "linear_regression": self.tr("A first model learns"),
             "training": self.tr("A small network trains"), "throughput": self.tr("Speed against the datasheet"),
-            "multi_gpu": self.tr("Several GPUs work together"),
+            "memory": self.tr("GPU memory"), "multi_gpu": self.tr("Several GPUs work together"),
         }
 
     def retranslate(self) -> None:
         """Texts of this page."""
         self.setTitle(self.tr("Proving that it works"))
-        self.setSubTitle(self.tr("A short demo runs in the new environment: it trains a small network on the GPU."))
-        self.curve.caption = self.tr("training loss")
+        build = self.state.build()
+        if build is not None and build.device == "cpu":
+            self.setSubTitle(self.tr("A short demo runs in the new environment: it trains a small network on the "
+                                     "processor (this build uses no GPU)."))
+        else:
+            self.setSubTitle(self.tr("A short demo runs in the new environment: it trains a small network on the GPU."))
+        self.curve.caption = self.tr("training loss, falling as the network learns")
+        self.curve.x_label = self.tr("training step")
+        self.curve.y_label = self.tr("loss")
         self._reset_items()
         if self.result is not None:
             self._show_result(self.result)
@@ -106,11 +122,13 @@ class VerifyPage(BasePage):
             self.stages.addItem(item)
             self.items[name] = item
 
-    def _mark(self, name: str, status: str, reason: str = "") -> None:
+    def _mark(self, name: str, status: str, reason: str = "", facts: Sequence[str] | None = None) -> None:
         item = self.items.get(name)
         if item is not None:
             text = f"{MARKS.get(status, '?')}  {self.stage_names().get(name, name)}"
-            item.setText(text + (f" — {reason}" if reason and status != "pass" else ""))
+            if reason and status != "pass":
+                text += f" — {core_text(reason)}"
+            item.setText(text + "".join(f"\n      {core_text(f)}" for f in facts or []))
 
     # ------------------------------------------------------------------ Qt
 
@@ -173,7 +191,7 @@ class VerifyPage(BasePage):
         if isinstance(event, VerifyStageStarted):
             self._mark(event.stage, "running")
         elif isinstance(event, VerifyStageDone):
-            self._mark(event.result.name, event.result.status, event.result.reason)
+            self._mark(event.result.name, event.result.status, event.result.reason, stage_facts(event.result))
         elif isinstance(event, TrainingStep):
             self.curve.add(TrainingPoint(event.step, event.loss, event.elapsed))
 
@@ -198,21 +216,16 @@ class VerifyPage(BasePage):
         self.completeChanged.emit()
 
     def _show_result(self, result: VerifyResult) -> None:
+        percent = percent_of_peak(result)
         for stage in result.stages:
-            self._mark(stage.name, stage.status, stage.reason)
-        throughput = result.stage("throughput")
-        words = []
-        if throughput is not None and throughput.status == "pass":
-            tflops = throughput.data.get("matmul_tflops") or {}
-            device = str(throughput.data.get("device", ""))
-            words.append(self.tr("{0}: {1} TFLOPS (fp32 matrix multiply)").format(device, tflops.get("fp32")))
-            peak = percent_of_peak(result)
-            if peak and peak.get("fp32") is not None:
-                words.append(self.tr("{0:.0f}% of the datasheet peak").format(peak["fp32"]))
-        elif result.verdict == "cpu-only":
-            words.append(self.tr("Ran on the processor: no GPU speed to measure."))
-        self.throughput.setText(" — ".join(words))
+            self._mark(stage.name, stage.status, stage.reason,
+                       stage_facts(stage, percent if stage.name == "throughput" else None))
+        if result.verdict == "cpu-only":
+            self.throughput.setText(self.tr("Ran on the processor: no GPU speed to measure."))
+        else:
+            self.throughput.setText("")
         failures = [s for s in result.stages if s.status == "fail"]
         if failures:
             first = failures[0]
-            self.error.show_error(ErrorText(first.reason, first.remedy, str(dict(first.data))[:2000]))
+            self.error.show_error(ErrorText(core_text(first.reason), core_text(first.remedy),
+                                            str(dict(first.data))[:2000]))
