@@ -40,6 +40,7 @@ EXPECTED: dict[str, tuple[str, str | None, str | None, list[str], list[bool]]] =
     "win11-py315-rtx4090": ("action_required", "2.14", "cu130", ["python_install"], [True]),
     "centos7-t4-drv535": ("ready", "2.6", "cu118", [], [True]),
     "ubuntu2404-cpu-lowdisk": ("action_required", "2.14", "cpu", ["free_disk"], []),
+    "ubuntu2404-rtx3060-restart-pending": ("action_required", "2.14", "cu130", ["reboot"], [True]),
     "ubuntu2404-arc-a770-igpu": ("ready", "2.14", "xpu", [], [True, False]),
     "ubuntu2404-rtx4090-cputorch": ("ready", "2.14", "cu130", [], [True]),
     "ubuntu2004-k80-drv470": ("ready", "2.7", "cu118", [], [True]),
@@ -278,3 +279,10 @@ def test_driver_installed_but_not_loaded_is_not_reinstalled() -> None:
     assert plan.recommended is not None
     assert [a.kind for a in plan.recommended.actions] == ["reboot"]
     assert "MOK" in plan.recommended.actions[0].detail
+
+
+def test_a_pending_restart_holds_back_every_cuda_build() -> None:
+    plan = make_plan(load_profile(PROFILES / "extra" / "ubuntu2404-rtx3060-restart-pending.json"))
+    cuda = [b for b in ([plan.recommended] if plan.recommended else []) + plan.alternatives if b.device == "cuda"]
+    assert cuda and all(b.actions and b.actions[0].kind == "reboot" for b in cuda)
+    assert all(not b.actions for b in plan.alternatives if b.device == "cpu")   # the CPU build runs now

@@ -103,3 +103,12 @@ def texts(widget: QWidget) -> str:
         elif isinstance(child, QGroupBox):
             out.append(child.title())
     return "\n".join(out)
+
+
+@pytest.fixture(autouse=True)
+def english_afterwards(qapp: QApplication) -> Iterator[None]:
+    """The interface language belongs to the application: a test that switched it leaves English behind."""
+    yield
+    from wizard.qt.i18n import Translations
+
+    Translations().switch("en")

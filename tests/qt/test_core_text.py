@@ -17,7 +17,7 @@ from wizard.core import messages as M
 from wizard.core.model.machine import load_profile
 from wizard.core.model.plan import Choices
 from wizard.core.plan.planner import make_plan
-from wizard.core.text import T, catalog
+from wizard.core.text import T, catalog, join
 from wizard.qt.build_translations import core_translations, merge_core_catalog
 from wizard.qt.i18n import Translations, ts_path
 from wizard.qt.state import PageId
@@ -38,7 +38,9 @@ def fields(template: str) -> set[str]:
 
 
 def has_chinese(text: str) -> bool:
-    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+    """Han characters, or CJK punctuation ("、", "；": the list separators)."""
+    return any("\u4e00" <= ch <= "\u9fff" or "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef"
+               for ch in text)
 
 
 def test_every_core_template_has_a_finished_chinese_translation_with_the_same_fields() -> None:
@@ -80,6 +82,10 @@ def test_core_text_translates_templates_and_their_params(qtbot: QtBot, tmp_path:
     assert has_chinese(shown) and "Blackwell" in shown and "torch 2.14.1+cu130" in shown
     assert "natively" not in shown and "runs" not in shown
     assert core_text("a name") == "a name"
+    # lists read as Chinese lists: "更新驱动、重启", clauses with "；"
+    words = join(", ", [T(M.ACTION_KINDS["driver_update"]), T(M.ACTION_KINDS["reboot"])])
+    assert str(words) == "driver update, reboot" and core_text(words) == "更新驱动、重启"
+    assert core_text(join("; ", ["a", "b"])) == "a；b"
 
 
 def test_build_and_drivers_pages_show_the_core_sentences_in_chinese(qtbot: QtBot, tmp_path: Path) -> None:
@@ -96,7 +102,8 @@ def test_build_and_drivers_pages_show_the_core_sentences_in_chinese(qtbot: QtBot
         advance(qtbot, wizard)
         page_id = PageId(wizard.currentId())
         page = wizard.currentPage()
-        qtbot.waitUntil(lambda: page.isComplete() and wizard.state.plan is not None, timeout=10000)  # noqa: B023
+        qtbot.waitUntil(lambda: wizard.state.plan is not None and (
+            page.isComplete() or page_id == PageId.SUMMARY), timeout=10000)  # noqa: B023
         shown = texts(page)
         if page_id == PageId.SYSTEM:
             for verdict in plan.gpus:
@@ -110,8 +117,11 @@ def test_build_and_drivers_pages_show_the_core_sentences_in_chinese(qtbot: QtBot
             for action in plan.recommended.actions:
                 assert has_chinese(core_text(action.detail)) and core_text(action.detail) in shown
             build_checked = True
-        elif page_id == PageId.DRIVERS:
+        elif page_id == PageId.ACTIONS:
             for action in plan.recommended.actions:
                 assert action.detail not in shown and core_text(action.detail) in shown
             drivers_checked = True
+    # the summary names what is pending, in Chinese, and keeps Install off
+    summary = wizard.currentPage()
+    assert not summary.isComplete() and "安装暂不可用" in texts(summary)
     assert system_checked and build_checked and drivers_checked

@@ -64,13 +64,16 @@ def test_every_page_reflects_the_simulated_machine(qtbot: QtBot, tmp_path: Path,
             assert plan.recommended.label() in shown
             for alternative in plan.alternatives:
                 assert alternative.label() in shown
-        elif page_id == PageId.DRIVERS:
+        elif page_id == PageId.ACTIONS:
             for action in plan.recommended.actions if plan.recommended else []:
                 assert action.detail in shown
+            # the summary's Install is off while the action is pending: take the build that works now
+            wizard.currentPage().keep_radio.click()  # type: ignore[attr-defined]
         elif page_id == PageId.SUMMARY:
             assert wizard.currentPage().isCommitPage()
             assert wizard.button(QWizard.WizardButton.CommitButton).text() == "&Install"
-            assert html.escape(", ".join(plan.recommended.requirements)) in shown if plan.recommended else True
+            chosen = wizard.state.build()   # the recommended one, or the one that works without the action
+            assert chosen is not None and html.escape(", ".join(chosen.requirements)) in shown
             assert "nothing will be installed" in shown
         elif page_id == PageId.INSTALL:
             assert not wizard.button(QWizard.WizardButton.BackButton).isVisible() or \
@@ -78,23 +81,30 @@ def test_every_page_reflects_the_simulated_machine(qtbot: QtBot, tmp_path: Path,
             assert "nothing is installed" in shown
     assert "nothing was installed" in texts(wizard.currentPage())
     has_actions = bool(plan.recommended and plan.recommended.actions)
-    assert (PageId.DRIVERS in visited) == has_actions
+    assert (PageId.ACTIONS in visited) == has_actions
 
 
 def test_drivers_page_offers_the_build_that_needs_no_update(qtbot: QtBot, tmp_path: Path) -> None:
     profile = MACHINES["driver-too-old"]
     wizard = open_wizard(qtbot, tmp_path, profile)
-    while wizard.currentId() != PageId.DRIVERS:
+    while wizard.currentId() != PageId.ACTIONS:
         advance(qtbot, wizard)
     state = wizard.state
     before = state.build()
     assert before is not None and before.actions
-    drivers = wizard.page_of(PageId.DRIVERS)
+    # the driver route: Install stays off on the summary, saying why
+    advance(qtbot, wizard)
+    summary = wizard.currentPage()
+    assert not summary.isComplete() and not wizard.button(QWizard.WizardButton.CommitButton).isEnabled()
+    assert "Install is off: first update the NVIDIA driver" in texts(summary)
+    wizard.back()
+    drivers = wizard.page_of(PageId.ACTIONS)
     drivers.keep_radio.click()  # type: ignore[attr-defined]
     after = state.build()
     assert after is not None and not after.actions and after is state.build_without_actions()
     advance(qtbot, wizard)
     assert after.label() in texts(wizard.currentPage())
+    assert wizard.currentPage().isComplete() and "Install is off" not in texts(wizard.currentPage())
 
 
 def test_advanced_choice_replans_in_the_background(qtbot: QtBot, tmp_path: Path) -> None:
@@ -171,7 +181,7 @@ def test_drivers_page_shows_the_same_commands_as_the_installers_command(qtbot: Q
     steps = installers_for(machine, make_plan(machine, Choices()), which=lambda _name: None).steps
     driver = next(s for s in steps if s.kind.startswith("driver"))
     wizard = open_wizard(qtbot, tmp_path, profile)
-    while wizard.currentId() != PageId.DRIVERS:
+    while wizard.currentId() != PageId.ACTIONS:
         advance(qtbot, wizard)
     page = wizard.currentPage()
     assert page.command.toPlainText().splitlines() == [c.display() for c in driver.commands]  # type: ignore[attr-defined]
@@ -193,7 +203,52 @@ def test_screenshots_come_with_the_text_of_each_page(qtbot: QtBot, tmp_path: Pat
     qtbot.waitUntil(lambda: pilot.exit_code is not None, timeout=120_000)
     pngs = sorted(p.stem for p in shots.glob("*.png"))
     assert pngs and pngs == sorted(p.stem for p in shots.glob("*.txt"))
-    drivers = (shots / "05-drivers.txt").read_text(encoding="utf-8")
+    drivers = (shots / "05-actions.txt").read_text(encoding="utf-8")
     assert "驱动和工具" in drivers          # the page's title, in Chinese
     install = next(shots.glob("*-install.txt")).read_text(encoding="utf-8")
     assert "torch-gpu-setup install --new-venv" in install   # a simulated machine: the command that would run
+
+
+PROFILE_DIR = Path(__file__).resolve().parents[1] / "profiles"
+
+
+@pytest.mark.parametrize(("profile", "title", "buttons", "keep", "blocked"), [
+    ("win10-py38-rtx3080.json", "Python first", {"open_button", "check_button"},
+     "works with the Python you have now", "Install is off: first install Python 3.12"),
+    ("extra/win11-no-python-rtx3070.json", "Python first", {"open_button", "check_button"},
+     "No build works with the Python you have: install Python 3.12.", "Install is off: first install Python 3.12"),
+    ("extra/ubuntu2404-cpu-lowdisk.json", "Free disk space", {"open_button", "check_button"},
+     "No build fits in the space you have.", "Install is off: first free disk space"),
+    ("extra/ubuntu2404-rtx5090-drv570.json", "Driver and tools", {"copy", "run_button"},
+     "works with the driver you have now", "Install is off: first update the NVIDIA driver"),
+    ("extra/ubuntu2404-rtx3060-restart-pending.json", "Restart first", set(),
+     "torch 2.14.1+cpu works without the restart.", "Install is off: first restart the computer"),
+])
+def test_each_kind_of_action_gets_its_own_words_and_buttons(qtbot: QtBot, tmp_path: Path, profile: str, title: str,
+                                                            buttons: set[str], keep: str, blocked: str) -> None:
+    wizard = open_wizard(qtbot, tmp_path, PROFILE_DIR / profile)
+    while wizard.currentId() != PageId.ACTIONS:
+        advance(qtbot, wizard)
+    page = wizard.currentPage()
+    shown = texts(page)
+    assert page.title() == title
+    assert "driver" not in page.title().lower() or title == "Driver and tools"
+    for name in ("copy", "run_button", "open_button", "check_button"):
+        assert getattr(page, name).isVisibleTo(page) == (name in buttons), name
+    if "check_button" in buttons:   # a simulated machine is not this computer: nothing to check again here
+        assert not page.check_button.isEnabled()  # type: ignore[attr-defined]
+    assert keep in shown
+    assert page.keep_radio.isEnabled() == ("No build" not in keep)  # type: ignore[attr-defined]
+    advance(qtbot, wizard)
+    summary = wizard.currentPage()
+    assert blocked in texts(summary)
+    assert not wizard.button(QWizard.WizardButton.CommitButton).isEnabled()
+
+
+def test_the_environment_page_never_preselects_a_python_without_wheels(qtbot: QtBot, tmp_path: Path) -> None:
+    wizard = open_wizard(qtbot, tmp_path, PROFILE_DIR / "extra" / "win11-py315-rtx4090.json")
+    while wizard.currentId() != PageId.ENVIRONMENT:
+        advance(qtbot, wizard)
+    page = wizard.currentPage()
+    assert page.base.currentText() == ""  # type: ignore[attr-defined]
+    assert "No Python on this computer can run PyTorch" in texts(page)

@@ -12,6 +12,9 @@ from __future__ import annotations
 # --------------------------------------------------------------------------- shared pieces
 
 SENTENCE = "{text}."
+#: The separators of lists made with text.join: translators give their language's own ("、", "；").
+LIST_SEPARATOR = ", "
+CLAUSE_SEPARATOR = "; "
 TWO_SENTENCES = "{first} {second}"
 TWO_NAMES = "{first} and {second}"
 COUNTED_NAME = "{count} x {name}"

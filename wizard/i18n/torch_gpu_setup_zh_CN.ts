@@ -2,6 +2,288 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
+    <name>ActionsPage</name>
+    <message>
+        <location filename="../qt/pages/actions.py" line="241"/>
+        <source>Driver and tools</source>
+        <translation>驱动和工具</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="243"/>
+        <location filename="../qt/pages/actions.py" line="335"/>
+        <source>Update the driver</source>
+        <translation>更新驱动</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="246"/>
+        <source>Keep the driver as it is</source>
+        <translation>保持现有驱动</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="244"/>
+        <source>&amp;Update the driver, then use the recommended build</source>
+        <translation>更新驱动，然后使用推荐的版本(&amp;U)</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="227"/>
+        <location filename="../qt/pages/actions.py" line="247"/>
+        <source>Use the newest build that &amp;works without it</source>
+        <translation>使用无需更新即可运行的最新版本(&amp;W)</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="179"/>
+        <source>&amp;Copy command</source>
+        <translation>复制命令(&amp;C)</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="294"/>
+        <source>&amp;Run it now…</source>
+        <translation>立即运行(&amp;R)…</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="294"/>
+        <source>&amp;Open the download page</source>
+        <translation>打开下载页面(&amp;O)</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="181"/>
+        <source>Show how to get the CUDA &amp;toolkit (only to compile CUDA extensions)</source>
+        <translation>显示如何获取 CUDA 工具包（仅编译 CUDA 扩展时需要）(&amp;T)</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="182"/>
+        <source>PyTorch brings its own CUDA libraries; the toolkit is only needed to compile extensions. Download it from {0}.</source>
+        <translation>PyTorch 自带所需的 CUDA 库；只有编译扩展时才需要工具包。下载地址：{0}。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="250"/>
+        <source>After a driver update: restart the computer, then start this wizard again. It remembers your choices and checks the driver again.</source>
+        <translation>更新驱动后：请重启电脑，然后再次打开本向导。向导会记住您的选择，并重新检查驱动。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="296"/>
+        <location filename="../qt/pages/actions.py" line="301"/>
+        <source>Not available for a simulated machine.</source>
+        <translation>模拟的机器无法使用此功能。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="248"/>
+        <source>{0} works with the driver you have now.</source>
+        <translation>{0} 可以在您现有的驱动上运行。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="180"/>
+        <source>Check &amp;again</source>
+        <translation>重新检查(&amp;A)</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="190"/>
+        <source>Python first</source>
+        <translation>先安装 Python</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="191"/>
+        <source>The recommended build needs another Python. Choose one of the two ways.</source>
+        <translation>推荐的版本需要另一个 Python。请从下面两种方式中选择一种。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="192"/>
+        <source>Install Python {0}</source>
+        <translation>安装 Python {0}</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="193"/>
+        <source>&amp;Install Python {0}, then use the recommended build</source>
+        <translation>安装 Python {0}，然后使用推荐的版本(&amp;I)</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="194"/>
+        <source>Download Python {0} (64-bit) from python.org and install it; on Windows tick &quot;Add python.exe to PATH&quot;. Then press Check again.</source>
+        <translation>从 python.org 下载并安装 Python {0}（64 位）；在 Windows 上请勾选“Add python.exe to PATH”。然后点击“重新检查”。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="196"/>
+        <source>Keep the Python you have</source>
+        <translation>保留现有的 Python</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="197"/>
+        <source>Use the newest build that &amp;works with it</source>
+        <translation>使用能在它上面运行的最新版本(&amp;W)</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="198"/>
+        <source>{0} works with the Python you have now.</source>
+        <translation>{0} 可以在您现有的 Python 上运行。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="199"/>
+        <source>No build works with the Python you have: install Python {0}.</source>
+        <translation>没有版本能在您现有的 Python 上运行：请安装 Python {0}。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="200"/>
+        <source>After installing Python: press Check again, or start this wizard again.</source>
+        <translation>安装 Python 后：点击“重新检查”，或重新打开本向导。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="201"/>
+        <source>Open the Python &amp;download page</source>
+        <translation>打开 Python 下载页面(&amp;D)</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="205"/>
+        <location filename="../qt/pages/actions.py" line="207"/>
+        <source>Free disk space</source>
+        <translation>释放磁盘空间</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="206"/>
+        <source>The recommended build needs more free disk space. Choose one of the two ways.</source>
+        <translation>推荐的版本需要更多可用磁盘空间。请从下面两种方式中选择一种。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="208"/>
+        <source>&amp;Free space, then use the recommended build</source>
+        <translation>释放空间，然后使用推荐的版本(&amp;F)</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="209"/>
+        <source>PyTorch goes into {0}. Delete what you no longer need on that disk (or choose a folder on a bigger disk on the Environment page), then press Check again.</source>
+        <translation>PyTorch 将安装到 {0}。请删除该磁盘上不再需要的内容（或在“环境”页上选择更大磁盘上的文件夹），然后点击“重新检查”。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="212"/>
+        <source>Keep the disk as it is</source>
+        <translation>保持磁盘现状</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="213"/>
+        <source>Use the newest build that &amp;fits</source>
+        <translation>使用放得下的最新版本(&amp;F)</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="214"/>
+        <source>{0} fits in the space you have now.</source>
+        <translation>{0} 可以放进您现有的空间。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="215"/>
+        <source>No build fits in the space you have.</source>
+        <translation>没有版本能放进您现有的空间。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="216"/>
+        <source>After freeing space: press Check again.</source>
+        <translation>释放空间后：点击“重新检查”。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="217"/>
+        <source>Open the &amp;folder</source>
+        <translation>打开文件夹(&amp;F)</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="221"/>
+        <source>Restart first</source>
+        <translation>先重启电脑</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="222"/>
+        <source>The new driver is installed but not running yet. Choose one of the two ways.</source>
+        <translation>新驱动已安装，但尚未运行。请从下面两种方式中选择一种。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="223"/>
+        <source>Restart the computer</source>
+        <translation>重启电脑</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="224"/>
+        <source>&amp;Restart, then use the recommended build</source>
+        <translation>重启，然后使用推荐的版本(&amp;R)</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="225"/>
+        <source>Save your work, restart the computer, then start this wizard again.</source>
+        <translation>请保存工作，重启电脑，然后再次打开本向导。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="226"/>
+        <source>Do not restart now</source>
+        <translation>现在不重启</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="228"/>
+        <source>{0} works without the restart.</source>
+        <translation>{0} 无需重启即可运行。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="229"/>
+        <source>No build works before the restart.</source>
+        <translation>重启之前没有可用的版本。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="230"/>
+        <source>It remembers your choices and checks the driver again.</source>
+        <translation>向导会记住您的选择，并重新检查驱动。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="235"/>
+        <source>Nothing more is needed</source>
+        <translation>无需其他操作</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="236"/>
+        <source>The recommended build runs on this computer as it is now.</source>
+        <translation>推荐的版本可以直接在这台电脑上运行。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="237"/>
+        <source>Done</source>
+        <translation>完成</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="237"/>
+        <source>&amp;Use the recommended build</source>
+        <translation>使用推荐的版本(&amp;U)</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="242"/>
+        <source>The recommended build needs a newer NVIDIA driver. Choose one of the two ways.</source>
+        <translation>推荐的版本需要更新的 NVIDIA 驱动。请从下面两种方式中选择一种。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="249"/>
+        <source>No build works without the update.</source>
+        <translation>不更新驱动就没有可用的版本。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="336"/>
+        <source>Run these commands with administrator rights?</source>
+        <translation>以管理员权限运行这些命令吗？</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="340"/>
+        <source>The command cannot be run from here.</source>
+        <translation>无法在这里运行此命令。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="341"/>
+        <source>Run it in a terminal: {0}</source>
+        <translation>请在终端中运行：{0}</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="364"/>
+        <source>Done. Restart the computer so the new driver loads.</source>
+        <translation>完成。请重启电脑以加载新驱动。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="369"/>
+        <source>The driver command failed: {0}</source>
+        <translation>驱动命令执行失败：{0}</translation>
+    </message>
+</context>
+<context>
     <name>BuildPage</name>
     <message>
         <location filename="../qt/pages/build.py" line="130"/>
@@ -69,286 +351,210 @@
         <translation>同时安装 torchaudio（音频）(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="171"/>
+        <location filename="../qt/pages/build.py" line="172"/>
+        <source>Something must be done first (see below): install another Python.</source>
+        <translation>需要先完成一项操作（见下方）：安装另一个 Python。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/build.py" line="173"/>
+        <source>Something must be done first (see below): free disk space.</source>
+        <translation>需要先完成一项操作（见下方）：释放磁盘空间。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/build.py" line="174"/>
+        <source>Something must be done first (see below): update the NVIDIA driver.</source>
+        <translation>需要先完成一项操作（见下方）：更新 NVIDIA 驱动。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/build.py" line="175"/>
+        <source>Something must be done first (see below): restart the computer.</source>
+        <translation>需要先完成一项操作（见下方）：重启电脑。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/build.py" line="177"/>
+        <source>Something must be done first (see below).</source>
+        <translation>需要先完成一项操作（见下方）。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/build.py" line="179"/>
         <source>Ready: this build runs on your computer as it is.</source>
         <translation>就绪：此版本可以直接在您的电脑上运行。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="172"/>
-        <source>Something must be done first (see below): usually a driver update.</source>
-        <translation>需要先完成一项操作（见下方）：通常是更新驱动。</translation>
-    </message>
-    <message>
-        <location filename="../qt/pages/build.py" line="173"/>
+        <location filename="../qt/pages/build.py" line="180"/>
         <source>No PyTorch build fits this computer.</source>
         <translation>没有适合这台电脑的 PyTorch 版本。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="183"/>
+        <location filename="../qt/pages/build.py" line="190"/>
         <source>Planning…</source>
         <translation>正在规划…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="191"/>
+        <location filename="../qt/pages/build.py" line="198"/>
         <source>Why</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="202"/>
+        <location filename="../qt/pages/build.py" line="209"/>
         <source>uses your NVIDIA card (CUDA)</source>
         <translation>使用您的 NVIDIA 显卡（CUDA）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="203"/>
+        <location filename="../qt/pages/build.py" line="210"/>
         <source>uses your AMD card (ROCm)</source>
         <translation>使用您的 AMD 显卡（ROCm）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="204"/>
+        <location filename="../qt/pages/build.py" line="211"/>
         <source>uses your Intel card (XPU)</source>
         <translation>使用您的 Intel 显卡（XPU）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="205"/>
+        <location filename="../qt/pages/build.py" line="212"/>
         <source>uses the Apple GPU (MPS)</source>
         <translation>使用 Apple GPU（MPS）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="206"/>
+        <location filename="../qt/pages/build.py" line="213"/>
         <source>runs on the processor only (no GPU)</source>
         <translation>仅在处理器上运行（不使用 GPU）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="212"/>
+        <location filename="../qt/pages/build.py" line="219"/>
         <source>Recommended: {0}</source>
         <translation>推荐：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="217"/>
+        <location filename="../qt/pages/build.py" line="224"/>
         <source>Packages: {0}</source>
         <translation>软件包：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="218"/>
+        <location filename="../qt/pages/build.py" line="225"/>
         <source>From: {0}</source>
         <translation>来源：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="220"/>
+        <location filename="../qt/pages/build.py" line="227"/>
         <source>Why not first: {0}</source>
         <translation>为何不作首选：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="222"/>
+        <location filename="../qt/pages/build.py" line="229"/>
         <source>Needs first: {0}</source>
         <translation>需要先：{0}</translation>
     </message>
 </context>
 <context>
-    <name>DriversPage</name>
-    <message>
-        <location filename="../qt/pages/drivers.py" line="152"/>
-        <source>Driver and tools</source>
-        <translation>驱动和工具</translation>
-    </message>
-    <message>
-        <location filename="../qt/pages/drivers.py" line="153"/>
-        <source>The recommended build needs something first. Choose one of the two ways.</source>
-        <translation>推荐的版本需要先完成一项操作。请从下面两种方式中选择一种。</translation>
-    </message>
-    <message>
-        <location filename="../qt/pages/drivers.py" line="154"/>
-        <location filename="../qt/pages/drivers.py" line="206"/>
-        <source>Update the driver</source>
-        <translation>更新驱动</translation>
-    </message>
-    <message>
-        <location filename="../qt/pages/drivers.py" line="155"/>
-        <source>Keep the driver as it is</source>
-        <translation>保持现有驱动</translation>
-    </message>
-    <message>
-        <location filename="../qt/pages/drivers.py" line="156"/>
-        <source>&amp;Update the driver, then use the recommended build</source>
-        <translation>更新驱动，然后使用推荐的版本(&amp;U)</translation>
-    </message>
-    <message>
-        <location filename="../qt/pages/drivers.py" line="157"/>
-        <source>Use the newest build that &amp;works without it</source>
-        <translation>使用无需更新即可运行的最新版本(&amp;W)</translation>
-    </message>
-    <message>
-        <location filename="../qt/pages/drivers.py" line="158"/>
-        <source>&amp;Copy command</source>
-        <translation>复制命令(&amp;C)</translation>
-    </message>
-    <message>
-        <location filename="../qt/pages/drivers.py" line="159"/>
-        <location filename="../qt/pages/drivers.py" line="185"/>
-        <source>&amp;Run it now…</source>
-        <translation>立即运行(&amp;R)…</translation>
-    </message>
-    <message>
-        <location filename="../qt/pages/drivers.py" line="159"/>
-        <location filename="../qt/pages/drivers.py" line="185"/>
-        <source>&amp;Open the download page</source>
-        <translation>打开下载页面(&amp;O)</translation>
-    </message>
-    <message>
-        <location filename="../qt/pages/drivers.py" line="160"/>
-        <source>Show how to get the CUDA &amp;toolkit (only to compile CUDA extensions)</source>
-        <translation>显示如何获取 CUDA 工具包（仅编译 CUDA 扩展时需要）(&amp;T)</translation>
-    </message>
-    <message>
-        <location filename="../qt/pages/drivers.py" line="161"/>
-        <source>PyTorch brings its own CUDA libraries; the toolkit is only needed to compile extensions. Download it from {0}.</source>
-        <translation>PyTorch 自带所需的 CUDA 库；只有编译扩展时才需要工具包。下载地址：{0}。</translation>
-    </message>
-    <message>
-        <location filename="../qt/pages/drivers.py" line="163"/>
-        <source>After a driver update: restart the computer, then start this wizard again. It remembers your choices and checks the driver again.</source>
-        <translation>更新驱动后：请重启电脑，然后再次打开本向导。向导会记住您的选择，并重新检查驱动。</translation>
-    </message>
-    <message>
-        <location filename="../qt/pages/drivers.py" line="187"/>
-        <source>Not available for a simulated machine.</source>
-        <translation>模拟的机器无法使用此功能。</translation>
-    </message>
-    <message>
-        <location filename="../qt/pages/drivers.py" line="190"/>
-        <source>{0} works with the driver you have now.</source>
-        <translation>{0} 可以在您现有的驱动上运行。</translation>
-    </message>
-    <message>
-        <location filename="../qt/pages/drivers.py" line="191"/>
-        <source>No build works without the update.</source>
-        <translation>不更新驱动就没有可用的版本。</translation>
-    </message>
-    <message>
-        <location filename="../qt/pages/drivers.py" line="207"/>
-        <source>Run these commands with administrator rights?</source>
-        <translation>以管理员权限运行这些命令吗？</translation>
-    </message>
-    <message>
-        <location filename="../qt/pages/drivers.py" line="211"/>
-        <source>The command cannot be run from here.</source>
-        <translation>无法在这里运行此命令。</translation>
-    </message>
-    <message>
-        <location filename="../qt/pages/drivers.py" line="212"/>
-        <source>Run it in a terminal: {0}</source>
-        <translation>请在终端中运行：{0}</translation>
-    </message>
-    <message>
-        <location filename="../qt/pages/drivers.py" line="235"/>
-        <source>Done. Restart the computer so the new driver loads.</source>
-        <translation>完成。请重启电脑以加载新驱动。</translation>
-    </message>
-    <message>
-        <location filename="../qt/pages/drivers.py" line="240"/>
-        <source>The driver command failed: {0}</source>
-        <translation>驱动命令执行失败：{0}</translation>
-    </message>
-</context>
-<context>
     <name>EnvironmentPage</name>
     <message>
-        <location filename="../qt/pages/environment.py" line="99"/>
+        <location filename="../qt/pages/environment.py" line="102"/>
         <source>Python {0} (simulated machine)</source>
         <translation>Python {0}（模拟的机器）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="129"/>
+        <location filename="../qt/pages/environment.py" line="144"/>
         <source>Where should PyTorch go?</source>
         <translation>PyTorch 安装到哪里？</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="130"/>
+        <location filename="../qt/pages/environment.py" line="145"/>
         <source>A new, separate environment is safest: nothing else on this computer changes.</source>
         <translation>新建一个独立的环境最安全：电脑上的其他内容都不会改变。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="131"/>
+        <location filename="../qt/pages/environment.py" line="146"/>
         <source>Create a &amp;new environment (recommended)</source>
         <translation>新建环境（推荐）(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="132"/>
+        <location filename="../qt/pages/environment.py" line="147"/>
         <source>Use an &amp;existing virtual or conda environment</source>
         <translation>使用现有的虚拟环境或 conda 环境(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="133"/>
+        <location filename="../qt/pages/environment.py" line="148"/>
         <source>Use a Python &amp;interpreter directly</source>
         <translation>直接使用某个 Python 解释器(&amp;I)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="135"/>
+        <location filename="../qt/pages/environment.py" line="150"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="136"/>
+        <location filename="../qt/pages/environment.py" line="151"/>
         <source>Folder for the new environment</source>
         <translation>新环境所在的文件夹</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="137"/>
+        <location filename="../qt/pages/environment.py" line="152"/>
         <source>Folder of the environment</source>
         <translation>环境所在的文件夹</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="138"/>
+        <location filename="../qt/pages/environment.py" line="153"/>
         <source>Path of python or python.exe</source>
         <translation>python 或 python.exe 的路径</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="139"/>
+        <location filename="../qt/pages/environment.py" line="154"/>
         <source>&amp;Python used to create it:</source>
         <translation>用于创建环境的 Python(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="140"/>
+        <location filename="../qt/pages/environment.py" line="155"/>
         <source>&amp;Replace them (a snapshot is taken first; you can roll back)</source>
         <translation>替换它们（会先保存快照，可以回滚）(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="170"/>
+        <location filename="../qt/pages/environment.py" line="190"/>
         <source>Choose a Python interpreter</source>
         <translation>选择 Python 解释器</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="172"/>
+        <location filename="../qt/pages/environment.py" line="192"/>
         <source>Choose a folder</source>
         <translation>选择文件夹</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="218"/>
+        <location filename="../qt/pages/environment.py" line="238"/>
         <source>This environment could not be read: {0}</source>
         <translation>无法读取此环境：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="231"/>
+        <location filename="../qt/pages/environment.py" line="252"/>
+        <source>No Python on this computer can run PyTorch; the next pages say which one to install.</source>
+        <translation>这台电脑上没有能运行 PyTorch 的 Python；后面的页面会说明应安装哪个版本。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/environment.py" line="255"/>
+        <source>PyTorch publishes no wheels for this Python: choose another one.</source>
+        <translation>PyTorch 没有为这个 Python 发布 wheel：请选择另一个。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/environment.py" line="257"/>
         <source>A new environment is created at the path above; if the install fails or is cancelled, it is removed again.</source>
         <translation>将在上面的路径新建环境；如果安装失败或被取消，它会被删除。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="234"/>
+        <location filename="../qt/pages/environment.py" line="260"/>
         <source>Reading the environment…</source>
         <translation>正在读取环境…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="236"/>
+        <location filename="../qt/pages/environment.py" line="262"/>
         <source>This environment already has: {0}. They will be replaced by {1}.</source>
         <translation>此环境中已有：{0}。它们将被替换为 {1}。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="239"/>
+        <location filename="../qt/pages/environment.py" line="265"/>
         <source>This environment already has torch {0}; it is kept.</source>
         <translation>此环境中已有 torch {0}，将予以保留。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="242"/>
+        <location filename="../qt/pages/environment.py" line="268"/>
         <source>No torch in this environment yet; other packages are left as they are.</source>
         <translation>此环境中还没有 torch；其他软件包保持不变。</translation>
     </message>
@@ -666,102 +872,137 @@
 <context>
     <name>SummaryPage</name>
     <message>
-        <location filename="../qt/pages/summary.py" line="75"/>
+        <location filename="../qt/pages/summary.py" line="78"/>
+        <source>install Python {0}</source>
+        <translation>安装 Python {0}</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/summary.py" line="78"/>
+        <source>free disk space</source>
+        <translation>释放磁盘空间</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/summary.py" line="79"/>
+        <source>update the NVIDIA driver</source>
+        <translation>更新 NVIDIA 驱动</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/summary.py" line="79"/>
+        <source>restart the computer</source>
+        <translation>重启电脑</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/summary.py" line="82"/>
+        <source>do what the build needs</source>
+        <translation>完成该版本所需的操作</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/summary.py" line="85"/>
+        <source>Install is off: first {0} (the previous page says how).</source>
+        <translation>安装暂不可用：请先{0}（上一页有说明）。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/summary.py" line="86"/>
+        <source>Install is off: first {0} (the previous page says how), or go Back and choose {1}, which works as this computer is now.</source>
+        <translation>安装暂不可用：请先{0}（上一页有说明），或返回上一步选择 {1}，它可以直接在这台电脑上运行。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/summary.py" line="91"/>
         <source>Ready to install</source>
         <translation>准备安装</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="76"/>
+        <location filename="../qt/pages/summary.py" line="92"/>
         <source>Check what will happen, then press Install.</source>
         <translation>请确认将要进行的操作，然后点击“安装”。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="77"/>
+        <location filename="../qt/pages/summary.py" line="93"/>
         <source>&amp;Install</source>
         <translation>安装(&amp;I)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="78"/>
+        <location filename="../qt/pages/summary.py" line="94"/>
         <source>Save as &amp;answer file…</source>
         <translation>另存为应答文件(&amp;A)…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="79"/>
+        <location filename="../qt/pages/summary.py" line="95"/>
         <source>Use these settings on other machines: torch-gpu-setup install --unattended --answers FILE</source>
         <translation>在其他计算机上使用这些设置：torch-gpu-setup install --unattended --answers FILE</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="88"/>
+        <location filename="../qt/pages/summary.py" line="104"/>
         <source>Save answer file</source>
         <translation>保存应答文件</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="90"/>
+        <location filename="../qt/pages/summary.py" line="106"/>
         <source>Answer files (*.toml)</source>
         <translation>应答文件 (*.toml)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="98"/>
+        <location filename="../qt/pages/summary.py" line="114"/>
         <source>Saved {0}. On another machine: torch-gpu-setup install --unattended --answers {1}</source>
         <translation>已保存 {0}。在另一台计算机上运行：torch-gpu-setup install --unattended --answers {1}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="105"/>
+        <location filename="../qt/pages/summary.py" line="121"/>
         <source>No build is selected.</source>
         <translation>没有选择任何版本。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="110"/>
+        <location filename="../qt/pages/summary.py" line="127"/>
         <source>a new environment at {0}</source>
         <translation>位于 {0} 的新环境</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="111"/>
+        <location filename="../qt/pages/summary.py" line="128"/>
         <source>the existing environment {0}</source>
         <translation>现有环境 {0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="112"/>
+        <location filename="../qt/pages/summary.py" line="129"/>
         <source>the Python interpreter {0}</source>
         <translation>Python 解释器 {0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="115"/>
+        <location filename="../qt/pages/summary.py" line="132"/>
         <source>Install &lt;b&gt;{0}&lt;/b&gt; into {1}.</source>
         <translation>将 &lt;b&gt;{0}&lt;/b&gt; 安装到{1}。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="116"/>
+        <location filename="../qt/pages/summary.py" line="133"/>
         <source>Packages: {0}</source>
         <translation>软件包：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="117"/>
+        <location filename="../qt/pages/summary.py" line="134"/>
         <source>Download from: {0}</source>
         <translation>下载来源：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="118"/>
+        <location filename="../qt/pages/summary.py" line="135"/>
         <source>Download about {0:.1f} GB; about {1:.0f} GB of disk needed in all.</source>
         <translation>需下载约 {0:.1f} GB；总共约需 {1:.0f} GB 磁盘空间。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="119"/>
+        <location filename="../qt/pages/summary.py" line="136"/>
         <source>Then run a short training demo to prove that it works.</source>
         <translation>然后运行一个简短的训练演示，验证它能正常工作。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="122"/>
+        <location filename="../qt/pages/summary.py" line="139"/>
         <source>Replace: {0} (a snapshot is taken first).</source>
         <translation>替换：{0}（会先保存快照）。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="125"/>
+        <location filename="../qt/pages/summary.py" line="142"/>
         <source>Use the proxy you entered.</source>
         <translation>使用您填写的代理。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/summary.py" line="127"/>
+        <location filename="../qt/pages/summary.py" line="144"/>
         <source>&lt;b&gt;Simulated machine:&lt;/b&gt; nothing will be installed; the next pages show what would happen.</source>
         <translation>&lt;b&gt;模拟的机器：&lt;/b&gt;不会安装任何内容；后面的页面会展示实际会发生什么。</translation>
     </message>
@@ -1096,6 +1337,14 @@
     <message>
         <source>{text}.</source>
         <translation>{text}。</translation>
+    </message>
+    <message>
+        <source>, </source>
+        <translation>、</translation>
+    </message>
+    <message>
+        <source>; </source>
+        <translation>；</translation>
     </message>
     <message>
         <source>{first} {second}</source>

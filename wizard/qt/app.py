@@ -197,6 +197,14 @@ class Autopilot(QObject):
             return
         self.waited_ms = 0
         self._shoot(page_id)
+        state = self.wizard.state
+        if page_id == PageId.ACTIONS and state.install_blocked() and state.build_without_actions() is not None:
+            # a walk cannot install a driver or a Python: it takes the build that works as the machine is now
+            state.action_route = "without"
+            state.changed.emit()
+        if page_id == PageId.SUMMARY and state.install_blocked():
+            self._finish(1)   # nothing can be installed before a person acts (the page says what)
+            return
         if page_id == PageId.FINISH:
             self._finish(0)
         else:

@@ -122,7 +122,9 @@ def core_text(text: Any) -> str:
     if not isinstance(text, Text):
         return str(text)
     if text.parts is not None:
-        return text.sep.join(core_text(part) for part in text.parts)
+        # ", " and "; " are templates too (messages.LIST_SEPARATOR, CLAUSE_SEPARATOR): "、" and "；" in Chinese
+        sep = QCoreApplication.translate(CORE_CONTEXT, text.sep) if text.sep in (", ", "; ") else text.sep
+        return sep.join(core_text(part) for part in text.parts)
     if text.template is None:
         return str(text)
     template = QCoreApplication.translate(CORE_CONTEXT, text.template)

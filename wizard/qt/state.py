@@ -6,6 +6,7 @@ the plan or the choices. Last choices are remembered with ``QSettings``.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     # environments and the workers are loaded (bench/bench_gui.py, goal < 1.5x an empty window).
     from wizard.core.fetch.source import Source
     from wizard.core.install.flow import InstallRequest
-    from wizard.core.model.machine import Machine
+    from wizard.core.model.machine import Machine, PythonTarget
     from wizard.core.model.plan import Build, Choices, Plan
     from wizard.core.verify.runner import VerifyResult
     from wizard.qt.errors import ErrorText
@@ -34,7 +35,7 @@ class PageId(IntEnum):
     SYSTEM = 1
     ENVIRONMENT = 2
     BUILD = 3
-    DRIVERS = 4
+    ACTIONS = 4
     SUMMARY = 5
     INSTALL = 6
     VERIFY = 7
@@ -102,7 +103,7 @@ class WizardState(QObject):
         self.custom_index = options.index_url or str(self.settings.value("custom_index", ""))
         self.proxy = ""  # never stored: it may hold a password
         self._choices: Choices | None = None  # made on first use (it needs the planner module)
-        self.driver_route = "update"  # on the Drivers page: "update" or "without"
+        self.action_route = "first"  # on the Actions page: "first" (do what the build needs) or "without"
         self.install_log: list[str] = []
         self.installed_python: Path | None = None
         self.installed_prefix: Path | None = None
@@ -161,7 +162,7 @@ class WizardState(QObject):
         if not builds:
             return None
         chosen = builds[min(self.choice_index, len(builds) - 1)]
-        if chosen.actions and self.driver_route == "without":
+        if chosen.actions and self.action_route == "without":
             return self.build_without_actions() or chosen
         return chosen
 
@@ -173,14 +174,22 @@ class WizardState(QObject):
         return next((b for b in builds if not b.actions and b.device != "cpu"), None) or next(
             (b for b in builds if not b.actions), None)
 
-    def needs_actions(self) -> bool:
-        """True when the chosen build asks for a driver (or Python) action first."""
+    def chosen_build(self) -> Build | None:
+        """The build picked on the Build page, before the Actions page's route is applied."""
         if self.plan is None:
-            return False
+            return None
         builds = ([self.plan.recommended] if self.plan.recommended else []) + list(self.plan.alternatives)
-        if not builds:
-            return False
-        return bool(builds[min(self.choice_index, len(builds) - 1)].actions)
+        return builds[min(self.choice_index, len(builds) - 1)] if builds else None
+
+    def needs_actions(self) -> bool:
+        """True when the chosen build asks for something first (driver, Python, disk space, a restart)."""
+        chosen = self.chosen_build()
+        return bool(chosen and chosen.blocking_actions())
+
+    def install_blocked(self) -> bool:
+        """Install stays off while what the chosen build needs is not done, unless the person took
+        the build that works as the machine is now."""
+        return self.needs_actions() and (self.action_route == "first" or self.build_without_actions() is None)
 
     def source(self, build: Build | None = None) -> Source | None:
         """Where the wheels come from, by the core's one resolver (URL, find-links page, folder, preset)."""
@@ -292,9 +301,12 @@ class WizardState(QObject):
         task.failed.connect(failed)
         task.start()
 
-    def start_detection(self) -> None:
-        """Detect this machine (or nothing, when simulating), then plan and check the network."""
-        if self.machine is not None:
+    def start_detection(self, again: bool = False) -> None:
+        """Detect this machine (or nothing, when simulating), then plan and check the network.
+
+        ``again``: look once more (a Python was installed, disk space freed: "Check again").
+        """
+        if self.machine is not None and not (again and not self.simulated):
             self.replan()
             return
         python = self.options.python
@@ -315,6 +327,15 @@ class WizardState(QObject):
 
         self.detect_error = None
         self._start("detect", detect, detected)
+
+    def use_python(self, python: PythonTarget) -> None:
+        """Plan for ``python`` (the interpreter the environment is made with), if it is not the planned one."""
+        machine = self.machine
+        if machine is None or machine.python == python:
+            return
+        others = [p for p in ([machine.python] if machine.python else []) + machine.interpreters if p != python]
+        self.machine = dataclasses.replace(machine, python=python, interpreters=others)
+        self.replan()
 
     def replan(self) -> None:
         """Plan again for the current machine and choices (in the background)."""

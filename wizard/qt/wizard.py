@@ -43,8 +43,8 @@ class SetupWizard(QWizard):
         """Make the pages after Welcome (once): after the first paint, or when first needed."""
         if len(self.pages) > 1:
             return
+        from wizard.qt.pages.actions import ActionsPage
         from wizard.qt.pages.build import BuildPage
-        from wizard.qt.pages.drivers import DriversPage
         from wizard.qt.pages.environment import EnvironmentPage
         from wizard.qt.pages.finish import FinishPage
         from wizard.qt.pages.install import InstallPage
@@ -57,7 +57,7 @@ class SetupWizard(QWizard):
             PageId.SYSTEM: SystemPage(state),
             PageId.ENVIRONMENT: EnvironmentPage(state),
             PageId.BUILD: BuildPage(state),
-            PageId.DRIVERS: DriversPage(state),
+            PageId.ACTIONS: ActionsPage(state),
             PageId.SUMMARY: SummaryPage(state),
             PageId.INSTALL: InstallPage(state),
             PageId.VERIFY: VerifyPage(state),

@@ -21,6 +21,13 @@ class Choices:
 
 
 
+#: Action kinds (SCHEMA.md) that must be done before the build runs; ``cuda_toolkit`` is optional.
+BLOCKING_ACTIONS = ("driver_install", "driver_update", "python_install", "free_disk", "reboot")
+#: What a person does about each kind: the topic of the page that guides them.
+ACTION_TOPICS = {"driver_install": "driver", "driver_update": "driver", "python_install": "python",
+                 "free_disk": "disk", "reboot": "reboot"}
+
+
 @dataclass(frozen=True)
 class Action:
     """Something that must happen before the build can run (``kind`` per SCHEMA.md)."""
@@ -48,6 +55,16 @@ class Build:
     why_not: str | None = None
     inferred: bool = False
     python: str | None = None
+
+    def blocking_actions(self) -> list[Action]:
+        """The actions that must be done before this build runs (in the plan's order)."""
+        return [a for a in self.actions if a.kind in BLOCKING_ACTIONS]
+
+    def topic(self) -> str | None:
+        """What must happen first, as one word: ``driver``, ``python``, ``disk``, ``reboot``; None: nothing."""
+        topics = [ACTION_TOPICS[a.kind] for a in self.blocking_actions()]
+        # a driver install brings its own restart: the driver is what the person acts on
+        return next((t for t in ("python", "disk", "driver", "reboot") if t in topics), None)
 
     def label(self) -> str:
         """"torch 2.14.1+cu126" for sentences."""

@@ -9,6 +9,7 @@ tests/profiles/SCHEMA.md.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +28,7 @@ from wizard.core.knowledge.base import (
     variant_cuda,
     variant_device,
 )
-from wizard.core.model.machine import DriverState, Gpu, Machine
+from wizard.core.model.machine import DriverState, Gpu, Machine, PythonTarget
 from wizard.core.model.plan import Action, Build, Choices, GpuVerdict, Plan
 from wizard.core.text import T, join, restyle
 
@@ -351,6 +352,32 @@ class _Planner:
 # --------------------------------------------------------------------------- the plan
 
 
+#: How well an interpreter suits PyTorch (:func:`rank_pythons`), best first.
+PYTHON_FITS = ("recommended", "older", "none")
+
+
+def rank_pythons(machine: Machine, choices: Choices | None = None,
+                 kb: Knowledge | None = None) -> list[tuple[PythonTarget, str]]:
+    """Every interpreter of the machine with how well it suits PyTorch, best first (stable order).
+
+    ``recommended``: the newest build that fits runs with it as it is; ``older``: only an older
+    build does (the plan asks for another Python for the newest); ``none``: no build has wheels
+    for it (3.15, 32-bit ...). The environment page preselects the first and never a ``none``.
+    """
+    kb = kb or load_knowledge()
+    seen: dict[str, PythonTarget] = {}
+    for py in ([machine.python] if machine.python else []) + list(machine.interpreters):
+        seen.setdefault(py.path or py.version, py)
+    ranked: list[tuple[PythonTarget, str]] = []
+    for py in seen.values():
+        plan = make_plan(dataclasses.replace(machine, python=py), choices, kb)
+        builds = ([plan.recommended] if plan.recommended else []) + list(plan.alternatives)
+        needs_python = [any(a.kind == "python_install" for a in b.actions) for b in builds]
+        fit = "none" if not builds or all(needs_python) else "recommended" if not needs_python[0] else "older"
+        ranked.append((py, fit))
+    return sorted(ranked, key=lambda item: PYTHON_FITS.index(item[1]))
+
+
 def make_plan(machine: Machine, choices: Choices | None = None, kb: Knowledge | None = None) -> Plan:
     """Plan the PyTorch build for ``machine``.
 
@@ -419,6 +446,10 @@ def make_plan(machine: Machine, choices: Choices | None = None, kb: Knowledge | 
 
     _driver_state_action(p, rec, device)
     _disk_action(p, rec, device)
+    for alt in alternatives:
+        # a driver that waits for a restart, or a full disk, holds back the other builds too
+        _driver_state_action(p, alt, alt.device, explain=False)
+        _disk_action(p, alt, alt.device, explain=False)
     _warnings(p, rec, device, chosen_targets)
     verdicts = _verdicts(p, rec, device, chosen_targets, targets)
     status = "action_required" if rec.actions else "ready"
@@ -604,10 +635,11 @@ def _unsupported(p: _Planner, machine: Machine, device: str) -> Plan:
     return Plan("unsupported", None, [], verdicts, p.warnings, p.explain, p.kb.date, machine.id)
 
 
-def _driver_state_action(p: _Planner, rec: Build, device: str) -> None:
+def _driver_state_action(p: _Planner, rec: Build, device: str, explain: bool = True) -> None:
     """A driver that is installed but not working (reboot pending, module rejected) comes first."""
     status = p.m.driver_status
-    if device != "cuda" or status is None:
+    if device != "cuda" or status is None or (not explain and status.state not in (
+            DriverState.MISMATCH, DriverState.NOT_LOADED)):
         return
     words = f"{status.message} {status.hint}".strip()
     if status.state in (DriverState.MISMATCH, DriverState.NOT_LOADED):
@@ -615,19 +647,22 @@ def _driver_state_action(p: _Planner, rec: Build, device: str) -> None:
         # would not help; a restart (or fixing what blocked the module) does.
         rec.actions[:] = [a for a in rec.actions if a.kind not in ("driver_install", "reboot")]
         rec.actions.insert(0, Action("reboot", None, words or T(M.ACTION_REBOOT_DRIVER_LOADS)))
-        p.explain.append(T(M.EXPLAIN_DRIVER_STATUS, message=status.message))
+        if explain:
+            p.explain.append(T(M.EXPLAIN_DRIVER_STATUS, message=status.message))
     elif status.state in (DriverState.NO_PERMISSION, DriverState.GPU_LOST, DriverState.ERROR):
         p.warnings.append(T(M.WARN_DRIVER_STATUS, words=words))
 
 
-def _disk_action(p: _Planner, rec: Build, device: str) -> None:
+def _disk_action(p: _Planner, rec: Build, device: str, explain: bool = True) -> None:
+    """A build that does not fit in the free space asks for space first (every build, not only the first)."""
     need = p.kb.size_estimate(device)[1] if device in p.kb.disk_needs_gib else None
     free = p.m.disk_free_gib
     if need is None or free is None or free >= need:
         return
     rec.actions.append(Action("free_disk", f"{need:g} GiB",
                               T(M.ACTION_FREE_DISK, build=rec.label(), need=f"{need:g}", free=f"{free:g}")))
-    p.explain.append(T(M.EXPLAIN_DISK, free=f"{free:g}", need=f"{need:g}"))
+    if explain:
+        p.explain.append(T(M.EXPLAIN_DISK, free=f"{free:g}", need=f"{need:g}"))
 
 
 def _warnings(p: _Planner, rec: Build, device: str, targets: list[_GpuFacts]) -> None:

@@ -117,8 +117,8 @@ class BuildPage(BasePage):
         return "plan" in self.state.busy or self._debounce.isActive()
 
     def nextId(self) -> int:
-        """The Drivers page only when the chosen build asks for an action first."""
-        return int(PageId.DRIVERS if self.state.needs_actions() else PageId.SUMMARY)
+        """The Actions page only when the chosen build asks for an action first."""
+        return int(PageId.ACTIONS if self.state.needs_actions() else PageId.SUMMARY)
 
     def validatePage(self) -> bool:
         """Remember the choices."""
@@ -145,7 +145,7 @@ class BuildPage(BasePage):
 
     def _alternative_chosen(self, index: int) -> None:
         self.state.choice_index = index
-        self.state.driver_route = "update"
+        self.state.action_route = "first"
         self.refresh()
         self.completeChanged.emit()
 
@@ -167,9 +167,16 @@ class BuildPage(BasePage):
     # ------------------------------------------------------------------ showing the plan
 
     def _status_words(self, status: str) -> str:
+        if status == "action_required":
+            build = self.state.plan.recommended if self.state.plan else None
+            first = {"python": self.tr("Something must be done first (see below): install another Python."),
+                     "disk": self.tr("Something must be done first (see below): free disk space."),
+                     "driver": self.tr("Something must be done first (see below): update the NVIDIA driver."),
+                     "reboot": self.tr("Something must be done first (see below): restart the computer.")}
+            return first.get((build.topic() if build else None) or "",
+                             self.tr("Something must be done first (see below)."))
         return {
             "ready": self.tr("Ready: this build runs on your computer as it is."),
-            "action_required": self.tr("Something must be done first (see below): usually a driver update."),
             "unsupported": self.tr("No PyTorch build fits this computer."),
         }.get(status, status)
 

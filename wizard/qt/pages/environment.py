@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
 
 from wizard.core.install import environments as envs
 from wizard.core.install import interpreters
+from wizard.core.model.machine import PythonTarget
+from wizard.core.plan.planner import rank_pythons
 from wizard.qt.errors import error_text
 from wizard.qt.pages.base import BasePage, label
 from wizard.qt.state import WizardState
@@ -78,6 +80,8 @@ class EnvironmentPage(BasePage):
         self.outer.addWidget(self.consent)
         self.outer.addStretch(1)
         self._reader: Task | None = None
+        self.pythons: dict[str, PythonTarget] = {}
+        self.fits: dict[str, str] = {}
         mode = state.env.mode if state.env.mode in MODES else "new"
         self.paths[mode].setText(state.env.path)
         self.radios[mode].setChecked(True)
@@ -86,20 +90,31 @@ class EnvironmentPage(BasePage):
     # ------------------------------------------------------------------ Qt
 
     def initializePage(self) -> None:
-        """Fill the paths and the base interpreters from the state."""
+        """Fill the paths and the base interpreters, the best for PyTorch first (never one with no wheels)."""
         machine = self.state.machine
         self.base.blockSignals(True)
         self.base.clear()
-        pythons = ([machine.python] if machine and machine.python else []) + (machine.interpreters if machine else [])
-        for py in pythons:
+        self.pythons = {}
+        ranked = rank_pythons(machine, self.state.choices) if machine else []
+        self.fits = {}
+        for py, fit in ranked:
             # A system Python under PEP 668 still makes venvs: only its own site-packages is off limits.
-            if py.path:
-                self.base.addItem(py.path)
-            elif self.state.simulated:
-                self.base.addItem(self.tr("Python {0} (simulated machine)").format(py.version))
-        if self.state.env.base_python:
-            self.base.setEditText(self.state.env.base_python)
+            text = py.path or (self.tr("Python {0} (simulated machine)").format(py.version)
+                               if self.state.simulated else "")
+            if text:
+                self.base.addItem(text)
+                self.pythons[text] = py
+                self.fits[text] = fit
+        chosen = self.state.env.base_python
+        detected = machine.python.path if machine and machine.python else None
+        if chosen and chosen != detected and chosen not in self.pythons:
+            self.base.setEditText(chosen)          # a path the person gave (--python, typed earlier)
+        else:
+            usable = [text for text, fit in self.fits.items() if fit != "none"]
+            self.base.setEditText(chosen if chosen in usable and self.fits.get(chosen) == "recommended"
+                                  else (usable[0] if usable else ""))
         self.base.blockSignals(False)
+        self._base_changed(self.base.currentText())
         if not self.paths["new"].text():
             self.paths["new"].setText(self.state.env_path() if self.state.env.mode == "new" else
                                       self.state.default_env_path())
@@ -159,7 +174,12 @@ class EnvironmentPage(BasePage):
         self._read_existing()
 
     def _base_changed(self, text: str) -> None:
-        self.state.env.base_python = text.strip() or None
+        self.state.env.base_python = (text.strip() or None) if text not in self.pythons or \
+            self.pythons[text].path else None
+        target = self.pythons.get(text)
+        if target is not None:
+            self.state.use_python(target)    # the plan is for the Python the environment is made with
+        self.refresh()
 
     def _consent_changed(self, on: bool) -> None:
         self.state.env.consent = on
@@ -227,7 +247,13 @@ class EnvironmentPage(BasePage):
         """Say what happens to an existing torch."""
         env = self.state.env
         build = self.state.build()
-        if env.mode == "new":
+        fit = self.fits.get(self.base.currentText()) if env.mode == "new" else None
+        if env.mode == "new" and self.fits and not any(f != "none" for f in self.fits.values()):
+            self.info.setText(self.tr("No Python on this computer can run PyTorch; the next pages say which one "
+                                      "to install."))
+        elif fit == "none":
+            self.info.setText(self.tr("PyTorch publishes no wheels for this Python: choose another one."))
+        elif env.mode == "new":
             self.info.setText(self.tr("A new environment is created at the path above; if the install fails or is "
                                       "cancelled, it is removed again."))
         elif self.busy():

@@ -23,7 +23,7 @@ def answers_from_state(state: WizardState) -> Answers:
     build = state.build()
     choices = state.choices
     pinned = build is not None and (state.choice_index > 0 or bool(choices.torch) or bool(choices.variant)
-                                    or (state.driver_route == "without" and state.needs_actions()))
+                                    or (state.action_route == "without" and state.needs_actions()))
     target = state.target_args()
     mirror: str | None = state.mirror
     index_url: str | None = None
@@ -37,7 +37,7 @@ def answers_from_state(state: WizardState) -> Answers:
         torchvision=choices.torchvision, torchaudio=choices.torchaudio,
         index_url=index_url, mirror=mirror,
         # the Drivers page's "update the driver" becomes: fetch it, a person installs it
-        driver_policy="download-only" if state.needs_actions() and state.driver_route == "update" else "never",
+        driver_policy="download-only" if state.needs_actions() and state.action_route == "first" else "never",
         consent=state.env.consent,
     )
 
@@ -67,8 +67,24 @@ class SummaryPage(BasePage):
         self.refresh()
 
     def isComplete(self) -> bool:
-        """Something to install."""
-        return self.state.build() is not None
+        """Something to install, and nothing it needs first still pending (see :meth:`blocked_reason`)."""
+        return self.state.build() is not None and not self.state.install_blocked()
+
+    def blocked_reason(self) -> str:
+        """Why Install is off, in words; empty when it is on."""
+        build = self.state.chosen_build()
+        if build is None or not self.state.install_blocked():
+            return ""
+        what = {"python": self.tr("install Python {0}"), "disk": self.tr("free disk space"),
+                "driver": self.tr("update the NVIDIA driver"), "reboot": self.tr("restart the computer")}
+        actions = build.blocking_actions()
+        python = next((a.min_version for a in actions if a.kind == "python_install" and a.min_version), "3.12")
+        words = what.get(build.topic() or "", self.tr("do what the build needs")).format(python)
+        keep = self.state.build_without_actions()
+        if keep is None:
+            return self.tr("Install is off: first {0} (the previous page says how).").format(words)
+        return self.tr("Install is off: first {0} (the previous page says how), or go Back and choose {1}, "
+                       "which works as this computer is now.").format(words, keep.label())
 
     def retranslate(self) -> None:
         """Texts of this page."""
@@ -104,6 +120,7 @@ class SummaryPage(BasePage):
         if build is None:
             self.text.setText(self.tr("No build is selected."))
             return
+        blocked = self.blocked_reason()
         download, needed = size_estimate(build)
         env = self.state.env
         where = {
@@ -126,4 +143,6 @@ class SummaryPage(BasePage):
         if self.state.simulated:
             items.append(self.tr("<b>Simulated machine:</b> nothing will be installed; the next pages show what "
                                  "would happen."))
-        self.text.setText("<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>")
+        warning = f"<p style='color:#b9770e'><b>{html.escape(blocked)}</b></p>" if blocked else ""
+        self.text.setText(warning + "<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>")
+        self.completeChanged.emit()
