@@ -54,3 +54,27 @@ def test_report_command_writes_a_zip(isolated_pip: Path, tmp_path: Path, capsys:
     assert data["schema"] == "diagnostics-report/1" and data["machine"]["os"]["family"] == "linux"
     with pytest.raises(SystemExit):
         main(["report"])  # --out is required
+
+
+def test_the_helpdesk_summary_has_everything_a_technician_asks_first() -> None:
+    from wizard.core.helpdesk.report import build_report, helpdesk_summary
+    from wizard.core.verify.runner import StageResult, VerifyResult
+
+    machine = load_profile(PROFILES / "ubuntu2204-gtx1080-drv570.json")
+    plan = make_plan(machine)
+    verify = VerifyResult("failed", [StageResult("import", "pass"),
+                                     StageResult("kernels", "fail", reason="float16 matmul is wrong (rel 0.3)")])
+    report = build_report(machine, plan, verify=verify, user="zoe-lab", home="/home/zoe-lab", hostname="lab-pc-17",
+                          extra={"environment": {"mode": "new", "path": "/home/zoe-lab/envs/torch"},
+                                 "index_url": "https://mirror.nju.edu.cn/pytorch/whl/cu126",
+                                 "requirements": ["torch==2.14.1+cu126"], "errors": []})
+    text = helpdesk_summary(report.data, "PyTorch is installed, but the demo found a problem")
+    lines = text.splitlines()
+    assert lines[1] == "Result: PyTorch is installed, but the demo found a problem"
+    assert any(line.startswith("OS: Ubuntu 22.04 (x86_64), glibc") for line in lines)
+    assert any(line.startswith("GPU: NVIDIA GeForce GTX 1080 (compute capability 6.1") for line in lines)
+    assert any(line.startswith("Driver: 570.") for line in lines) and any(line.startswith("Python: 3.") for line in lines)
+    assert "Environment: new ~/envs/torch" in lines     # the home folder redacted
+    assert "Build: torch==2.14.1+cu126 from https://mirror.nju.edu.cn/pytorch/whl/cu126" in lines
+    assert "Verify: failed" in lines and "  failing stage kernels: float16 matmul is wrong (rel 0.3)" in lines
+    assert "zoe-lab" not in text and "lab-pc-17" not in text

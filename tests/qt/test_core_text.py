@@ -84,7 +84,7 @@ def test_core_text_translates_templates_and_their_params(qtbot: QtBot, tmp_path:
     assert core_text("a name") == "a name"
     # lists read as Chinese lists: "更新驱动、重启", clauses with "；"
     words = join(", ", [T(M.ACTION_KINDS["driver_update"]), T(M.ACTION_KINDS["reboot"])])
-    assert str(words) == "driver update, reboot" and core_text(words) == "更新驱动、重启"
+    assert str(words) == "a driver update, a restart" and core_text(words) == "更新驱动、重启"
     assert core_text(join("; ", ["a", "b"])) == "a；b"
 
 

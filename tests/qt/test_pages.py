@@ -252,3 +252,15 @@ def test_the_environment_page_never_preselects_a_python_without_wheels(qtbot: Qt
     page = wizard.currentPage()
     assert page.base.currentText() == ""  # type: ignore[attr-defined]
     assert "No Python on this computer can run PyTorch" in texts(page)
+
+
+def test_a_source_from_the_command_line_is_not_remembered(qtbot: QtBot, tmp_path: Path) -> None:
+    from wizard.qt.state import WizardState
+
+    store = settings(tmp_path)
+    state = WizardState(GuiOptions(index_url="http://127.0.0.1:9/once/"), store)
+    state.remember()
+    assert store.value("custom_index", "") == "" and store.value("mirror", None) is None
+    state.custom_index = "https://mirror.example/whl/cu126/"   # the person typed one in the window
+    state.remember()
+    assert store.value("custom_index") == "https://mirror.example/whl/cu126/"

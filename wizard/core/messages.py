@@ -24,12 +24,12 @@ UNKNOWN_VERSION = "an unknown version"
 
 #: The plan's action kinds (SCHEMA.md) as words in sentences.
 ACTION_KINDS = {
-    "python_install": "python install",
-    "driver_install": "driver install",
-    "driver_update": "driver update",
-    "reboot": "reboot",
-    "free_disk": "free disk",
-    "cuda_toolkit": "cuda toolkit",
+    "python_install": "installing Python",
+    "driver_install": "installing the driver",
+    "driver_update": "a driver update",
+    "reboot": "a restart",
+    "free_disk": "freeing disk space",
+    "cuda_toolkit": "the CUDA toolkit",
 }
 
 # --------------------------------------------------------------------------- planner: GPUs not used

@@ -317,13 +317,13 @@
     </message>
     <message>
         <location filename="../qt/pages/build.py" line="134"/>
-        <source>Custom &amp;index URL:</source>
-        <translation>自定义索引地址(&amp;I)：</translation>
+        <source>&amp;Proxy:</source>
+        <translation>代理(&amp;P)：</translation>
     </message>
     <message>
         <location filename="../qt/pages/build.py" line="134"/>
-        <source>&amp;Proxy:</source>
-        <translation>代理(&amp;P)：</translation>
+        <source>Other &amp;source (URL or folder):</source>
+        <translation>其他来源（网址或文件夹）(&amp;S)：</translation>
     </message>
     <message>
         <location filename="../qt/pages/build.py" line="137"/>
@@ -337,111 +337,131 @@
     </message>
     <message>
         <location filename="../qt/pages/build.py" line="139"/>
-        <source>Custom index URL (below)</source>
-        <translation>自定义索引地址（见下方）</translation>
+        <source>PyTorch&apos;s own server (download.pytorch.org)</source>
+        <translation>PyTorch 官方服务器（download.pytorch.org）</translation>
     </message>
     <message>
         <location filename="../qt/pages/build.py" line="140"/>
+        <source>Alibaba Cloud mirror (mainland China)</source>
+        <translation>阿里云镜像（中国大陆）</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/build.py" line="141"/>
+        <source>Shanghai Jiao Tong University mirror (mainland China)</source>
+        <translation>上海交通大学镜像（中国大陆）</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/build.py" line="142"/>
+        <source>Nanjing University mirror (mainland China)</source>
+        <translation>南京大学镜像（中国大陆）</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/build.py" line="146"/>
+        <source>Another server, or a folder of wheels (below)</source>
+        <translation>其他服务器，或存放 wheel 文件的文件夹（见下方）</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/build.py" line="147"/>
         <source>Also install torch&amp;vision (images)</source>
         <translation>同时安装 torchvision（图像）(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="141"/>
+        <location filename="../qt/pages/build.py" line="148"/>
         <source>Also install torch&amp;audio (sound)</source>
         <translation>同时安装 torchaudio（音频）(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="172"/>
+        <location filename="../qt/pages/build.py" line="179"/>
         <source>Something must be done first (see below): install another Python.</source>
         <translation>需要先完成一项操作（见下方）：安装另一个 Python。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="173"/>
+        <location filename="../qt/pages/build.py" line="180"/>
         <source>Something must be done first (see below): free disk space.</source>
         <translation>需要先完成一项操作（见下方）：释放磁盘空间。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="174"/>
+        <location filename="../qt/pages/build.py" line="181"/>
         <source>Something must be done first (see below): update the NVIDIA driver.</source>
         <translation>需要先完成一项操作（见下方）：更新 NVIDIA 驱动。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="175"/>
+        <location filename="../qt/pages/build.py" line="182"/>
         <source>Something must be done first (see below): restart the computer.</source>
         <translation>需要先完成一项操作（见下方）：重启电脑。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="177"/>
+        <location filename="../qt/pages/build.py" line="184"/>
         <source>Something must be done first (see below).</source>
         <translation>需要先完成一项操作（见下方）。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="179"/>
+        <location filename="../qt/pages/build.py" line="186"/>
         <source>Ready: this build runs on your computer as it is.</source>
         <translation>就绪：此版本可以直接在您的电脑上运行。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="180"/>
+        <location filename="../qt/pages/build.py" line="187"/>
         <source>No PyTorch build fits this computer.</source>
         <translation>没有适合这台电脑的 PyTorch 版本。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="190"/>
+        <location filename="../qt/pages/build.py" line="197"/>
         <source>Planning…</source>
         <translation>正在规划…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="198"/>
+        <location filename="../qt/pages/build.py" line="205"/>
         <source>Why</source>
         <translation>原因</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="209"/>
+        <location filename="../qt/pages/build.py" line="216"/>
         <source>uses your NVIDIA card (CUDA)</source>
         <translation>使用您的 NVIDIA 显卡（CUDA）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="210"/>
+        <location filename="../qt/pages/build.py" line="217"/>
         <source>uses your AMD card (ROCm)</source>
         <translation>使用您的 AMD 显卡（ROCm）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="211"/>
+        <location filename="../qt/pages/build.py" line="218"/>
         <source>uses your Intel card (XPU)</source>
         <translation>使用您的 Intel 显卡（XPU）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="212"/>
+        <location filename="../qt/pages/build.py" line="219"/>
         <source>uses the Apple GPU (MPS)</source>
         <translation>使用 Apple GPU（MPS）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="213"/>
+        <location filename="../qt/pages/build.py" line="220"/>
         <source>runs on the processor only (no GPU)</source>
         <translation>仅在处理器上运行（不使用 GPU）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="219"/>
+        <location filename="../qt/pages/build.py" line="226"/>
         <source>Recommended: {0}</source>
         <translation>推荐：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="224"/>
+        <location filename="../qt/pages/build.py" line="231"/>
         <source>Packages: {0}</source>
         <translation>软件包：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="225"/>
+        <location filename="../qt/pages/build.py" line="232"/>
         <source>From: {0}</source>
         <translation>来源：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="227"/>
+        <location filename="../qt/pages/build.py" line="234"/>
         <source>Why not first: {0}</source>
         <translation>为何不作首选：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/build.py" line="229"/>
+        <location filename="../qt/pages/build.py" line="236"/>
         <source>Needs first: {0}</source>
         <translation>需要先：{0}</translation>
     </message>
@@ -608,99 +628,109 @@
 <context>
     <name>FinishPage</name>
     <message>
-        <location filename="../qt/pages/finish.py" line="68"/>
+        <location filename="../qt/pages/finish.py" line="69"/>
         <source>Finished</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="69"/>
+        <location filename="../qt/pages/finish.py" line="70"/>
         <source>What happened, and how to start.</source>
         <translation>结果如何，以及如何开始使用。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="70"/>
+        <location filename="../qt/pages/finish.py" line="71"/>
         <source>&amp;Save diagnostics report…</source>
         <translation>保存诊断报告(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="71"/>
+        <location filename="../qt/pages/finish.py" line="72"/>
         <source>&amp;Copy for helpdesk</source>
         <translation>复制给技术支持(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="72"/>
+        <location filename="../qt/pages/finish.py" line="73"/>
         <source>&amp;Roll back…</source>
         <translation>回滚(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="78"/>
+        <location filename="../qt/pages/finish.py" line="79"/>
         <source>This was a simulation of “{0}”: nothing was installed.</source>
         <translation>这是对“{0}”的模拟：没有安装任何内容。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="82"/>
+        <location filename="../qt/pages/finish.py" line="83"/>
+        <source>The installation was rolled back.</source>
+        <translation>安装已撤销。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/finish.py" line="85"/>
         <source>PyTorch was not installed.</source>
         <translation>PyTorch 没有安装。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="84"/>
+        <location filename="../qt/pages/finish.py" line="87"/>
         <source>PyTorch is installed, but the demo did not finish.</source>
         <translation>PyTorch 已安装，但演示没有运行完。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="86"/>
+        <location filename="../qt/pages/finish.py" line="89"/>
         <source>PyTorch works on your GPU.</source>
         <translation>PyTorch 已经可以在您的 GPU 上运行。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="87"/>
+        <location filename="../qt/pages/finish.py" line="90"/>
         <source>PyTorch works, on the processor (CPU) only.</source>
         <translation>PyTorch 可以运行，但只使用处理器（CPU）。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="88"/>
+        <location filename="../qt/pages/finish.py" line="91"/>
         <source>PyTorch is installed, but the demo found a problem (see the Verify page).</source>
         <translation>PyTorch 已安装，但演示发现了问题（请查看验证页面）。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="97"/>
+        <location filename="../qt/pages/finish.py" line="100"/>
         <source>&lt;b&gt;To use it&lt;/b&gt;, open a terminal and activate the environment:&lt;br&gt;&lt;code&gt;{0}&lt;/code&gt;&lt;br&gt;then run this first program:</source>
         <translation>&lt;b&gt;使用方法&lt;/b&gt;：打开终端并激活环境：&lt;br&gt;&lt;code&gt;{0}&lt;/code&gt;&lt;br&gt;然后运行这个入门程序：</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="101"/>
+        <location filename="../qt/pages/finish.py" line="104"/>
         <source>A first program to run once PyTorch is installed:</source>
         <translation>PyTorch 安装好之后可以运行的入门程序：</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="124"/>
+        <location filename="../qt/pages/finish.py" line="128"/>
         <source>Save diagnostics report</source>
         <translation>保存诊断报告</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="133"/>
+        <location filename="../qt/pages/finish.py" line="137"/>
         <source>Saved {0} and {1}.</source>
         <translation>已保存 {0} 和 {1}。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="159"/>
+        <location filename="../qt/pages/finish.py" line="145"/>
         <source>Copied. Paste it into your message to the helpdesk.</source>
         <translation>已复制。请把它粘贴到发给技术支持的消息中。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="163"/>
+        <location filename="../qt/pages/finish.py" line="149"/>
         <source>Roll back</source>
         <translation>回滚</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="164"/>
+        <location filename="../qt/pages/finish.py" line="150"/>
         <source>Undo this installation?</source>
         <translation>要撤销这次安装吗？</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="165"/>
+        <location filename="../qt/pages/finish.py" line="151"/>
         <source>A new environment is deleted; an existing one returns to its snapshot.</source>
         <translation>新建的环境会被删除；已有的环境会恢复到快照时的状态。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/finish.py" line="165"/>
+        <source>Rolling back…</source>
+        <translation>正在撤销…</translation>
     </message>
 </context>
 <context>
@@ -755,11 +785,6 @@
         <translation>重试(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="110"/>
-        <source>pip: %p%</source>
-        <translation>pip：%p%</translation>
-    </message>
-    <message>
         <location filename="../qt/pages/install.py" line="114"/>
         <source>Check the environment</source>
         <translation>检查环境</translation>
@@ -773,6 +798,11 @@
         <location filename="../qt/pages/install.py" line="114"/>
         <source>Download</source>
         <translation>下载</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/install.py" line="110"/>
+        <source>pip is downloading: %p%</source>
+        <translation>pip 正在下载：%p%</translation>
     </message>
     <message>
         <location filename="../qt/pages/install.py" line="115"/>
@@ -790,32 +820,32 @@
         <translation>锁定版本</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="189"/>
+        <location filename="../qt/pages/install.py" line="190"/>
         <source>done</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="209"/>
+        <location filename="../qt/pages/install.py" line="211"/>
         <source>PyTorch is installed. Next: prove that it works.</source>
         <translation>PyTorch 已安装。下一步：验证它能正常工作。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="217"/>
+        <location filename="../qt/pages/install.py" line="219"/>
         <source>The installation did not finish.</source>
         <translation>安装没有完成。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="225"/>
+        <location filename="../qt/pages/install.py" line="227"/>
         <source>Cancelled. {0}</source>
         <translation>已取消。{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="231"/>
+        <location filename="../qt/pages/install.py" line="233"/>
         <source>Simulated machine: nothing is installed. These commands would run:</source>
         <translation>模拟的机器：不会安装任何内容。实际会运行以下命令：</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="244"/>
+        <location filename="../qt/pages/install.py" line="246"/>
         <source>simulated</source>
         <translation>模拟</translation>
     </message>
@@ -1371,27 +1401,27 @@
         <translation>未知版本</translation>
     </message>
     <message>
-        <source>python install</source>
+        <source>installing Python</source>
         <translation>安装 Python</translation>
     </message>
     <message>
-        <source>driver install</source>
+        <source>installing the driver</source>
         <translation>安装驱动</translation>
     </message>
     <message>
-        <source>driver update</source>
+        <source>a driver update</source>
         <translation>更新驱动</translation>
     </message>
     <message>
-        <source>reboot</source>
+        <source>a restart</source>
         <translation>重启</translation>
     </message>
     <message>
-        <source>free disk</source>
+        <source>freeing disk space</source>
         <translation>释放磁盘空间</translation>
     </message>
     <message>
-        <source>cuda toolkit</source>
+        <source>the CUDA toolkit</source>
         <translation>CUDA 工具包</translation>
     </message>
     <message>

@@ -251,9 +251,14 @@ class WizardState(QObject):
     # ------------------------------------------------------------------ remembering
 
     def remember(self) -> None:
-        """Store the last choices (never the proxy, which may carry a password)."""
-        self.settings.setValue("mirror", self.mirror)
-        self.settings.setValue("custom_index", self.custom_index)
+        """Store the last choices (never the proxy, which may carry a password).
+
+        A source given on the command line (``--index-url``) is for that run only: it is not
+        remembered unless the person changed it in the window.
+        """
+        if not (self.options.index_url and self.mirror == "custom" and self.custom_index == self.options.index_url):
+            self.settings.setValue("mirror", self.mirror)
+            self.settings.setValue("custom_index", self.custom_index)
         self.settings.setValue("torchvision", self.choices.torchvision)
         self.settings.setValue("torchaudio", self.choices.torchaudio)
         self.settings.setValue("env_mode", self.env.mode)

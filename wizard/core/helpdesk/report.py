@@ -148,3 +148,49 @@ def build_report(
     }
     data = _walk(raw, redact)
     return Report(data, _html_page(data))
+
+
+def helpdesk_summary(data: Mapping[str, Any], result: str) -> str:
+    """The report as a few plain lines for a helpdesk chat or e-mail (from the redacted data).
+
+    OS, GPUs, driver, Python, environment, build and source, plan, verdict and the failing
+    stage; ``result`` is the outcome in the person's words (the GUI's verdict).
+    """
+    machine = data.get("machine") or {}
+    plan = data.get("plan") or {}
+    extra = data.get("extra") or {}
+    verify = data.get("verify") or {}
+    os_info = machine.get("os") or {}
+    lines = [f"torch-gpu-setup {data.get('wizard_version')}", f"Result: {result}"]
+    glibc = f", glibc {os_info['glibc']}" if os_info.get("glibc") else ""
+    lines.append(f"OS: {os_info.get('version') or os_info.get('family', '?')} ({os_info.get('arch', '?')}){glibc}"
+                 + (" in WSL" if os_info.get("wsl") else ""))
+    for gpu in machine.get("gpus") or [{"name": "none found"}]:
+        facts = ", ".join(f for f in (f"compute capability {gpu['compute_capability']}"
+                                      if gpu.get("compute_capability") else "",
+                                      f"{gpu['memory_mib']} MiB" if gpu.get("memory_mib") else "",
+                                      str(gpu.get("pci_id") or "")) if f)
+        lines.append(f"GPU: {gpu.get('name')}" + (f" ({facts})" if facts else ""))
+    driver = machine.get("nvidia_driver") or {}
+    status = (machine.get("driver_status") or {}).get("state")
+    lines.append(f"Driver: {driver.get('version', 'none')}" + (f" (CUDA {driver['cuda_version']})"
+                                                              if driver.get("cuda_version") else "")
+                 + (f"; state: {status}" if status else ""))
+    python = machine.get("python") or {}
+    lines.append(f"Python: {python.get('version', 'none')}" + (f" at {python['path']}" if python.get("path") else ""))
+    env = extra.get("environment") or {}
+    if env:
+        lines.append(f"Environment: {env.get('mode')} {env.get('path')}")
+    build = plan.get("recommended") or {}
+    if build:
+        chosen = extra.get("requirements") or build.get("requirements", [])   # the build the person took
+        source = extra.get("index_url") or build.get("index_url")
+        lines.append(f"Build: {' '.join(chosen)} from {source}")
+        actions = [a.get("kind") for a in build.get("actions", [])]
+        lines.append(f"Plan: {plan.get('status')}" + (f" (first: {', '.join(actions)})" if actions else ""))
+    lines.append(f"Verify: {verify.get('verdict', 'not run')}")
+    for stage in verify.get("stages", []):
+        if stage.get("status") == "fail":
+            lines.append(f"  failing stage {stage.get('name')}: {stage.get('reason')}")
+    lines += [f"Error: {str(e).splitlines()[0]}" for e in extra.get("errors", []) if str(e).strip()]
+    return "\n".join(lines)

@@ -94,8 +94,8 @@ class BuildPage(BasePage):
         for v in sorted(variants):
             self.variant.addItem(v, v)
         self.variant.setCurrentIndex(max(0, self.variant.findData(self.state.choices.variant)))
-        for name, preset in MIRROR_PRESETS.items():
-            self.mirror.addItem(preset.description, name)
+        for name in MIRROR_PRESETS:
+            self.mirror.addItem(name, name)     # named for a person in retranslate()
         self.mirror.addItem("", "custom")
         self.mirror.setCurrentIndex(max(0, self.mirror.findData(self.state.mirror)))
         self.custom.setText(self.state.custom_index)
@@ -131,12 +131,19 @@ class BuildPage(BasePage):
         self.setSubTitle(self.tr("The recommended build is chosen for your cards, driver and Python."))
         self.advanced.setTitle(self.tr("&Advanced choices"))
         texts = (self.tr("&Torch version:"), self.tr("&Variant:"), self.tr("Download &from:"),
-                 self.tr("Custom &index URL:"), self.tr("&Proxy:"))
+                 self.tr("Other &source (URL or folder):"), self.tr("&Proxy:"))
         for lab, text in zip(self.form_labels, texts, strict=True):
             lab.setText(text)
         self.torch.setItemText(0, self.tr("Automatic (newest that fits)"))
         self.variant.setItemText(0, self.tr("Automatic"))
-        self.mirror.setItemText(self.mirror.count() - 1, self.tr("Custom index URL (below)"))
+        names = {"official": self.tr("PyTorch's own server (download.pytorch.org)"),
+                 "aliyun": self.tr("Alibaba Cloud mirror (mainland China)"),
+                 "sjtu": self.tr("Shanghai Jiao Tong University mirror (mainland China)"),
+                 "nju": self.tr("Nanjing University mirror (mainland China)")}
+        for index in range(self.mirror.count() - 1):
+            name = str(self.mirror.itemData(index))
+            self.mirror.setItemText(index, names.get(name, name))
+        self.mirror.setItemText(self.mirror.count() - 1, self.tr("Another server, or a folder of wheels (below)"))
         self.torchvision.setText(self.tr("Also install torch&vision (images)"))
         self.torchaudio.setText(self.tr("Also install torch&audio (sound)"))
         self.custom.setPlaceholderText("https://download.pytorch.org/whl/cu126")

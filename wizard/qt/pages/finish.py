@@ -9,10 +9,10 @@ from pathlib import Path
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPlainTextEdit, QPushButton
 
-from wizard.core.events import Emit
-from wizard.core.helpdesk.report import Report, build_report
+from wizard.core.events import Emit, LogLine, StepStarted
+from wizard.core.helpdesk.report import Report, build_report, helpdesk_summary
 from wizard.qt.adapters import FlowRunner
-from wizard.qt.errors import ask, error_text, show_error
+from wizard.qt.errors import ErrorText, ask, error_text, show_error
 from wizard.qt.i18n import core_text
 from wizard.qt.pages.base import BasePage, label
 from wizard.qt.state import WizardState
@@ -53,6 +53,7 @@ class FinishPage(BasePage):
         self.copy_button.clicked.connect(self._copy)
         self.rollback_button.clicked.connect(self._rollback)
         self._rollback_task: FlowRunner | None = None
+        self.rolled_back = False
         self.retranslate()
 
     def initializePage(self) -> None:
@@ -78,6 +79,8 @@ class FinishPage(BasePage):
             return self.tr("This was a simulation of “{0}”: nothing was installed.").format(
                 machine.description or machine.id if machine else "?")
         result = self.state.verify
+        if self.rolled_back:
+            return self.tr("The installation was rolled back.")
         if self.state.installed_python is None:
             return self.tr("PyTorch was not installed.")
         if result is None:
@@ -107,6 +110,7 @@ class FinishPage(BasePage):
         """The redacted diagnostics report of this session."""
         extra = {"environment": {"mode": self.state.env.mode, "path": self.state.env_path()},
                  "index_url": self.state.index_url(), "errors": list(self.state.errors),
+                 "requirements": list(build.requirements) if (build := self.state.build()) else [],
                  "simulated": self.state.simulated}
         return build_report(self.state.machine, self.state.plan, self.state.install_log, self.state.verify,
                             extra=extra)
@@ -133,26 +137,8 @@ class FinishPage(BasePage):
         self.note.setText(self.tr("Saved {0} and {1}.").format(html_path, json_path))
 
     def helpdesk_text(self) -> str:
-        """A short plain-text summary for a helpdesk chat or e-mail (redacted)."""
-        report = self.report()
-        data = report.data
-        rec = (data.get("plan") or {}).get("recommended") or {}
-        verify = data.get("verify") or {}
-        lines = [f"torch-gpu-setup {data['wizard_version']}",
-                 f"Result: {self.verdict_words()}",
-                 f"Plan: {(data.get('plan') or {}).get('status')} {' '.join(rec.get('requirements', []))}",
-                 f"Verify: {verify.get('verdict', 'not run')}"]
-        for stage in verify.get("stages", []):
-            if stage.get("status") == "fail":
-                lines.append(f"  {stage['name']}: {stage.get('reason')}")
-        machine = data.get("machine") or {}
-        for gpu in machine.get("gpus", []):
-            lines.append(f"GPU: {gpu.get('name')} cc={gpu.get('compute_capability')}")
-        driver = machine.get("nvidia_driver") or {}
-        if driver:
-            lines.append(f"Driver: {driver.get('version')} (CUDA {driver.get('cuda_version')})")
-        lines += [f"Error: {e.splitlines()[0]}" for e in data.get("extra", {}).get("errors", [])]
-        return "\n".join(lines)
+        """A plain-text summary for a helpdesk chat or e-mail (redacted, the core's one summary)."""
+        return helpdesk_summary(self.report().data, self.verdict_words())
 
     def _copy(self) -> None:
         QGuiApplication.clipboard().setText(self.helpdesk_text())
@@ -173,13 +159,28 @@ class FinishPage(BasePage):
 
         runner = FlowRunner(flow, self)
         self._rollback_task = runner
+        runner.flow_event.connect(self._rollback_progress)
         runner.finished.connect(self._rolled_back)
-        runner.failed.connect(lambda error: show_error(self, error))
+        runner.failed.connect(self._rollback_failed)
+        self.note.setText(self.tr("Rolling back…"))
         runner.start()
         self.refresh()
 
+    def _rollback_progress(self, event: object) -> None:
+        if isinstance(event, StepStarted):
+            self.note.setText(core_text(event.text) + "…")
+        elif isinstance(event, LogLine):
+            self.state.log(event.text)
+
+    def _rollback_failed(self, error: object) -> None:
+        self.note.setText("")
+        self.refresh()
+        if isinstance(error, ErrorText):
+            show_error(self, error)
+
     def _rolled_back(self, done: object) -> None:
-        self.note.setText(core_text(str(done)))
+        self.rolled_back = True
+        self.note.setText(core_text(done) if isinstance(done, str) else str(done))
         self.state.installed_python = None
         self.state.verify = None
         self.refresh()

@@ -107,7 +107,7 @@ class InstallPage(BasePage):
                                     self.tr("Speed / time left")])
         self.toggle.setText(self.tr("Show &log"))
         self.retry.setText(self.tr("Try &again"))
-        self.pip_bar.setFormat(self.tr("pip: %p%"))
+        self.pip_bar.setFormat(self.tr("pip is downloading: %p%"))
         self._show_steps()
 
     def _step_names(self) -> dict[str, str]:
@@ -137,6 +137,7 @@ class InstallPage(BasePage):
         self.retry.setVisible(False)
         self.files.clear()
         self.pip_bar.setValue(0)
+        self.pip_bar.setVisible(False)   # shown once pip reports a download (not while the venv is made)
         self.state.failed = False
         from wizard.qt.adapters import InstallJob  # downloads, pip, requests: loaded when an install starts
 
@@ -194,6 +195,7 @@ class InstallPage(BasePage):
         if now - self._last_ui < 0.05 and done < total:
             return  # pip prints a line per chunk; 20 updates a second are plenty
         self._last_ui = now
+        self.pip_bar.setVisible(True)
         self.pip_bar.setValue(int(100 * done / total) if total else 0)
 
     def _on_success(self, outcome: object) -> None:
