@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "wizard.commands.detect",
     "wizard.commands.plan",
     "wizard.commands.fetch",
+    "wizard.commands.mirrors",
     "wizard.commands.data",
     "wizard.commands.install",
     "wizard.commands.verify",

@@ -34,7 +34,8 @@ def test_templates_give_the_english_the_planner_always_gave() -> None:
                       "(e.g. 'sudo ubuntu-drivers install').")
     why_not = T(M.WHY_NOT_WORKS_NOW, build="torch 2.14.1+cu130",
                 actions=join(", ", [T(M.ACTION_KINDS["driver_update"]), T(M.ACTION_KINDS["reboot"])]))
-    assert why_not == "works as the machine is now, but torch 2.14.1+cu130 is newer; it needs: a driver update, a restart"
+    assert why_not == ("works as the machine is now, but torch 2.14.1+cu130 is newer; "
+                       "it needs: a driver update, a restart")
     verdict = T(M.VERDICT_RUNS, architecture="Blackwell", code="sm_120", build="torch 2.14.1+cu130",
                 how=T(M.HOW_NATIVE))
     assert verdict == "Blackwell (sm_120): runs torch 2.14.1+cu130 natively."

@@ -194,3 +194,61 @@ def test_autopilot_installs_and_verifies_on_this_machine(
     names = sorted(p.name for p in shots.glob("*.png"))
     assert len(names) == 8 and names[-1] == "08-finish.png"  # no Drivers page: a CPU build needs no action
     assert "PyTorch works, on the processor (CPU) only." in texts(wizard.page_of(PageId.FINISH))
+
+
+def test_a_network_failure_offers_the_fastest_mirror_and_installs_from_it(
+        qtbot: QtBot, tmp_path: Path, venv: Path, isolated_pip: Path, server: LoopbackServer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The official server is unreachable from here; a mirror answers: one click finds it, one uses it."""
+    from wizard.core.knowledge import mirrors
+
+    publish(server, "/nju/cpu", [torch_wheel()])
+    dead = f"http://127.0.0.1:{closed_port()}/whl"
+    # the world at its edge: the known mirrors, here on loopback (one dead, one alive)
+    for name in list(mirrors.MIRROR_PRESETS):
+        monkeypatch.delitem(mirrors.MIRROR_PRESETS, name)
+    monkeypatch.setitem(mirrors.MIRROR_PRESETS, "official", mirrors.MirrorPreset("official", dead, "index", "", ""))
+    monkeypatch.setitem(mirrors.MIRROR_PRESETS, "nju",
+                        mirrors.MirrorPreset("nju", server.url("/nju"), "index", "", ""))
+    before = installed(venv)
+    wizard, page = install_wizard(qtbot, tmp_path, f"{dead}/cpu/", venv)
+    qtbot.waitUntil(lambda: page.problem is not None, timeout=60000)
+    assert page.problem is not None and page.problem.network
+    assert page.probe_button.isVisible() and page.change.isVisible() and installed(venv) == before
+    page.probe_button.click()
+    qtbot.waitUntil(lambda: page.use_mirror.isVisible(), timeout=30000)
+    shown = page.mirrors_text.text()
+    assert "the Nanjing University mirror: answered in" in shown and "PyTorch's own server: no answer" in shown
+    page.use_mirror.click()
+    qtbot.waitUntil(lambda: page.outcome is not None or (page.problem is not None and not page.busy()),
+                    timeout=60000)
+    assert page.outcome is not None, page.problem
+    assert installed(venv)["torch"] == "2.13.0+cpu" and wizard.state.mirror == "nju"
+
+
+def test_after_a_failure_back_leads_to_the_choices_and_next_tries_again(
+        qtbot: QtBot, tmp_path: Path, venv: Path, isolated_pip: Path, server: LoopbackServer) -> None:
+    publish(server, "/whl/cpu", [torch_wheel()])
+    dead = f"http://127.0.0.1:{closed_port()}/whl/cpu/"
+    state = WizardState(GuiOptions(torch="2.13.0", variant="cpu", index_url=dead, no_torchvision=True),
+                        settings(tmp_path))
+    state.machine = load_profile(str(MACHINES["no-gpu"]))
+    state.plan = make_plan(state.machine, state.choices)
+    state.env.mode, state.env.path = "existing", str(venv)
+    wizard = SetupWizard(state)
+    wizard.setStartId(int(PageId.BUILD))
+    qtbot.addWidget(wizard)
+    wizard.show()
+    wizard.next()   # -> Summary
+    wizard.next()   # Install
+    page = wizard.page_of(PageId.INSTALL)
+    assert isinstance(page, InstallPage)
+    qtbot.waitUntil(lambda: page.problem is not None, timeout=60000)
+    page.change.click()
+    assert wizard.currentId() == PageId.BUILD      # past the commit page: nothing was installed
+    state.custom_index = server.url("/whl/cpu/")   # the person picks another source
+    wizard.next()
+    wizard.next()
+    qtbot.waitUntil(lambda: page.outcome is not None or (page.problem is not None and not page.busy()),
+                    timeout=60000)
+    assert page.outcome is not None, page.problem

@@ -92,5 +92,9 @@ def report(exc: BaseException, verbose: bool = False, stream: TextIO | None = No
     if isinstance(exc, Cancelled):
         return int(ExitCode.INTERRUPTED)
     if exit_codes:
-        return int(code_for_error(error))
+        code = code_for_error(error)
+        if code == ExitCode.NETWORK_FAILURE:
+            out.write("  mirrors: torch-gpu-setup mirrors shows which answers fastest from here; "
+                      "install with its URL in --index-url\n")
+        return int(code)
     return int(ExitCode.BAD_ANSWERS)

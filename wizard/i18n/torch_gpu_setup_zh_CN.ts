@@ -590,37 +590,37 @@
 <context>
     <name>Errors</name>
     <message>
-        <location filename="../qt/errors.py" line="44"/>
+        <location filename="../qt/errors.py" line="48"/>
         <source>The computer ran out of memory.</source>
         <translation>电脑内存不足。</translation>
     </message>
     <message>
-        <location filename="../qt/errors.py" line="45"/>
+        <location filename="../qt/errors.py" line="49"/>
         <source>Close other programs and try again.</source>
         <translation>请关闭其他程序后重试。</translation>
     </message>
     <message>
-        <location filename="../qt/errors.py" line="47"/>
+        <location filename="../qt/errors.py" line="51"/>
         <source>A file or folder could not be used: {0}</source>
         <translation>无法使用某个文件或文件夹：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/errors.py" line="49"/>
+        <location filename="../qt/errors.py" line="53"/>
         <source>Check the path and that you may write there, then try again.</source>
         <translation>请检查路径以及您是否有写入权限，然后重试。</translation>
     </message>
     <message>
-        <location filename="../qt/errors.py" line="53"/>
+        <location filename="../qt/errors.py" line="57"/>
         <source>Something unexpected went wrong inside the wizard.</source>
         <translation>向导内部出现了意外错误。</translation>
     </message>
     <message>
-        <location filename="../qt/errors.py" line="54"/>
+        <location filename="../qt/errors.py" line="58"/>
         <source>Please save a diagnostics report on the last page and send it to your helpdesk.</source>
         <translation>请在最后一页保存诊断报告，并发送给技术支持。</translation>
     </message>
     <message>
-        <location filename="../qt/errors.py" line="62"/>
+        <location filename="../qt/errors.py" line="66"/>
         <source>Problem</source>
         <translation>问题</translation>
     </message>
@@ -744,108 +744,169 @@
 <context>
     <name>InstallPage</name>
     <message>
-        <location filename="../qt/pages/install.py" line="104"/>
+        <location filename="../qt/pages/install.py" line="126"/>
         <source>Installing</source>
         <extracomment>The install flow&apos;s steps this page shows (wizard.core.events.INSTALL_STEPS; verify has its own page).</extracomment>
         <translation>正在安装</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="105"/>
+        <location filename="../qt/pages/install.py" line="127"/>
         <source>Downloading and installing PyTorch. You can cancel; everything is then undone.</source>
         <translation>正在下载并安装 PyTorch。您可以随时取消，所有改动都会被撤销。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="106"/>
+        <location filename="../qt/pages/install.py" line="128"/>
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="106"/>
+        <location filename="../qt/pages/install.py" line="128"/>
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="106"/>
+        <location filename="../qt/pages/install.py" line="128"/>
         <source>Progress</source>
         <translation>进度</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="107"/>
+        <location filename="../qt/pages/install.py" line="129"/>
         <source>Speed / time left</source>
         <translation>速度 / 剩余时间</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="108"/>
+        <location filename="../qt/pages/install.py" line="130"/>
         <source>Show &amp;log</source>
         <translation>显示日志(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="109"/>
+        <location filename="../qt/pages/install.py" line="131"/>
         <source>Try &amp;again</source>
         <translation>重试(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="114"/>
+        <location filename="../qt/pages/install.py" line="140"/>
         <source>Check the environment</source>
         <translation>检查环境</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="115"/>
+        <location filename="../qt/pages/install.py" line="141"/>
         <source>Create the environment</source>
         <translation>创建环境</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="114"/>
+        <location filename="../qt/pages/install.py" line="140"/>
         <source>Download</source>
         <translation>下载</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="110"/>
+        <location filename="../qt/pages/install.py" line="132"/>
+        <source>&lt; &amp;Change the choices</source>
+        <translation>&lt; 修改选择(&amp;C)</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/install.py" line="133"/>
+        <source>Find the &amp;fastest mirror</source>
+        <translation>查找最快的镜像(&amp;F)</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/install.py" line="135"/>
+        <location filename="../qt/pages/install.py" line="314"/>
+        <source>&amp;Use {0} and try again</source>
+        <translation>使用{0}并重试(&amp;U)</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/install.py" line="136"/>
         <source>pip is downloading: %p%</source>
         <translation>pip 正在下载：%p%</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="115"/>
+        <location filename="../qt/pages/install.py" line="141"/>
         <source>Snapshot</source>
         <translation>快照</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="116"/>
+        <location filename="../qt/pages/install.py" line="142"/>
         <source>Install with pip</source>
         <translation>用 pip 安装</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="116"/>
+        <location filename="../qt/pages/install.py" line="142"/>
         <source>Pin the build</source>
         <translation>锁定版本</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="190"/>
+        <location filename="../qt/pages/install.py" line="217"/>
         <source>done</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="211"/>
+        <location filename="../qt/pages/install.py" line="238"/>
         <source>PyTorch is installed. Next: prove that it works.</source>
         <translation>PyTorch 已安装。下一步：验证它能正常工作。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="219"/>
+        <location filename="../qt/pages/install.py" line="246"/>
         <source>The installation did not finish.</source>
         <translation>安装没有完成。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="227"/>
+        <location filename="../qt/pages/install.py" line="251"/>
+        <source>The download server could not be reached from here. A mirror closer to you may work (in mainland China: usually faster).</source>
+        <translation>无法从这里连接下载服务器。离您更近的镜像可能可用（在中国大陆通常更快）。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/install.py" line="260"/>
         <source>Cancelled. {0}</source>
         <translation>已取消。{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="233"/>
+        <location filename="../qt/pages/install.py" line="276"/>
+        <source>PyTorch&apos;s own server</source>
+        <translation>PyTorch 官方服务器</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/install.py" line="276"/>
+        <source>the Alibaba Cloud mirror</source>
+        <translation>阿里云镜像</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/install.py" line="277"/>
+        <source>the Shanghai Jiao Tong University mirror</source>
+        <translation>上海交通大学镜像</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/install.py" line="278"/>
+        <source>the Nanjing University mirror</source>
+        <translation>南京大学镜像</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/install.py" line="287"/>
+        <source>Asking each mirror…</source>
+        <translation>正在逐个询问镜像…</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/install.py" line="307"/>
+        <source>{0}: answered in {1:.2f} s</source>
+        <translation>{0}：{1:.2f} 秒内响应</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/install.py" line="308"/>
+        <source>{0}: no answer</source>
+        <translation>{0}：无响应</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/install.py" line="311"/>
+        <source>No mirror answered.</source>
+        <translation>没有镜像响应。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/install.py" line="325"/>
         <source>Simulated machine: nothing is installed. These commands would run:</source>
         <translation>模拟的机器：不会安装任何内容。实际会运行以下命令：</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="246"/>
+        <location filename="../qt/pages/install.py" line="338"/>
         <source>simulated</source>
         <translation>模拟</translation>
     </message>

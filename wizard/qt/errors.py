@@ -28,6 +28,7 @@ class ErrorText:
     message: str
     hint: str
     details: str
+    network: bool = False   # the index, a mirror or the proxy could not be reached: a mirror may help
 
     def plain(self) -> str:
         """All three parts as plain text (logs, clipboard)."""
@@ -39,7 +40,10 @@ class ErrorText:
 def error_text(exc: BaseException) -> ErrorText:
     """Turn any exception into message + hint + details (the one place that does this)."""
     if isinstance(exc, WizardError):
-        return ErrorText(core_text(exc.message), core_text(exc.hint), exc.details)
+        from wizard.core.helpdesk.exit_codes import ExitCode, code_for_error
+
+        return ErrorText(core_text(exc.message), core_text(exc.hint), exc.details,
+                         network=code_for_error(exc) == ExitCode.NETWORK_FAILURE)
     if isinstance(exc, MemoryError):
         return ErrorText(QCoreApplication.translate("Errors", "The computer ran out of memory."),
                          QCoreApplication.translate("Errors", "Close other programs and try again."), "")

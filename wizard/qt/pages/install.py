@@ -22,6 +22,7 @@ from wizard.core.units import format_bytes, format_duration
 from wizard.qt.errors import ErrorText
 from wizard.qt.pages.base import BasePage, ErrorPanel, label
 from wizard.qt.state import WizardState
+from wizard.qt.workers import Task, TaskContext
 
 if TYPE_CHECKING:
     from wizard.core.install.flow import InstallRequest
@@ -55,15 +56,35 @@ class InstallPage(BasePage):
         self.retry = QPushButton()
         self.retry.setVisible(False)
         self.retry.clicked.connect(self._start)
+        self.change = QPushButton()           # back to the choices (a mirror, another build): nothing is lost
+        self.change.setVisible(False)
+        self.change.clicked.connect(self._change_choices)
+        # after a network failure: which mirror answers fastest from here, and "use it"
+        self.mirrors_text = label(selectable=True)
+        self.mirrors_text.setVisible(False)
+        self.probe_button = QPushButton()
+        self.probe_button.setVisible(False)
+        self.probe_button.clicked.connect(self._probe_mirrors)
+        self.use_mirror = QPushButton()
+        self.use_mirror.setVisible(False)
+        self.use_mirror.clicked.connect(self._use_fastest)
+        self.fastest: str | None = None
+        self._probe: Task | None = None
         for w in (self.steps, self.status, self.files, self.pip_bar):
             self.outer.addWidget(w)
         row = QHBoxLayout()
         row.addWidget(self.toggle)
         row.addStretch(1)
+        row.addWidget(self.change)
         row.addWidget(self.retry)
         self.outer.addLayout(row)
         self.outer.addWidget(self.log, 1)
         self.outer.addWidget(self.error)
+        mirrors = QHBoxLayout()
+        mirrors.addWidget(self.mirrors_text, 1)
+        mirrors.addWidget(self.probe_button)
+        mirrors.addWidget(self.use_mirror)
+        self.outer.addLayout(mirrors)
         self.job: InstallJob | None = None
         self.outcome: dict[str, object] | None = None
         self.problem: ErrorText | None = None
@@ -76,11 +97,12 @@ class InstallPage(BasePage):
     # ------------------------------------------------------------------ Qt
 
     def initializePage(self) -> None:
-        """Start the installation (or, for a simulated machine, show what would run)."""
+        """Start the installation (or, for a simulated machine, show what would run); again after
+        the person went back from a failure to change the choices."""
         if self.state.simulated:
             self._show_simulated()
             return
-        if self.job is None and self.outcome is None:
+        if (self.job is None and self.outcome is None) or (self.failed() and not self.busy()):
             self._start()
 
     def isComplete(self) -> bool:
@@ -107,6 +129,10 @@ class InstallPage(BasePage):
                                     self.tr("Speed / time left")])
         self.toggle.setText(self.tr("Show &log"))
         self.retry.setText(self.tr("Try &again"))
+        self.change.setText(self.tr("< &Change the choices"))
+        self.probe_button.setText(self.tr("Find the &fastest mirror"))
+        if self.fastest:
+            self.use_mirror.setText(self.tr("&Use {0} and try again").format(self._mirror_name(self.fastest)))
         self.pip_bar.setFormat(self.tr("pip is downloading: %p%"))
         self._show_steps()
 
@@ -134,7 +160,8 @@ class InstallPage(BasePage):
         self.problem, self.was_cancelled, self.outcome = None, "", None
         self.done_steps, self.current_step = [], ""
         self.error.show_error(None)
-        self.retry.setVisible(False)
+        for widget in (self.retry, self.change, self.mirrors_text, self.probe_button, self.use_mirror):
+            widget.setVisible(False)
         self.files.clear()
         self.pip_bar.setValue(0)
         self.pip_bar.setVisible(False)   # shown once pip reports a download (not while the venv is made)
@@ -219,6 +246,12 @@ class InstallPage(BasePage):
         self.status.setText(self.tr("The installation did not finish."))
         self.error.show_error(error)
         self.retry.setVisible(True)
+        self.change.setVisible(True)
+        if error.network:
+            self.mirrors_text.setText(self.tr("The download server could not be reached from here. A mirror "
+                                              "closer to you may work (in mainland China: usually faster)."))
+            for widget in (self.mirrors_text, self.probe_button):
+                widget.setVisible(True)
         self.completeChanged.emit()
 
     def _on_cancelled(self, undone: str) -> None:
@@ -226,7 +259,66 @@ class InstallPage(BasePage):
         self.state.errors.append("cancelled: " + undone)
         self.status.setText(self.tr("Cancelled. {0}").format(undone))
         self.retry.setVisible(True)
+        self.change.setVisible(True)
         self.completeChanged.emit()
+
+    # ------------------------------------------------------------------ recovering
+
+    def _change_choices(self) -> None:
+        """Back to the Build page (past the commit page: nothing was installed, so nothing is lost)."""
+        from wizard.qt.state import PageId
+
+        wizard, target = self.wizard(), int(PageId.BUILD)
+        while wizard.currentId() != target and target in wizard.visitedIds():
+            wizard.back()
+
+    def _mirror_name(self, name: str) -> str:
+        names = {"official": self.tr("PyTorch's own server"), "aliyun": self.tr("the Alibaba Cloud mirror"),
+                 "sjtu": self.tr("the Shanghai Jiao Tong University mirror"),
+                 "nju": self.tr("the Nanjing University mirror")}
+        return names.get(name, name)
+
+    def _probe_mirrors(self) -> None:
+        """Time every mirror in the background (a few seconds at most), then offer the fastest."""
+        build = self.state.build()
+        if build is None:
+            return
+        variant, proxy = build.variant, self.state.proxy or None
+        self.mirrors_text.setText(self.tr("Asking each mirror…"))
+        self.probe_button.setEnabled(False)
+
+        def probe(ctx: TaskContext) -> object:
+            from wizard.core.fetch.mirror_probe import mirror_candidates, probe_sources
+            from wizard.core.fetch.net import NetConfig, make_session
+
+            return probe_sources(mirror_candidates(variant), session=make_session(NetConfig(proxy=proxy)),
+                                 cancel=ctx.cancel)
+
+        task = Task(probe, self)
+        task.finished.connect(self._probed)
+        task.failed.connect(lambda _exc: self._probed([]))
+        self._probe = task
+        task.start()
+
+    def _probed(self, results: object) -> None:
+        self.probe_button.setEnabled(True)
+        lines = []
+        for r in results if isinstance(results, list) else []:
+            lines.append(self.tr("{0}: answered in {1:.2f} s").format(self._mirror_name(r.name), r.seconds) if r.ok
+                         else self.tr("{0}: no answer").format(self._mirror_name(r.name)))
+        fastest = next((r.name for r in results if r.ok), None) if isinstance(results, list) else None
+        self.fastest = fastest
+        self.mirrors_text.setText("\n".join(lines) if lines else self.tr("No mirror answered."))
+        self.use_mirror.setVisible(fastest is not None)
+        if fastest is not None:
+            self.use_mirror.setText(self.tr("&Use {0} and try again").format(self._mirror_name(fastest)))
+
+    def _use_fastest(self) -> None:
+        if self.fastest is None:
+            return
+        self.state.mirror = self.fastest
+        self.state.remember()
+        self._start()
 
     def _show_simulated(self) -> None:
         build = self.state.build()
