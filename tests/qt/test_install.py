@@ -101,6 +101,9 @@ def test_pip_fails(qtbot: QtBot, tmp_path: Path, venv: Path, isolated_pip: Path,
     assert page.problem is not None and page.problem.message in texts(page)
     assert any(line.startswith("$ ") and "pip install" in line for line in wizard.state.install_log)
     assert_left_alone(page, venv, before)
+    assert "damaged" in page.problem.message    # pip's "is invalid", in words
+    # the broken file is not kept: a retry downloads it again instead of failing the same way
+    assert not (Path(os.environ["TORCH_GPU_SETUP_CACHE_DIR"]) / "wheelhouses" / "torch-2.13.0-cpu").exists()
 
 
 def test_cancel_during_download(qtbot: QtBot, tmp_path: Path, venv: Path, isolated_pip: Path,

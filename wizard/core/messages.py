@@ -278,6 +278,10 @@ PIP_NO_MATCH_FOR = "no wheel for {requirement} on the index for this Python and 
 PIP_NO_MATCH_HINT = ("check the torch version, the variant and the Python version (torch has no wheels for very "
                      "new or very old Pythons); run `torch-gpu-setup plan` to see what is available")
 PIP_FAILED = "pip failed (exit code {code})"
+PIP_SAID = "pip stopped with this error: {error}"
+PIP_INVALID_WHEEL = "a downloaded package file is damaged (it is not a valid wheel)"
+PIP_INVALID_WHEEL_HINT = ("the server or a proxy sent a broken file (it was deleted): try again, or choose "
+                          "another mirror")
 PIP_UNKNOWN_HINT = "see the details below, or run pip yourself with -v"
 
 # --------------------------------------------------------------------------- detection: the NVIDIA driver's state
@@ -389,6 +393,7 @@ FLOW_NOTHING_CHANGED = "Nothing was changed."
 FLOW_ROLLBACK_FAILED = ("Putting the environment back failed: {error}. Run torch-gpu-setup rollback --python "
                         "{python}.")
 FLOW_CANCELLED = "The installation was cancelled."
+FLOW_FAILED_HINT = "{hint}. {undone}"
 FLOW_DOWNLOAD_CANCELLED_HINT = ("Nothing was changed; what was downloaded is kept, and the next try resumes "
                                 "where this one stopped.")
 FLOW_TIMED_OUT = "The installation did not finish in time."
@@ -424,3 +429,100 @@ FACT_MEMORY_MEANS = ("Enough for a model of about {inference} billion parameters
                      "of about {lora} billion with LoRA (estimates).")
 FACT_MULTI_GPU = "{count} GPU(s) compute correctly; all_reduce: {all_reduce}"
 NOT_AVAILABLE = "n/a"
+
+# --------------------------------------------------------------------------- network failures (fetch/net.py)
+
+NET_TLS = "TLS interception: the certificate presented for {host}{who} is not trusted by this computer"
+NET_TLS_ISSUER = " issued by '{issuer}'"
+NET_TLS_HINT = ("a firewall or proxy is probably inspecting HTTPS; ask IT for its root certificate and install it "
+                "in the system store, or point PIP_CERT at it (verification stays on)")
+NET_PROXY = "the proxy {proxy} could not be used to reach {host}"
+NET_PROXY_REFUSED = "the proxy {proxy} could not be used to reach {host}: connection refused"
+NET_PROXY_FROM_ENV = "(from the environment)"
+NET_PROXY_HINT = "check the proxy address and port (HTTPS_PROXY / HTTP_PROXY or the wizard's proxy setting)"
+NET_DNS = "DNS failure: the name {host} could not be resolved"
+NET_DNS_HINT = "check the internet connection, the spelling of the index URL, or the DNS / proxy settings"
+NET_REFUSED = "connection refused by {host}: nothing is listening at {url}"
+NET_REFUSED_HINT = "check the host and port of the index URL; a firewall may be rejecting the connection"
+NET_TIMEOUT = "timeout: {host} did not answer in time"
+NET_TIMEOUT_HINT = "the link may be slow or stalled; try again, or choose a mirror closer to you"
+NET_TLS_FAILED = "the secure connection to {host} failed"
+NET_TRY_LATER = "try again later"
+NET_LOST = "the connection to {host} was lost ({error})"
+NET_LOST_HINT = "check the internet connection and try again; downloads resume where they stopped"
+NET_PROXY_AUTH = "proxy authentication required (407): {proxy} refused the request"
+NET_THE_PROXY = "the proxy"
+NET_PROXY_AUTH_HINT = ("put the user name and password in the proxy URL (http://user:password@host:port) or ask IT; "
+                       "they are never written to logs")
+NET_NOT_FOUND = "{what}not found at the index (404): {url}"
+NET_NOT_FOUND_HINT = "check the index URL and the variant; the release may not exist for this variant"
+NET_FORBIDDEN = "{what}access denied ({status}) at {url}"
+NET_FORBIDDEN_HINT = "the index or mirror refuses this request; try the official index or another mirror"
+NET_SERVER = "server error ({status} {reason}) at {url}"
+NET_SERVER_HINT = "the index is having trouble; try again in a few minutes or use a mirror"
+NET_HTTP = "{what}HTTP {status} {reason} at {url}"
+#: What was asked for, in the sentences above ("{what}"): a file name stays as it is.
+NET_WHAT_INDEX_PAGE = "index page "
+NET_WHAT_PACKAGE_INDEX = "the package index "
+NET_WHAT_METADATA = "metadata of {file} "
+NET_WHAT_WHEEL = "wheel "
+NET_WHAT_DRIVER_LOOKUP = "the NVIDIA driver lookup "
+
+# --------------------------------------------------------------------------- verification (verify_script.py)
+
+#: Every sentence the verification script writes with W(...): it runs in the target environment without
+#: the wizard, so it carries its own copies; tests/install/test_verify.py keeps the two lists equal.
+VERIFY_TEXTS = (
+    'torch is imported from {file}, outside this environment ({prefix}): another torch shadows it',
+    ('uninstall the other torch (often in the user site: python -m pip uninstall torch outside the '
+     'environment) or unset PYTHONPATH'),
+    'this is a CPU-only build of torch ({torch})',
+    'install a CUDA build: torch-gpu-setup plan shows the right one',
+    'torch (built for {built_for}) sees no GPU',
+    'check the GPU driver (nvidia-smi) and CUDA_VISIBLE_DEVICES',
+    'no GPU: {reason}',
+    'no GPU',
+    'this torch build ({torch}) has no kernels for {gpus}; it lists {arch_list}',
+    ('install a build whose arch list includes {needed} (for new GPUs a newer CUDA variant, e.g. cu128 or '
+     'later for Blackwell): torch-gpu-setup plan names it'),
+    'wrong results on the GPU: {checks}',
+    'the build may not match the GPU or the driver is faulty: update the driver, then reinstall',
+    'autocast gave wrong results',
+    'update the GPU driver',
+    'the model did not learn y = 3x + 2 (w={w}, b={b})',
+    'the device computes wrong results: update the driver, reinstall torch',
+    'the loss did not fall ({first} -> {last})',
+    'no GPU: there is no GPU memory to measure',
+    'no block of GPU memory could be allocated',
+    'close programs that use the GPU',
+    'wrong results on GPU {gpus}',
+    'check that GPU (nvidia-smi -q) and its driver',
+    'see the details; update the GPU driver and reinstall torch if it persists',
+    'import torch failed: {error}',
+    ('reinstall torch in this environment (torch-gpu-setup install); on Windows install the Microsoft '
+     'Visual C++ Redistributable if a DLL failed to load'),
+    'torch did not import',
+    'see the import stage',
+    'close other programs that use the GPU and run verify again',
+)
+
+# --------------------------------------------------------------------------- interpreter probe (python_probe.py)
+
+PROBE_TIMEOUT = "did not answer within {seconds} seconds"
+PROBE_NOT_PY3 = "is not Python 3 (it rejects the -I option)"
+PROBE_FAILED = "failed to run: {why}"
+PROBE_NOTHING = "printed nothing"
+PROBE_GARBLED = "gave an answer that could not be understood ({error})"
+PROBE_UNUSABLE = "could not inspect the Python interpreter {python}: it {why}"
+PROBE_UNUSABLE_HINT = "check that the path names a working Python 3 interpreter (python --version)"
+PROBE_NOT_ON_PATH = "no Python interpreter named {python} on PATH"
+PROBE_NOT_ON_PATH_HINT = "give the full path with --python"
+PROBE_NO_FILE = "no Python interpreter at {python}"
+PROBE_NO_FILE_HINT = "check the path given with --python"
+
+# --------------------------------------------------------------------------- rollback (install/snapshots.py)
+
+ROLLBACK_DELETED = "deleted {prefix} (the wizard created it)"
+ROLLBACK_GONE = "{prefix} was already gone"
+ROLLBACK_MATCHES = "{prefix} already matches the snapshot of {taken_at}"
+ROLLBACK_RESTORED = "restored {prefix} to the snapshot of {taken_at}: removed {removed}, reinstalled {reinstalled}"

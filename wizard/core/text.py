@@ -62,7 +62,7 @@ def catalog() -> list[str]:
     for name, value in vars(messages).items():  # definition order: how translators read them
         if not name.isupper():
             continue
-        values = value.values() if isinstance(value, dict) else [value]
+        values = value.values() if isinstance(value, dict) else value if isinstance(value, tuple) else [value]
         for item in values:
             if isinstance(item, str):
                 seen.setdefault(item, None)

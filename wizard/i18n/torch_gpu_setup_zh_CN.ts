@@ -2126,6 +2126,18 @@
         <translation>pip 失败（退出码 {code}）</translation>
     </message>
     <message>
+        <source>pip stopped with this error: {error}</source>
+        <translation>pip 因以下错误而停止：{error}</translation>
+    </message>
+    <message>
+        <source>a downloaded package file is damaged (it is not a valid wheel)</source>
+        <translation>下载的软件包文件已损坏（不是有效的 wheel 文件）</translation>
+    </message>
+    <message>
+        <source>the server or a proxy sent a broken file (it was deleted): try again, or choose another mirror</source>
+        <translation>服务器或代理发送了损坏的文件（已删除）：请重试，或选择其他镜像</translation>
+    </message>
+    <message>
         <source>see the details below, or run pip yourself with -v</source>
         <translation>请查看下面的详细信息，或自行用 -v 运行 pip</translation>
     </message>
@@ -2474,6 +2486,10 @@
         <translation>安装已取消。</translation>
     </message>
     <message>
+        <source>{hint}. {undone}</source>
+        <translation>{hint}。{undone}</translation>
+    </message>
+    <message>
         <source>Nothing was changed; what was downloaded is kept, and the next try resumes where this one stopped.</source>
         <translation>没有做任何更改；已下载的内容会保留，下次会从中断处继续。</translation>
     </message>
@@ -2560,6 +2576,306 @@
     <message>
         <source>n/a</source>
         <translation>无</translation>
+    </message>
+    <message>
+        <source>TLS interception: the certificate presented for {host}{who} is not trusted by this computer</source>
+        <translation>TLS 拦截：{host} 出示的证书{who}不受这台电脑信任</translation>
+    </message>
+    <message>
+        <source> issued by &apos;{issuer}&apos;</source>
+        <translation>（由“{issuer}”签发）</translation>
+    </message>
+    <message>
+        <source>a firewall or proxy is probably inspecting HTTPS; ask IT for its root certificate and install it in the system store, or point PIP_CERT at it (verification stays on)</source>
+        <translation>很可能有防火墙或代理在检查 HTTPS；请向 IT 部门索取其根证书并安装到系统证书库，或让 PIP_CERT 指向它（证书验证保持开启）</translation>
+    </message>
+    <message>
+        <source>the proxy {proxy} could not be used to reach {host}</source>
+        <translation>无法通过代理 {proxy} 连接 {host}</translation>
+    </message>
+    <message>
+        <source>the proxy {proxy} could not be used to reach {host}: connection refused</source>
+        <translation>无法通过代理 {proxy} 连接 {host}：连接被拒绝</translation>
+    </message>
+    <message>
+        <source>(from the environment)</source>
+        <translation>（来自环境变量）</translation>
+    </message>
+    <message>
+        <source>check the proxy address and port (HTTPS_PROXY / HTTP_PROXY or the wizard&apos;s proxy setting)</source>
+        <translation>请检查代理地址和端口（HTTPS_PROXY / HTTP_PROXY 或本向导的代理设置）</translation>
+    </message>
+    <message>
+        <source>DNS failure: the name {host} could not be resolved</source>
+        <translation>DNS 解析失败：无法解析域名 {host}</translation>
+    </message>
+    <message>
+        <source>check the internet connection, the spelling of the index URL, or the DNS / proxy settings</source>
+        <translation>请检查网络连接、索引地址的拼写，或 DNS / 代理设置</translation>
+    </message>
+    <message>
+        <source>connection refused by {host}: nothing is listening at {url}</source>
+        <translation>{host} 拒绝连接：{url} 上没有服务在监听</translation>
+    </message>
+    <message>
+        <source>check the host and port of the index URL; a firewall may be rejecting the connection</source>
+        <translation>请检查索引地址的主机和端口；可能有防火墙拒绝了连接</translation>
+    </message>
+    <message>
+        <source>timeout: {host} did not answer in time</source>
+        <translation>超时：{host} 未能及时响应</translation>
+    </message>
+    <message>
+        <source>the link may be slow or stalled; try again, or choose a mirror closer to you</source>
+        <translation>网络可能很慢或已停滞；请重试，或选择离您更近的镜像</translation>
+    </message>
+    <message>
+        <source>the secure connection to {host} failed</source>
+        <translation>与 {host} 的安全连接失败</translation>
+    </message>
+    <message>
+        <source>try again later</source>
+        <translation>请稍后重试</translation>
+    </message>
+    <message>
+        <source>the connection to {host} was lost ({error})</source>
+        <translation>与 {host} 的连接中断（{error}）</translation>
+    </message>
+    <message>
+        <source>check the internet connection and try again; downloads resume where they stopped</source>
+        <translation>请检查网络连接后重试；下载会从中断处继续</translation>
+    </message>
+    <message>
+        <source>proxy authentication required (407): {proxy} refused the request</source>
+        <translation>代理需要身份验证（407）：{proxy} 拒绝了请求</translation>
+    </message>
+    <message>
+        <source>the proxy</source>
+        <translation>代理</translation>
+    </message>
+    <message>
+        <source>put the user name and password in the proxy URL (http://user:password@host:port) or ask IT; they are never written to logs</source>
+        <translation>请把用户名和密码写进代理地址（http://用户名:密码@主机:端口），或询问 IT 部门；它们不会被写入日志</translation>
+    </message>
+    <message>
+        <source>{what}not found at the index (404): {url}</source>
+        <translation>在索引中找不到{what}（404）：{url}</translation>
+    </message>
+    <message>
+        <source>check the index URL and the variant; the release may not exist for this variant</source>
+        <translation>请检查索引地址和变体；该版本可能没有这个变体</translation>
+    </message>
+    <message>
+        <source>{what}access denied ({status}) at {url}</source>
+        <translation>{what}访问被拒绝（{status}）：{url}</translation>
+    </message>
+    <message>
+        <source>the index or mirror refuses this request; try the official index or another mirror</source>
+        <translation>索引或镜像拒绝了此请求；请尝试官方索引或其他镜像</translation>
+    </message>
+    <message>
+        <source>server error ({status} {reason}) at {url}</source>
+        <translation>服务器错误（{status} {reason}）：{url}</translation>
+    </message>
+    <message>
+        <source>the index is having trouble; try again in a few minutes or use a mirror</source>
+        <translation>索引服务器出现问题；请几分钟后重试，或使用镜像</translation>
+    </message>
+    <message>
+        <source>{what}HTTP {status} {reason} at {url}</source>
+        <translation>{what}HTTP {status} {reason}：{url}</translation>
+    </message>
+    <message>
+        <source>index page </source>
+        <translation>索引页面</translation>
+    </message>
+    <message>
+        <source>the package index </source>
+        <translation>软件包索引</translation>
+    </message>
+    <message>
+        <source>metadata of {file} </source>
+        <translation>{file} 的元数据</translation>
+    </message>
+    <message>
+        <source>wheel </source>
+        <translation>wheel 文件</translation>
+    </message>
+    <message>
+        <source>the NVIDIA driver lookup </source>
+        <translation>NVIDIA 驱动查询服务</translation>
+    </message>
+    <message>
+        <source>torch is imported from {file}, outside this environment ({prefix}): another torch shadows it</source>
+        <translation>torch 是从 {file} 导入的，不在此环境（{prefix}）中：另一个 torch 遮蔽了它</translation>
+    </message>
+    <message>
+        <source>uninstall the other torch (often in the user site: python -m pip uninstall torch outside the environment) or unset PYTHONPATH</source>
+        <translation>请卸载另一个 torch（通常在用户目录：在环境之外运行 python -m pip uninstall torch），或取消设置 PYTHONPATH</translation>
+    </message>
+    <message>
+        <source>this is a CPU-only build of torch ({torch})</source>
+        <translation>这是仅支持 CPU 的 torch 版本（{torch}）</translation>
+    </message>
+    <message>
+        <source>install a CUDA build: torch-gpu-setup plan shows the right one</source>
+        <translation>请安装 CUDA 版本：torch-gpu-setup plan 会给出合适的版本</translation>
+    </message>
+    <message>
+        <source>torch (built for {built_for}) sees no GPU</source>
+        <translation>torch（为 {built_for} 构建）看不到 GPU</translation>
+    </message>
+    <message>
+        <source>check the GPU driver (nvidia-smi) and CUDA_VISIBLE_DEVICES</source>
+        <translation>请检查 GPU 驱动（nvidia-smi）和 CUDA_VISIBLE_DEVICES</translation>
+    </message>
+    <message>
+        <source>no GPU: {reason}</source>
+        <translation>没有 GPU：{reason}</translation>
+    </message>
+    <message>
+        <source>no GPU</source>
+        <translation>没有 GPU</translation>
+    </message>
+    <message>
+        <source>this torch build ({torch}) has no kernels for {gpus}; it lists {arch_list}</source>
+        <translation>此 torch 版本（{torch}）没有适用于 {gpus} 的内核；它包含的是 {arch_list}</translation>
+    </message>
+    <message>
+        <source>install a build whose arch list includes {needed} (for new GPUs a newer CUDA variant, e.g. cu128 or later for Blackwell): torch-gpu-setup plan names it</source>
+        <translation>请安装架构列表中包含 {needed} 的版本（新显卡需要更新的 CUDA 变体，例如 Blackwell 需要 cu128 或更高）：torch-gpu-setup plan 会给出它</translation>
+    </message>
+    <message>
+        <source>wrong results on the GPU: {checks}</source>
+        <translation>GPU 上的计算结果错误：{checks}</translation>
+    </message>
+    <message>
+        <source>the build may not match the GPU or the driver is faulty: update the driver, then reinstall</source>
+        <translation>该版本可能与 GPU 不匹配，或驱动有问题：请更新驱动后重新安装</translation>
+    </message>
+    <message>
+        <source>autocast gave wrong results</source>
+        <translation>autocast 给出了错误的结果</translation>
+    </message>
+    <message>
+        <source>update the GPU driver</source>
+        <translation>请更新 GPU 驱动</translation>
+    </message>
+    <message>
+        <source>the model did not learn y = 3x + 2 (w={w}, b={b})</source>
+        <translation>模型没有学会 y = 3x + 2（w={w}，b={b}）</translation>
+    </message>
+    <message>
+        <source>the device computes wrong results: update the driver, reinstall torch</source>
+        <translation>设备计算结果错误：请更新驱动并重新安装 torch</translation>
+    </message>
+    <message>
+        <source>the loss did not fall ({first} -&gt; {last})</source>
+        <translation>损失没有下降（{first} -&gt; {last}）</translation>
+    </message>
+    <message>
+        <source>no GPU: there is no GPU memory to measure</source>
+        <translation>没有 GPU：没有可测量的显存</translation>
+    </message>
+    <message>
+        <source>no block of GPU memory could be allocated</source>
+        <translation>无法分配任何显存块</translation>
+    </message>
+    <message>
+        <source>close programs that use the GPU</source>
+        <translation>请关闭正在使用 GPU 的程序</translation>
+    </message>
+    <message>
+        <source>wrong results on GPU {gpus}</source>
+        <translation>GPU {gpus} 上的计算结果错误</translation>
+    </message>
+    <message>
+        <source>check that GPU (nvidia-smi -q) and its driver</source>
+        <translation>请检查该 GPU（nvidia-smi -q）及其驱动</translation>
+    </message>
+    <message>
+        <source>see the details; update the GPU driver and reinstall torch if it persists</source>
+        <translation>请查看详细信息；如果问题持续，请更新 GPU 驱动并重新安装 torch</translation>
+    </message>
+    <message>
+        <source>import torch failed: {error}</source>
+        <translation>导入 torch 失败：{error}</translation>
+    </message>
+    <message>
+        <source>reinstall torch in this environment (torch-gpu-setup install); on Windows install the Microsoft Visual C++ Redistributable if a DLL failed to load</source>
+        <translation>请在此环境中重新安装 torch（torch-gpu-setup install）；在 Windows 上，如果有 DLL 加载失败，请安装 Microsoft Visual C++ 可再发行组件</translation>
+    </message>
+    <message>
+        <source>torch did not import</source>
+        <translation>torch 导入失败</translation>
+    </message>
+    <message>
+        <source>see the import stage</source>
+        <translation>请查看导入阶段</translation>
+    </message>
+    <message>
+        <source>close other programs that use the GPU and run verify again</source>
+        <translation>请关闭其他正在使用 GPU 的程序，然后重新运行验证</translation>
+    </message>
+    <message>
+        <source>did not answer within {seconds} seconds</source>
+        <translation>在 {seconds} 秒内没有响应</translation>
+    </message>
+    <message>
+        <source>is not Python 3 (it rejects the -I option)</source>
+        <translation>不是 Python 3（它不接受 -I 选项）</translation>
+    </message>
+    <message>
+        <source>failed to run: {why}</source>
+        <translation>无法运行：{why}</translation>
+    </message>
+    <message>
+        <source>printed nothing</source>
+        <translation>没有任何输出</translation>
+    </message>
+    <message>
+        <source>gave an answer that could not be understood ({error})</source>
+        <translation>给出了无法理解的回答（{error}）</translation>
+    </message>
+    <message>
+        <source>could not inspect the Python interpreter {python}: it {why}</source>
+        <translation>无法检查 Python 解释器 {python}：它{why}</translation>
+    </message>
+    <message>
+        <source>check that the path names a working Python 3 interpreter (python --version)</source>
+        <translation>请确认该路径指向可用的 Python 3 解释器（python --version）</translation>
+    </message>
+    <message>
+        <source>no Python interpreter named {python} on PATH</source>
+        <translation>PATH 中没有名为 {python} 的 Python 解释器</translation>
+    </message>
+    <message>
+        <source>give the full path with --python</source>
+        <translation>请用 --python 给出完整路径</translation>
+    </message>
+    <message>
+        <source>no Python interpreter at {python}</source>
+        <translation>{python} 处没有 Python 解释器</translation>
+    </message>
+    <message>
+        <source>check the path given with --python</source>
+        <translation>请检查用 --python 给出的路径</translation>
+    </message>
+    <message>
+        <source>deleted {prefix} (the wizard created it)</source>
+        <translation>已删除 {prefix}（由本向导创建）</translation>
+    </message>
+    <message>
+        <source>{prefix} was already gone</source>
+        <translation>{prefix} 已经不存在</translation>
+    </message>
+    <message>
+        <source>{prefix} already matches the snapshot of {taken_at}</source>
+        <translation>{prefix} 已与 {taken_at} 的快照一致</translation>
+    </message>
+    <message>
+        <source>restored {prefix} to the snapshot of {taken_at}: removed {removed}, reinstalled {reinstalled}</source>
+        <translation>已将 {prefix} 恢复到 {taken_at} 的快照：移除 {removed} 个，重新安装 {reinstalled} 个</translation>
     </message>
 </context>
 </TS>

@@ -377,12 +377,14 @@ class WizardState(QObject):
         def check(ctx: TaskContext) -> dict[str, Any]:
             import requests
 
+            from wizard.core import messages as M
             from wizard.core.fetch.net import NetConfig, check_response, classify_error, make_session
+            from wizard.core.text import T
 
             session = make_session(NetConfig(proxy=proxy, timeout=(10.0, 15.0)))
             try:
                 response = session.get(page)
-                check_response(response, "the package index")
+                check_response(response, T(M.NET_WHAT_PACKAGE_INDEX))
             except requests.RequestException as exc:
                 err = classify_error(exc, url, proxy)
                 return {"ok": False, "url": url, "message": err.message, "hint": err.hint}

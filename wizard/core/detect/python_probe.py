@@ -235,15 +235,15 @@ def _probe_data(host: Host, path: str, timeout: float) -> tuple[dict[str, Any] |
     # cannot change what the probe sees.
     result = host.run([path, "-I", str(PROBE_SCRIPT)], timeout)
     if result.timed_out:
-        return None, f"did not answer within {timeout:g} seconds"
+        return None, T(M.PROBE_TIMEOUT, seconds=f"{timeout:g}")
     if result.returncode == 2 and "usage:" in result.stderr.lower():
         # Python 2 rejects -I (added in Python 3.4) with a usage message.
-        return None, "is not Python 3 (it rejects the -I option)"
+        return None, T(M.PROBE_NOT_PY3)
     if not result.ok:
-        return None, f"failed to run: {result.why_failed().rstrip('.')}"
+        return None, T(M.PROBE_FAILED, why=result.why_failed().rstrip("."))
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     if not lines:
-        return None, "printed nothing"
+        return None, T(M.PROBE_NOTHING)
     try:
         data = json.loads(lines[-1])
         if not isinstance(data, dict):
@@ -251,7 +251,7 @@ def _probe_data(host: Host, path: str, timeout: float) -> tuple[dict[str, Any] |
         if "error" in data:
             raise ValueError(str(data["error"]))
     except (ValueError, TypeError) as exc:
-        return None, f"gave an answer that could not be understood ({exc})"
+        return None, T(M.PROBE_GARBLED, error=str(exc))
     return data, ""
 
 
@@ -263,7 +263,7 @@ def probe_interpreter(host: Host, candidate: Candidate, timeout: float = PROBE_T
     try:
         return ProbeResult(candidate, target_from_probe(host, data, candidate.path))
     except (ValueError, TypeError, KeyError) as exc:
-        return ProbeResult(candidate, None, f"gave an answer that could not be understood ({exc})")
+        return ProbeResult(candidate, None, T(M.PROBE_GARBLED, error=str(exc)))
 
 
 def describe_interpreter(python: str, timeout: float = 60.0, host: Host | None = None) -> dict[str, Any]:
@@ -277,14 +277,13 @@ def describe_interpreter(python: str, timeout: float = 60.0, host: Host | None =
     if not host.isabs(python) and os.sep not in python:
         found = host.which(python)
         if found is None:
-            raise WizardError(f"no Python interpreter named {python} on PATH", hint="give the full path with --python")
+            raise WizardError(T(M.PROBE_NOT_ON_PATH, python=python), hint=T(M.PROBE_NOT_ON_PATH_HINT))
         path = found
     elif not os.path.exists(python):
-        raise WizardError(f"no Python interpreter at {python}", hint="check the path given with --python")
+        raise WizardError(T(M.PROBE_NO_FILE, python=python), hint=T(M.PROBE_NO_FILE_HINT))
     data, why = _probe_data(host, path, timeout)
     if data is None:
-        raise WizardError(f"could not inspect the Python interpreter {python}: it {why}",
-                          hint="check that the path names a working Python 3 interpreter (python --version)")
+        raise WizardError(T(M.PROBE_UNUSABLE, python=python, why=why), hint=T(M.PROBE_UNUSABLE_HINT))
     return data
 
 

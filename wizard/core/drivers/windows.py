@@ -122,7 +122,7 @@ def lookup_windows_driver(lookup_url: str, session: requests.Session) -> Windows
         resp = session.get(lookup_url)
     except requests.RequestException as exc:
         raise classify_error(exc, lookup_url) from None
-    check_response(resp, "the NVIDIA driver lookup")
+    check_response(resp, T(M.NET_WHAT_DRIVER_LOOKUP))
     driver = parse_lookup_response(resp.text)
     lookup_host = urlsplit(lookup_url).hostname or ""
     parts = urlsplit(driver.url)

@@ -28,8 +28,10 @@ from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
+from wizard.core import messages as M
 from wizard.core.errors import InputError, WizardError
 from wizard.core.fetch.net import SIMPLE_ACCEPT, NetworkError, check_response, classify_error, make_session
+from wizard.core.text import T
 
 JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
 
@@ -237,7 +239,7 @@ class IndexClient:
             resp = self.session.get(url, headers={"Accept": SIMPLE_ACCEPT})
         except requests.RequestException as exc:
             raise classify_error(exc, url) from None
-        check_response(resp, "index page")
+        check_response(resp, T(M.NET_WHAT_INDEX_PAGE))
         ctype = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
         final = resp.url or url
         if ctype == JSON_CONTENT_TYPE:
@@ -353,7 +355,7 @@ class IndexClient:
             resp = self.session.head(url, allow_redirects=True)
         except requests.RequestException as exc:
             raise classify_error(exc, url) from None
-        check_response(resp, "wheel")
+        check_response(resp, T(M.NET_WHAT_WHEEL))
         value = resp.headers.get("Content-Length")
         return int(value) if value and value.isdigit() else None
 

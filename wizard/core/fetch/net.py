@@ -29,6 +29,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from wizard import __version__
+from wizard.core import messages as M
 from wizard.core.errors import WizardError
 
 # Re-exported: the presets are plain data in their own module so the GUI can show them without
@@ -36,6 +37,7 @@ from wizard.core.errors import WizardError
 from wizard.core.knowledge.mirrors import MIRROR_PRESETS as MIRROR_PRESETS
 from wizard.core.knowledge.mirrors import OFFICIAL_INDEX as OFFICIAL_INDEX
 from wizard.core.knowledge.mirrors import MirrorPreset as MirrorPreset
+from wizard.core.text import T, Text
 
 # (connect, read) seconds. Read is per socket read, not for the whole file, so a stalled response
 # is noticed within a minute while a slow but moving 3 GB download is never cut.
@@ -212,72 +214,37 @@ def classify_error(exc: BaseException, url: str, proxy: str | None = None) -> Ne
 
     if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain) or "CERTIFICATE_VERIFY_FAILED" in text:
         issuer = peer_certificate_issuer(url)
-        who = f" issued by '{issuer}'" if issuer else ""
-        return NetworkError(
-            "tls",
-            f"TLS interception: the certificate presented for {host}{who} is not trusted by this computer",
-            hint="a firewall or proxy is probably inspecting HTTPS; ask IT for its root certificate and "
-                 "install it in the system store, or point PIP_CERT at it (verification stays on)",
-            details=details,
-        )
+        who = T(M.NET_TLS_ISSUER, issuer=issuer) if issuer else ""
+        return NetworkError("tls", T(M.NET_TLS, host=host, who=who), hint=T(M.NET_TLS_HINT), details=details)
     if "407" in text and ("Proxy Authentication" in text or "Tunnel connection failed" in text):
         return proxy_auth_error(proxy, details)
     if isinstance(exc, requests.exceptions.ProxyError) or any(
         isinstance(e, requests.exceptions.ProxyError) for e in chain
     ):
         refused = any(isinstance(e, ConnectionRefusedError) for e in chain)
-        return NetworkError(
-            "proxy",
-            f"the proxy {redact_url(proxy or '') or '(from the environment)'} could not be used to reach "
-            f"{host}" + (": connection refused" if refused else ""),
-            hint="check the proxy address and port (HTTPS_PROXY / HTTP_PROXY or the wizard's proxy setting)",
-            details=details,
-        )
+        where = redact_url(proxy or "") or T(M.NET_PROXY_FROM_ENV)
+        return NetworkError("proxy", T(M.NET_PROXY_REFUSED if refused else M.NET_PROXY, proxy=where, host=host),
+                            hint=T(M.NET_PROXY_HINT), details=details)
     if any(isinstance(e, socket.gaierror) for e in chain) or "NameResolutionError" in text \
             or "Name or service not known" in text or "getaddrinfo failed" in text:
-        return NetworkError(
-            "dns",
-            f"DNS failure: the name {host} could not be resolved",
-            hint="check the internet connection, the spelling of the index URL, or the DNS / proxy settings",
-            details=details,
-        )
+        return NetworkError("dns", T(M.NET_DNS, host=host), hint=T(M.NET_DNS_HINT), details=details)
     if any(isinstance(e, ConnectionRefusedError) for e in chain) or "Connection refused" in text:
-        return NetworkError(
-            "refused",
-            f"connection refused by {host}: nothing is listening at {safe}",
-            hint="check the host and port of the index URL; a firewall may be rejecting the connection",
-            details=details,
-        )
+        return NetworkError("refused", T(M.NET_REFUSED, host=host, url=safe), hint=T(M.NET_REFUSED_HINT),
+                            details=details)
     if any(isinstance(e, (requests.exceptions.Timeout, TimeoutError)) for e in chain) \
             or "timed out" in text:
-        return NetworkError(
-            "timeout",
-            f"timeout: {host} did not answer in time",
-            hint="the link may be slow or stalled; try again, or choose a mirror closer to you",
-            details=details,
-        )
+        return NetworkError("timeout", T(M.NET_TIMEOUT, host=host), hint=T(M.NET_TIMEOUT_HINT), details=details)
     if isinstance(exc, ssl.SSLError) or any(isinstance(e, ssl.SSLError) for e in chain):
-        return NetworkError("tls", f"the secure connection to {host} failed", hint="try again later",
-                            details=details)
-    return NetworkError(
-        "connection",
-        f"the connection to {host} was lost ({type(exc).__name__})",
-        hint="check the internet connection and try again; downloads resume where they stopped",
-        details=details,
-    )
+        return NetworkError("tls", T(M.NET_TLS_FAILED, host=host), hint=T(M.NET_TRY_LATER), details=details)
+    return NetworkError("connection", T(M.NET_LOST, host=host, error=type(exc).__name__), hint=T(M.NET_LOST_HINT),
+                        details=details)
 
 
 def proxy_auth_error(proxy: str | None, details: str = "") -> NetworkError:
     """The words for HTTP 407 from a proxy."""
-    where = redact_url(proxy) if proxy else "the proxy"
-    return NetworkError(
-        "proxy-auth",
-        f"proxy authentication required (407): {where} refused the request",
-        hint="put the user name and password in the proxy URL (http://user:password@host:port) or ask IT; "
-             "they are never written to logs",
-        details=details,
-        status=407,
-    )
+    where = redact_url(proxy) if proxy else T(M.NET_THE_PROXY)
+    return NetworkError("proxy-auth", T(M.NET_PROXY_AUTH, proxy=where), hint=T(M.NET_PROXY_AUTH_HINT),
+                        details=details, status=407)
 
 
 def check_response(resp: requests.Response, what: str = "") -> None:
@@ -286,28 +253,20 @@ def check_response(resp: requests.Response, what: str = "") -> None:
     if status < 400:
         return
     url = redact_url(resp.url or "")
-    label = f"{what} " if what else ""
+    # what was asked for: a Text of messages.NET_WHAT_* (ends in a space), or a file name
+    label = what if isinstance(what, Text) or not what else f"{what} "
     if status == 407:
         raise proxy_auth_error(None, details=f"{status} {resp.reason} for {url}")
     if status == 404:
-        raise NetworkError(
-            "not-found", f"{label}not found at the index (404): {url}",
-            hint="check the index URL and the variant; the release may not exist for this variant",
-            status=status,
-        )
+        raise NetworkError("not-found", T(M.NET_NOT_FOUND, what=label, url=url), hint=T(M.NET_NOT_FOUND_HINT),
+                           status=status)
     if status in (401, 403):
-        raise NetworkError(
-            "forbidden", f"{label}access denied ({status}) at {url}",
-            hint="the index or mirror refuses this request; try the official index or another mirror",
-            status=status,
-        )
+        raise NetworkError("forbidden", T(M.NET_FORBIDDEN, what=label, status=status, url=url),
+                           hint=T(M.NET_FORBIDDEN_HINT), status=status)
     if status >= 500:
-        raise NetworkError(
-            "server", f"server error ({status} {resp.reason}) at {url}",
-            hint="the index is having trouble; try again in a few minutes or use a mirror",
-            status=status,
-        )
-    raise NetworkError("http", f"{label}HTTP {status} {resp.reason} at {url}", status=status)
+        raise NetworkError("server", T(M.NET_SERVER, status=status, reason=resp.reason, url=url),
+                           hint=T(M.NET_SERVER_HINT), status=status)
+    raise NetworkError("http", T(M.NET_HTTP, what=label, status=status, reason=resp.reason, url=url), status=status)
 
 
 # --------------------------------------------------------------------------- who signed this certificate

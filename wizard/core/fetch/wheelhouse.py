@@ -31,12 +31,14 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from wizard.core import messages as M
 from wizard.core.errors import WizardError
 from wizard.core.fetch.download import Downloader, DownloadItem, FileProgressCallback, ProgressCallback
 from wizard.core.fetch.index import IndexClient, WheelFile, parse_requirement
 from wizard.core.fetch.net import check_response, classify_error, make_session
 from wizard.core.fetch.tags import target_tags
 from wizard.core.model.machine import OsInfo, PythonTarget
+from wizard.core.text import T
 
 MANIFEST = "wheelhouse.json"
 
@@ -155,7 +157,7 @@ class _Resolver:
                 resp = self.session.get(url)
             except requests.RequestException as exc:
                 raise classify_error(exc, url) from None
-            check_response(resp, f"metadata of {wheel.filename}")
+            check_response(resp, T(M.NET_WHAT_METADATA, file=wheel.filename))
             want = (wheel.metadata or {}).get("sha256")
             if want and hashlib.sha256(resp.content).hexdigest() != want:
                 raise WizardError(f"the metadata file of {wheel.filename} does not match the index's hash",

@@ -418,8 +418,10 @@ def run_install(
             raise WizardError(T(M.FLOW_TIMED_OUT), hint=_undo(target, created, snapshot, emit, previous))
         if not result.ok:
             failure = pip_runner.classify_failure(result.tail, result.returncode)
+            if failure.kind == "invalid_wheel" and wheelhouse is not None and wheelhouse == wheelhouse_dir(request):
+                forget_downloads(wheelhouse, request.cache_dir)   # a retry must not reuse the broken file
             undone = _undo(target, created, snapshot, emit, previous)
-            raise WizardError(failure.message, hint=T(M.TWO_SENTENCES, first=failure.hint, second=undone),
+            raise WizardError(failure.message, hint=T(M.FLOW_FAILED_HINT, hint=failure.hint, undone=undone),
                               details=failure.details)
         emit(StepFinished("pip"))
     except WizardError as exc:
@@ -504,6 +506,27 @@ def wheelhouse_dir(request: InstallRequest) -> Path:
 
     cache = request.cache_dir or default_cache_dir()
     return cache / "wheelhouses" / envs.env_name_for(request.torch, request.variant)
+
+
+def forget_downloads(wheelhouse: Path, cache_dir: Path | None) -> None:
+    """Delete a wheelhouse of the cache and the cached files it links to (pip found one broken).
+
+    Only the cache's own wheelhouse: a folder the person gave or a bundle is never touched.
+    """
+    import shutil
+
+    from wizard.core.fetch.download import default_cache_dir
+
+    cache = cache_dir or default_cache_dir()
+    try:
+        listed = json.loads((wheelhouse / MANIFEST).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        listed = []
+    for entry in listed:
+        sha = str(entry.get("sha256") or "") if isinstance(entry, dict) else ""
+        if len(sha) == 64:
+            shutil.rmtree(cache / sha[:2] / sha, ignore_errors=True)
+    shutil.rmtree(wheelhouse, ignore_errors=True)
 
 
 def gather_wheels(request: InstallRequest, source: Source | None, python: str, emit: Emit,

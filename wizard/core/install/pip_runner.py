@@ -228,6 +228,13 @@ _FAILURE_RULES: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
         M.PIP_HASH_MISMATCH_HINT,
     ),
     (
+        # pip's words for a wheel that is not a zip (pip/_internal/utils/unpacking.py, "Wheel ... is invalid")
+        "invalid_wheel",
+        ("is invalid.", "BadZipFile", "File is not a zip file", "has an invalid wheel"),
+        M.PIP_INVALID_WHEEL,
+        M.PIP_INVALID_WHEEL_HINT,
+    ),
+    (
         "disk_full",
         ("No space left on device", "[Errno 28]", "There is not enough space on the disk"),
         M.PIP_DISK_FULL,
@@ -345,5 +352,6 @@ def classify_failure(lines: Sequence[str], returncode: int | None) -> PipFailure
                     message = T(M.PIP_NO_MATCH_FOR, requirement=requirement)
             return PipFailure(kind, message, T(hint), details)
     errors = [line.strip() for line in lines if line.strip().startswith("ERROR:")]
-    message = errors[-1][len("ERROR:"):].strip() if errors else T(M.PIP_FAILED, code=returncode)
+    # pip's own last error line, framed: it is pip's text, shown as it is (the details have the rest)
+    message = T(M.PIP_SAID, error=errors[-1][len("ERROR:"):].strip()) if errors else T(M.PIP_FAILED, code=returncode)
     return PipFailure("unknown", message, T(M.PIP_UNKNOWN_HINT), details)

@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wizard.core import messages as M
 from wizard.core.errors import WizardError
 from wizard.core.install import pip_runner
 from wizard.core.install.environments import LineCallback, data_dir, delete_created_venv, now
 from wizard.core.install.interpreters import list_distributions
 from wizard.core.process import CommandResult, run_command
+from wizard.core.text import T
 
 SNAPSHOT_SCHEMA = "env-snapshot/1"
 
@@ -154,7 +156,7 @@ def rollback(
     if snap.created_venv:
         deleted = delete_created_venv(prefix)
         snapshot_path(python).unlink(missing_ok=True)
-        return f"deleted {prefix} (the wizard created it)" if deleted else f"{prefix} was already gone"
+        return T(M.ROLLBACK_DELETED if deleted else M.ROLLBACK_GONE, prefix=str(prefix))
     # Pin files first: our own constraints would otherwise forbid reinstalling the old build.
     for name, path in pin_files(prefix).items():
         if name not in snap.pin_files:
@@ -185,6 +187,6 @@ def rollback(
             details=why.details if why else "",
         )
     if plan.empty:
-        return f"{prefix} already matches the snapshot of {snap.taken_at}"
-    return (f"restored {prefix} to the snapshot of {snap.taken_at}: removed {len(plan.remove)}, "
-            f"reinstalled {len(plan.restore)}")
+        return T(M.ROLLBACK_MATCHES, prefix=str(prefix), taken_at=snap.taken_at)
+    return T(M.ROLLBACK_RESTORED, prefix=str(prefix), taken_at=snap.taken_at, removed=len(plan.remove),
+             reinstalled=len(plan.restore))

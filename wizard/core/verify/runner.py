@@ -18,9 +18,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from wizard.core import messages as M
 from wizard.core.errors import Cancelled, WizardError
 from wizard.core.events import Emit, TrainingStep, VerifyStageDone, VerifyStageStarted
 from wizard.core.process import Command, run_command
+from wizard.core.text import Text
 
 VERDICTS = ("gpu-ok", "cpu-only", "failed")
 # The CPU run takes ~20 s on 2 cores, a modern GPU < 60 s; 15 minutes covers a slow first CUDA
@@ -75,14 +77,26 @@ class VerifyResult:
         }
 
 
+def _words(value: Any, english: str) -> str:
+    """The script's ``{"template", "params"}`` as a translatable Text, when the template is one the
+    wizard knows (messages.VERIFY_TEXTS); otherwise the English the script wrote."""
+    if not isinstance(value, dict) or value.get("template") not in M.VERIFY_TEXTS:
+        return english
+    params = {k: _words(v, str(v)) for k, v in dict(value.get("params") or {}).items()}
+    try:
+        return Text(str(value["template"]).format(**params), str(value["template"]), params)
+    except (KeyError, IndexError, ValueError):
+        return english
+
+
 def _stage_from(record: Mapping[str, Any]) -> StageResult:
-    known = {"name", "status", "reason", "remedy", "seconds", "event"}
+    known = {"name", "status", "reason", "remedy", "seconds", "event", "reason_words", "remedy_words"}
     seconds = record.get("seconds")
     return StageResult(
         name=str(record.get("name", "?")),
         status=str(record.get("status", "fail")),
-        reason=str(record.get("reason") or ""),
-        remedy=str(record.get("remedy") or ""),
+        reason=_words(record.get("reason_words"), str(record.get("reason") or "")),
+        remedy=_words(record.get("remedy_words"), str(record.get("remedy") or "")),
         seconds=float(seconds) if isinstance(seconds, (int, float)) else None,
         data={k: v for k, v in record.items() if k not in known},
     )

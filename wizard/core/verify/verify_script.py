@@ -57,6 +57,32 @@ def emit(obj: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+class Words(str):
+    """An English sentence that remembers its template and params, so the wizard can translate it
+    (the templates are listed in wizard/core/messages.py VERIFY_TEXTS; this file runs without it)."""
+
+    template: str
+    params: dict[str, Any]
+
+    def __new__(cls, template: str, **params: Any) -> Words:
+        self = super().__new__(cls, template.format(**params))
+        self.template = template
+        self.params = params
+        return self
+
+
+def W(template: str, **params: Any) -> Words:
+    """``template`` filled with ``params``, translatable by the wizard."""
+    return Words(template, **params)
+
+
+def _words_json(value: Any) -> Any:
+    """A Words as ``{"template": ..., "params": {...}}`` (nested ones too), for the wizard."""
+    if isinstance(value, Words):
+        return {"template": value.template, "params": {k: _words_json(v) for k, v in value.params.items()}}
+    return value
+
+
 class StageFailed(Exception):
     """A stage's own verdict of failure, with the words for a person."""
 
@@ -112,9 +138,9 @@ def stage_import(ctx: Context) -> dict[str, Any]:
         import torch  # type: ignore[import-not-found]
     except Exception as exc:  # ImportError, OSError from a missing DLL, ...
         raise StageFailed(
-            f"import torch failed: {type(exc).__name__}: {exc}",
-            "reinstall torch in this environment (torch-gpu-setup install); on Windows install the "
-            "Microsoft Visual C++ Redistributable if a DLL failed to load",
+            W("import torch failed: {error}", error=f"{type(exc).__name__}: {exc}"),
+            W("reinstall torch in this environment (torch-gpu-setup install); on Windows install the "
+              "Microsoft Visual C++ Redistributable if a DLL failed to load"),
         ) from exc
     ctx.torch = torch
     seconds = time.perf_counter() - start
@@ -139,10 +165,10 @@ def stage_import(ctx: Context) -> dict[str, Any]:
     }
     if not inside:
         raise StageFailed(
-            f"torch is imported from {torch_file}, outside this environment ({prefix}): "
-            "another torch shadows it",
-            "uninstall the other torch (often in the user site: python -m pip uninstall torch outside "
-            "the environment) or unset PYTHONPATH",
+            W("torch is imported from {file}, outside this environment ({prefix}): another torch shadows it",
+              file=torch_file, prefix=prefix),
+            W("uninstall the other torch (often in the user site: python -m pip uninstall torch outside "
+              "the environment) or unset PYTHONPATH"),
             **data,
         )
     return data
@@ -154,14 +180,14 @@ def stage_devices(ctx: Context) -> dict[str, Any]:
         f"CUDA {torch.version.cuda}" if torch.version.cuda else None)
     if not torch.cuda.is_available():
         if built_for is None:
-            reason = f"this is a CPU-only build of torch ({torch.__version__})"
-            remedy = "install a CUDA build: torch-gpu-setup plan shows the right one"
+            reason = W("this is a CPU-only build of torch ({torch})", torch=torch.__version__)
+            remedy = W("install a CUDA build: torch-gpu-setup plan shows the right one")
         else:
-            reason = f"torch (built for {built_for}) sees no GPU"
-            remedy = "check the GPU driver (nvidia-smi) and CUDA_VISIBLE_DEVICES"
+            reason = W("torch (built for {built_for}) sees no GPU", built_for=built_for)
+            remedy = W("check the GPU driver (nvidia-smi) and CUDA_VISIBLE_DEVICES")
         if ctx.expect_gpu:
             raise StageFailed(reason, remedy)
-        raise Skip("no GPU: " + reason, remedy)
+        raise Skip(W("no GPU: {reason}", reason=reason), remedy)
     ctx.gpu = True
     ctx.backend = "rocm" if getattr(torch.version, "hip", None) else "cuda"
     ctx.device_count = torch.cuda.device_count()
@@ -203,7 +229,7 @@ def _arch_supported(major: int, minor: int, arch_list: list[str]) -> tuple[bool,
 def stage_arch(ctx: Context) -> dict[str, Any]:
     torch = ctx.torch
     if not ctx.gpu:
-        raise Skip("no GPU")
+        raise Skip(W("no GPU"))
     arch_list = list(torch.cuda.get_arch_list())
     results = []
     failures = []
@@ -222,10 +248,10 @@ def stage_arch(ctx: Context) -> dict[str, Any]:
     data = {"arch_list": arch_list, "gpus": results}
     if failures:
         raise StageFailed(
-            f"this torch build ({torch.__version__}) has no kernels for {', '.join(failures)}; "
-            f"it lists {' '.join(arch_list)}",
-            f"install a build whose arch list includes {failures[0].split('(')[-1][:-1]} (for new GPUs a "
-            "newer CUDA variant, e.g. cu128 or later for Blackwell): torch-gpu-setup plan names it",
+            W("this torch build ({torch}) has no kernels for {gpus}; it lists {arch_list}",
+              torch=torch.__version__, gpus=", ".join(failures), arch_list=" ".join(arch_list)),
+            W("install a build whose arch list includes {needed} (for new GPUs a newer CUDA variant, e.g. cu128 "
+              "or later for Blackwell): torch-gpu-setup plan names it", needed=failures[0].split("(")[-1][:-1]),
             **data,
         )
     return data
@@ -244,7 +270,7 @@ def _matmul_check(torch: Any, device: str, dtype_name: str, size: int = 256) -> 
 def stage_kernels(ctx: Context) -> dict[str, Any]:
     torch = ctx.torch
     if not ctx.gpu:
-        raise Skip("no GPU")
+        raise Skip(W("no GPU"))
     device = "cuda:0"
     # fp32 must be compared as true fp32: TF32 would round to 10 mantissa bits.
     torch.backends.cuda.matmul.allow_tf32 = False
@@ -284,9 +310,9 @@ def stage_kernels(ctx: Context) -> dict[str, Any]:
         c["rel_error"] = _round3(c["rel_error"])
     if bad:
         raise StageFailed(
-            "wrong results on the GPU: "
-            + ", ".join(f"{c['op']} {c['dtype']} error {c['rel_error']} > {c['limit']}" for c in bad),
-            "the build may not match the GPU or the driver is faulty: update the driver, then reinstall",
+            W("wrong results on the GPU: {checks}",
+              checks=", ".join(f"{c['op']} {c['dtype']} error {c['rel_error']} > {c['limit']}" for c in bad)),
+            W("the build may not match the GPU or the driver is faulty: update the driver, then reinstall"),
             checks=checks,
         )
     return {"checks": checks}
@@ -295,7 +321,7 @@ def stage_kernels(ctx: Context) -> dict[str, Any]:
 def stage_precision(ctx: Context) -> dict[str, Any]:
     torch = ctx.torch
     if not ctx.gpu:
-        raise Skip("no GPU")
+        raise Skip(W("no GPU"))
     layer = torch.nn.Linear(128, 128).to("cuda:0")
     x = torch.randn(64, 128, device="cuda:0")
     reference = layer(x).double()
@@ -313,7 +339,7 @@ def stage_precision(ctx: Context) -> dict[str, Any]:
         results.append({"dtype": name, "status": "pass" if ok else "fail", "rel_error": _round3(error),
                         "output_dtype": str(out.dtype)})
     if any(r["status"] == "fail" for r in results):
-        raise StageFailed("autocast gave wrong results", "update the GPU driver", autocast=results)
+        raise StageFailed(W("autocast gave wrong results"), W("update the GPU driver"), autocast=results)
     return {"autocast": results}
 
 
@@ -346,8 +372,8 @@ def stage_linear_regression(ctx: Context) -> dict[str, Any]:
             "first_loss": round(first, 5), "final_loss": round(final, 6)}
     # Tolerance 0.05: the noise (sigma 0.01 over 256 points) moves the least-squares w, b by ~1e-3.
     if not (final < first / 10 and abs(w - true_w) < 0.05 and abs(b - true_b) < 0.05):
-        raise StageFailed(f"the model did not learn y = 3x + 2 (w={w:.3f}, b={b:.3f})",
-                          "the device computes wrong results: update the driver, reinstall torch", **data)
+        raise StageFailed(W("the model did not learn y = 3x + 2 (w={w}, b={b})", w=f"{w:.3f}", b=f"{b:.3f}"),
+                          W("the device computes wrong results: update the driver, reinstall torch"), **data)
     return data
 
 
@@ -408,8 +434,9 @@ def stage_training(ctx: Context) -> dict[str, Any]:
         data["cpu_steps_per_s"] = round(cpu_steps / cpu_elapsed, 1)
         data["speedup_vs_cpu"] = round((steps / elapsed) / (cpu_steps / cpu_elapsed), 2)
     if not (math.isfinite(losses[-1]) and losses[-1] < 0.7 * losses[0]):
-        raise StageFailed(f"the loss did not fall ({losses[0]:.4f} -> {losses[-1]:.4f})",
-                          "the device computes wrong results: update the driver, reinstall torch", **data)
+        raise StageFailed(W("the loss did not fall ({first} -> {last})", first=f"{losses[0]:.4f}",
+                            last=f"{losses[-1]:.4f}"),
+                          W("the device computes wrong results: update the driver, reinstall torch"), **data)
     return data
 
 
@@ -428,7 +455,7 @@ def _time_cuda(torch: Any, fn: Callable[[], Any], iterations: int) -> float:
 def stage_throughput(ctx: Context) -> dict[str, Any]:
     torch = ctx.torch
     if not ctx.gpu:
-        raise Skip("no GPU")
+        raise Skip(W("no GPU"))
     device = "cuda:0"
     free, _total = torch.cuda.mem_get_info(0)
     n = 8192 if free > 4 * 1024 ** 3 else 4096
@@ -461,7 +488,7 @@ def stage_throughput(ctx: Context) -> dict[str, Any]:
 def stage_memory(ctx: Context) -> dict[str, Any]:
     torch = ctx.torch
     if not ctx.gpu:
-        raise Skip("no GPU: there is no GPU memory to measure")
+        raise Skip(W("no GPU: there is no GPU memory to measure"))
     device = "cuda:0"
     torch.cuda.empty_cache()
     free, total = torch.cuda.mem_get_info(0)
@@ -490,7 +517,8 @@ def stage_memory(ctx: Context) -> dict[str, Any]:
             "bf16_inference_params_billion": round(inference_b, 1),
             "bf16_lora_params_billion": round(lora_b, 1), "estimates": "rules of thumb (see verify_script)"}
     if largest == 0:
-        raise StageFailed("no block of GPU memory could be allocated", "close programs that use the GPU", **data)
+        raise StageFailed(W("no block of GPU memory could be allocated"), W("close programs that use the GPU"),
+                          **data)
     return data
 
 
@@ -511,7 +539,7 @@ def _all_reduce_worker(rank: int, world_size: int, init_file: str, backend: str)
 def stage_multi_gpu(ctx: Context) -> dict[str, Any]:
     torch = ctx.torch
     if not ctx.gpu:
-        raise Skip("no GPU")
+        raise Skip(W("no GPU"))
     per_gpu = []
     for index in range(ctx.device_count):
         error = _matmul_check(torch, f"cuda:{index}", "float32", size=128)
@@ -520,8 +548,8 @@ def stage_multi_gpu(ctx: Context) -> dict[str, Any]:
     data: dict[str, Any] = {"gpus": per_gpu}
     bad = [g for g in per_gpu if not g["ok"]]
     if bad:
-        raise StageFailed("wrong results on GPU " + ", ".join(str(g["index"]) for g in bad),
-                          "check that GPU (nvidia-smi -q) and its driver", **data)
+        raise StageFailed(W("wrong results on GPU {gpus}", gpus=", ".join(str(g["index"]) for g in bad)),
+                          W("check that GPU (nvidia-smi -q) and its driver"), **data)
     if ctx.device_count < 2:
         data["all_reduce"] = "not needed: one GPU"
         return data
@@ -555,7 +583,7 @@ def run_stage(name: str, ctx: Context) -> dict[str, Any]:
     record: dict[str, Any] = {"name": name}
     try:
         if ctx.torch is None and name != "import":
-            raise Skip("torch did not import", "see the import stage")
+            raise Skip(W("torch did not import"), W("see the import stage"))
         record.update(STAGE_FUNCTIONS[name](ctx) or {})
         record["status"] = "pass"
     except Skip as skip:
@@ -568,12 +596,15 @@ def run_stage(name: str, ctx: Context) -> dict[str, Any]:
             raise
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         reason = f"{type(exc).__name__}: {first_line}"
-        remedy = "see the details; update the GPU driver and reinstall torch if it persists"
+        remedy = W("see the details; update the GPU driver and reinstall torch if it persists")
         if "out of memory" in str(exc).lower():
-            remedy = "close other programs that use the GPU and run verify again"
+            remedy = W("close other programs that use the GPU and run verify again")
         record.update({"status": "fail", "reason": reason, "remedy": remedy,
                        "traceback": traceback.format_exc(limit=4)[-2000:]})
     record["seconds"] = round(time.perf_counter() - start, 3)
+    for key in ("reason", "remedy"):   # the words' templates too, so the wizard shows them translated
+        if isinstance(record.get(key), Words):
+            record[f"{key}_words"] = _words_json(record[key])
     emit(dict(record, event="stage"))
     return record
 
