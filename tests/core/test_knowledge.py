@@ -103,3 +103,15 @@ def test_damaged_overlay_falls_back_to_bundled_data(tmp_path: Path) -> None:
     kb = load_knowledge(path)
     assert kb.releases == bundled_knowledge().releases
     assert any("ignored" in n for n in kb.notes)
+
+
+def test_the_size_estimate_is_the_data_download_and_disk_need_per_device() -> None:
+    from wizard.core.knowledge.base import load_knowledge
+
+    kb = load_knowledge()
+    # a CPU build downloads about 210 MB (torch-2.13.0+cpu is 191,794,682 bytes), not a third of its 2 GiB
+    assert kb.size_estimate("cpu") == (0.2, 2.0)
+    assert kb.size_estimate("cuda") == (3.0, 9.0)
+    for device, need in kb.disk_needs_gib.items():
+        download, disk = kb.size_estimate(device)
+        assert 0 < download < disk == need

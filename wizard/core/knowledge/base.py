@@ -115,6 +115,7 @@ class Knowledge:
     cuda_floors: dict[int, dict[str, str]]
     cuda_bundled: dict[str, dict[str, str | None]]
     disk_needs_gib: dict[str, float]
+    download_gib: dict[str, float] = field(default_factory=dict)
     overlay: dict[str, Any] | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
@@ -129,12 +130,11 @@ class Knowledge:
     def size_estimate(self, device: str) -> tuple[float, float]:
         """(download GiB, disk GiB needed in all) for a build of ``device``: the one estimate.
 
-        The disk need is releases.json's ``disk_needs_gib`` (downloads included); the download
-        share is a third of it (~3 GB of the 9 GB of a CUDA build, the same source). The real
-        sizes are known once the index is read (the install's ``FilesPlanned`` event).
+        releases.json's ``download_gib`` and ``disk_needs_gib`` (downloads included), each with its
+        source. The real sizes are known once the index is read (the install's ``FilesPlanned``).
         """
         need = self.disk_needs_gib.get(device, 0.0)
-        return need / 3, need
+        return self.download_gib.get(device, need / 3), need
 
     def floor(self, cuda_major: int, os_family: str) -> str | None:
         """Minimum driver for any toolkit of ``cuda_major`` (minor-version compatibility, Table 2)."""
@@ -207,9 +207,11 @@ def _build(releases_doc: dict[str, Any], cuda_doc: dict[str, Any]) -> Knowledge:
     floors = {int(f["major"]): dict(f["floor"]) for f in cuda_doc["families"]}
     bundled = {t["cuda"]: dict(t["bundled"]) for t in cuda_doc["toolkits"]}
     disk = {k: float(v) for k, v in releases_doc["disk_needs_gib"].items() if k != "source"}
+    download = {k: float(v) for k, v in releases_doc.get("download_gib", {}).items()
+                if isinstance(v, (int, float))}
     return Knowledge(
         date=releases_doc["date"], releases=tuple(releases), rocm_gfx=rocm,
-        cuda_floors=floors, cuda_bundled=bundled, disk_needs_gib=disk,
+        cuda_floors=floors, cuda_bundled=bundled, disk_needs_gib=disk, download_gib=download,
     )
 
 
