@@ -97,3 +97,35 @@ def test_a_failing_demo_and_the_finish_page_read_in_chinese(chinese: None, qtbot
     finish = wizard.page_of(PageId.FINISH)
     assert isinstance(finish, FinishPage)
     assert_chinese(visible_text(finish))
+
+
+PROFILES = Path(__file__).resolve().parents[1] / "profiles"
+SHARED = sorted(PROFILES.glob("*.json")) + sorted((PROFILES / "extra").glob("*.json"))   # shared, then our own
+TITLES = {"driver": ("Driver and tools", "驱动和工具"), "python": ("Python first", "先安装 Python"),
+          "disk": ("Free disk space", "释放磁盘空间"), "reboot": ("Restart first", "先重启电脑")}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_CN"])
+@pytest.mark.parametrize("profile", SHARED, ids=[p.stem for p in SHARED])
+def test_every_profile_walks_to_the_page_for_its_real_problem(qtbot: QtBot, tmp_path: Path, profile: Path,
+                                                                     lang: str) -> None:
+    from wizard.qt.app import Autopilot, create_wizard
+
+    plan = make_plan(load_profile(str(profile)))
+    topic = plan.recommended.topic() if plan.recommended else None
+    shots = tmp_path / "shots"
+    wizard = create_wizard(GuiOptions(machine=str(profile), autopilot=True, lang=lang), settings(tmp_path))
+    qtbot.addWidget(wizard)
+    wizard.show()
+    pilot = Autopilot(wizard, shots, page_timeout_s=30)
+    pilot.start()
+    qtbot.waitUntil(lambda: pilot.exit_code is not None, timeout=60_000)
+    pages = {p.stem.split("-", 1)[1]: p.read_text(encoding="utf-8") for p in sorted(shots.glob("*.txt"))}
+    if topic is None:
+        assert "actions" not in pages and pilot.exit_code == 0 and "finish" in pages
+    else:
+        assert pages["actions"].splitlines()[0] == TITLES[topic][lang == "zh_CN"]
+    if lang == "zh_CN":
+        for name, text in pages.items():
+            quoted = re.sub(r"“[^”]*”", " ", text)   # a profile's own description, quoted as it is
+            assert english_sentences(quoted) == [], (name, text)

@@ -1126,173 +1126,173 @@
         <translation>正在检查能否连接下载服务器…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="81"/>
-        <source>Simulated machine: {0}</source>
-        <translation>模拟的机器：{0}</translation>
+        <location filename="../qt/pages/system.py" line="82"/>
+        <source>Simulated machine: “{0}”</source>
+        <translation>模拟的机器：“{0}”</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="84"/>
+        <location filename="../qt/pages/system.py" line="85"/>
         <source>No graphics card was found. PyTorch will use the processor (CPU).</source>
         <translation>没有找到显卡。PyTorch 将使用处理器（CPU）。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="100"/>
+        <location filename="../qt/pages/system.py" line="101"/>
         <source>✔ PyTorch can use this card.</source>
         <translation>✔ PyTorch 可以使用这块显卡。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="101"/>
+        <location filename="../qt/pages/system.py" line="102"/>
         <source>✘ PyTorch will not use this card.</source>
         <translation>✘ PyTorch 不会使用这块显卡。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="108"/>
+        <location filename="../qt/pages/system.py" line="109"/>
         <source>Architecture: {0}</source>
         <translation>架构：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="110"/>
+        <location filename="../qt/pages/system.py" line="111"/>
         <source>Compute capability: {0}</source>
         <translation>计算能力：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="112"/>
+        <location filename="../qt/pages/system.py" line="113"/>
         <source>GPU target: {0}</source>
         <translation>GPU 目标：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="114"/>
+        <location filename="../qt/pages/system.py" line="115"/>
         <source>Memory: {0:.1f} GB</source>
         <translation>显存：{0:.1f} GB</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="116"/>
+        <location filename="../qt/pages/system.py" line="117"/>
         <source>Integrated graphics</source>
         <translation>集成显卡</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="124"/>
+        <location filename="../qt/pages/system.py" line="125"/>
         <source>Driver</source>
         <translation>驱动</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="128"/>
+        <location filename="../qt/pages/system.py" line="129"/>
         <source>NVIDIA driver {0}</source>
         <translation>NVIDIA 驱动 {0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="130"/>
+        <location filename="../qt/pages/system.py" line="131"/>
         <source>(supports CUDA up to {0})</source>
         <translation>（最高支持 CUDA {0}）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="134"/>
+        <location filename="../qt/pages/system.py" line="135"/>
         <source>The driver is working.</source>
         <translation>驱动工作正常。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="135"/>
+        <location filename="../qt/pages/system.py" line="136"/>
         <source>No NVIDIA driver is installed.</source>
         <translation>没有安装 NVIDIA 驱动。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="136"/>
+        <location filename="../qt/pages/system.py" line="137"/>
         <source>The driver is installed but not running.</source>
         <translation>驱动已安装，但没有运行。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="137"/>
+        <location filename="../qt/pages/system.py" line="138"/>
         <source>The driver and its libraries do not match (usually after an update without a restart).</source>
         <translation>驱动与其库文件版本不一致（通常是更新后没有重启）。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="139"/>
+        <location filename="../qt/pages/system.py" line="140"/>
         <source>The driver refused access to the card.</source>
         <translation>驱动拒绝访问显卡。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="140"/>
+        <location filename="../qt/pages/system.py" line="141"/>
         <source>The card stopped answering the driver.</source>
         <translation>显卡不再响应驱动。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="141"/>
+        <location filename="../qt/pages/system.py" line="142"/>
         <source>The driver reported an error.</source>
         <translation>驱动报告了一个错误。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="142"/>
+        <location filename="../qt/pages/system.py" line="143"/>
         <source>No NVIDIA driver is needed here.</source>
         <translation>这里不需要 NVIDIA 驱动。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="153"/>
-        <location filename="../qt/pages/system.py" line="210"/>
+        <location filename="../qt/pages/system.py" line="154"/>
+        <location filename="../qt/pages/system.py" line="211"/>
         <source>What to do: {0}</source>
         <translation>处理方法：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="161"/>
+        <location filename="../qt/pages/system.py" line="162"/>
         <source>Python</source>
         <translation>Python</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="165"/>
+        <location filename="../qt/pages/system.py" line="166"/>
         <source>No Python was found. Install Python 3.12 from python.org first.</source>
         <translation>没有找到 Python。请先从 python.org 安装 Python 3.12。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="169"/>
+        <location filename="../qt/pages/system.py" line="170"/>
         <source>used for the new environment</source>
         <translation>用于创建新环境</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="171"/>
+        <location filename="../qt/pages/system.py" line="172"/>
         <source>has torch {0}</source>
         <translation>已装有 torch {0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="173"/>
+        <location filename="../qt/pages/system.py" line="174"/>
         <source>managed by the operating system: it will not be changed</source>
         <translation>由操作系统管理：不会被改动</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="180"/>
+        <location filename="../qt/pages/system.py" line="181"/>
         <source>Notes from the system check</source>
         <translation>系统检查的说明</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="189"/>
+        <location filename="../qt/pages/system.py" line="190"/>
         <source>Ready to install?</source>
         <translation>可以安装了吗？</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="194"/>
+        <location filename="../qt/pages/system.py" line="195"/>
         <source>Disk: {0:.0f} GB free, about {1:.0f} GB needed.</source>
         <translation>磁盘：可用 {0:.0f} GB，约需 {1:.0f} GB。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="196"/>
+        <location filename="../qt/pages/system.py" line="197"/>
         <source>Free some space or choose an environment folder on another drive.</source>
         <translation>请释放一些空间，或把环境放到其他磁盘上。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="199"/>
+        <location filename="../qt/pages/system.py" line="200"/>
         <source>ℹ Your Python is managed by the operating system; the wizard installs into a new environment instead and leaves it alone.</source>
         <translation>ℹ 您的 Python 由操作系统管理；向导会改为安装到新环境中，不会改动它。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="203"/>
+        <location filename="../qt/pages/system.py" line="204"/>
         <source>Network: not checked for a simulated machine.</source>
         <translation>网络：模拟的机器不检查网络。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="206"/>
+        <location filename="../qt/pages/system.py" line="207"/>
         <source>✔ Network: the download server {0} answers.</source>
         <translation>✔ 网络：下载服务器 {0} 可以访问。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/system.py" line="208"/>
+        <location filename="../qt/pages/system.py" line="209"/>
         <source>✘ Network: {0}</source>
         <translation>✘ 网络：{0}</translation>
     </message>

@@ -353,8 +353,8 @@ def machine_from_profile(data: Any, source: str = "<profile>") -> Machine:
         state = r.string(s, "state", "driver_status", choices=tuple(d.value for d in DriverState))
         assert state is not None
         status = DriverStatus(DriverState(state),
-                              r.string(s, "message", "driver_status", required=False, nullable=True) or "",
-                              r.string(s, "hint", "driver_status", required=False, nullable=True) or "",
+                              _known(r.string(s, "message", "driver_status", required=False, nullable=True) or ""),
+                              _known(r.string(s, "hint", "driver_status", required=False, nullable=True) or ""),
                               r.string(s, "source", "driver_status", required=False, nullable=True) or "profile")
     return Machine(
         os=os_info,
@@ -421,6 +421,16 @@ def _gpu_from(r: _Reader, g: dict[str, Any], path: str) -> Gpu:
 
 def _lower(value: str | None) -> str | None:
     return value.lower() if value else value
+
+
+def _known(text: str) -> str:
+    """A sentence read back from a profile, as the translatable Text it was written from when it is
+    one of the driver-state sentences detection writes (so a saved profile reads in the person's language)."""
+    from wizard.core import messages as M
+    from wizard.core.text import T
+
+    known = {v for k, v in vars(M).items() if k.startswith("DRV_") and isinstance(v, str) and "{" not in v}
+    return T(text) if text in known else text
 
 
 def load_profile(path: str | Path) -> Machine:

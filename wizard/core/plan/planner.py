@@ -641,7 +641,7 @@ def _driver_state_action(p: _Planner, rec: Build, device: str, explain: bool = T
     if device != "cuda" or status is None or (not explain and status.state not in (
             DriverState.MISMATCH, DriverState.NOT_LOADED)):
         return
-    words = f"{status.message} {status.hint}".strip()
+    words: str = T(M.TWO_SENTENCES, first=status.message, second=status.hint) if status.hint else status.message
     if status.state in (DriverState.MISMATCH, DriverState.NOT_LOADED):
         # The driver is installed but its kernel module is not running: installing it again
         # would not help; a restart (or fixing what blocked the module) does.

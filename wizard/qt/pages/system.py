@@ -78,7 +78,8 @@ class SystemPage(BasePage):
             self.column.addStretch(1)
             return
         if self.state.simulated:
-            self.column.addWidget(label(self.tr("Simulated machine: {0}").format(machine.description or machine.id)))
+            # the profile's own words, quoted as they are (a profile is written in one language)
+            self.column.addWidget(label(self.tr("Simulated machine: “{0}”").format(machine.description or machine.id)))
         verdicts = self.state.plan.gpus if self.state.plan else []
         if not machine.gpus:
             self.column.addWidget(label(self.tr("No graphics card was found. PyTorch will use the processor (CPU).")))
