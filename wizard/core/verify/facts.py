@@ -17,7 +17,7 @@ MiB = 1024 * 1024
 
 
 def _value(value: Any) -> str:
-    return M.NOT_AVAILABLE if value is None else str(value)
+    return T(M.NOT_AVAILABLE) if value is None else str(value)
 
 
 def stage_facts(stage: StageResult, percent: dict[str, float | None] | None = None) -> list[Text]:
@@ -57,6 +57,6 @@ def stage_facts(stage: StageResult, percent: dict[str, float | None] | None = No
     if stage.name == "multi_gpu":
         reduce = d.get("all_reduce")
         words = reduce if isinstance(reduce, str) else (
-            f"{reduce.get('backend')}, {reduce.get('seconds')} s" if isinstance(reduce, dict) else M.NOT_AVAILABLE)
-        return [T(M.FACT_MULTI_GPU, count=str(len(d.get("gpus", []))), all_reduce=str(words))]
+            f"{reduce.get('backend')}, {reduce.get('seconds')} s" if isinstance(reduce, dict) else T(M.NOT_AVAILABLE))
+        return [T(M.FACT_MULTI_GPU, count=str(len(d.get("gpus", []))), all_reduce=words)]
     return []

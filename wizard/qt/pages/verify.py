@@ -43,14 +43,14 @@ class LossCurve(QWidget):
         """Axes and the curve."""
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        rect = self.rect().adjusted(48, 22, -12, -36)
+        rect = self.rect().adjusted(48, 22, -16, -40)
         painter.fillRect(self.rect(), self.palette().base())
         painter.setPen(QPen(self.palette().text().color(), 1))
         painter.drawLine(rect.bottomLeft(), rect.bottomRight())
         painter.drawLine(rect.bottomLeft(), rect.topLeft())
         align = Qt.AlignmentFlag
         painter.drawText(self.rect().adjusted(4, 2, 0, 0), align.AlignTop, f"{self.y_label}  —  {self.caption}")
-        painter.drawText(self.rect().adjusted(0, 0, -12, -18), align.AlignBottom | align.AlignRight, self.x_label)
+        painter.drawText(self.rect().adjusted(48, 0, -16, -4), align.AlignBottom | align.AlignHCenter, self.x_label)
         if len(self.points) < 2:
             painter.end()
             return
@@ -60,8 +60,9 @@ class LossCurve(QWidget):
         last = max(p.step for p in self.points) or 1
         painter.drawText(4, rect.top() + 10, f"{top:.3g}")
         painter.drawText(4, rect.bottom(), f"{bottom:.3g}")
-        painter.drawText(rect.left(), rect.bottom() + 14, "0")
-        painter.drawText(rect.right() - 30, rect.bottom() + 14, str(last))
+        painter.drawText(rect.left(), rect.bottom() + 16, "0")
+        painter.drawText(rect.right() - painter.fontMetrics().horizontalAdvance(str(last)), rect.bottom() + 16,
+                         str(last))
         curve = QPolygonF([QPointF(rect.left() + rect.width() * p.step / last,
                                    rect.bottom() - rect.height() * (p.loss - bottom) / span) for p in self.points])
         painter.setPen(QPen(QColor("#2e86c1"), 2))
@@ -133,7 +134,8 @@ class VerifyPage(BasePage):
     # ------------------------------------------------------------------ Qt
 
     def initializePage(self) -> None:
-        """Run the demo once."""
+        """Run the demo once (the words say GPU or processor: the build is known by now)."""
+        self.retranslate()
         if self.state.simulated:
             self.throughput.setText(self.tr("Simulated machine: nothing was installed, so nothing is verified."))
             for name in STAGES:
