@@ -5,10 +5,10 @@ Run: ``QT_QPA_PLATFORM=offscreen python bench/bench_gui.py`` (any platform works
 1. Time to the first painted window, the wizard against an empty ``QWidget``, each started the
    same way (a fresh ``python`` process, timed from process start to the first Paint event);
    median of 3, reported as a ratio (goal < 1.5x).
-2. The longest gap of a 10 ms timer probe while the Install and Verify pages take a simulated
-   download (a worker thread reporting per-file progress 100 times a second per file), a pip run (a child printing
-   60 000 raw progress lines through QProcess) and a verify run (a child printing 2 000 JSON
-   training points) all at once (goal < 100 ms).
+2. The longest gap of a 10 ms timer probe while one core flow (on its worker thread, as every
+   install runs) emits a simulated download (per-file progress 100 times a second per file), a pip
+   run (a child printing 60 000 raw progress lines) and a verify run (a child printing 2 000 JSON
+   training points) all at once, rendered by the Install and Verify pages (goal < 100 ms).
 3. The GUI process's peak resident memory (goal < 250 MB).
 """
 
@@ -62,46 +62,68 @@ def first_paint(kind: str, profile: str) -> float:
 
 
 def stalls() -> float:
-    """Longest timer-probe gap (ms) during simulated download + pip + verify."""
+    """Longest timer-probe gap (ms) while one core flow emits a download, a pip run and a verify run at once.
+
+    The events take the real path: the flow's thread emits them, the Task queues them and the
+    GUI thread collects them ten times a second (wizard/qt/workers.py), the InstallJob and the
+    Verify page render them.
+    """
+    import threading
+
     from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from wizard.core.process import Command
+    from wizard.core.events import Emit, FileProgress, FilesPlanned, LogLine
+    from wizard.core.install import pip_runner
+    from wizard.core.install.flow import InstallRequest
+    from wizard.core.process import Command, run_command
+    from wizard.core.verify.runner import _typed
+    from wizard.qt.adapters import InstallJob
     from wizard.qt.app import create_wizard
     from wizard.qt.state import GuiOptions, PageId
-    from wizard.qt.workers import ProcessRunner, Task, TaskContext
 
     app = QApplication.instance() or QApplication([])
     wizard = create_wizard(GuiOptions(machine=str(ROOT / "tests/profiles/ubuntu2404-rtx5090-drv590.json")))
     wizard.show()
     install = wizard.page_of(PageId.INSTALL)
     verify = wizard.page_of(PageId.VERIFY)
-    install._on_files([(f"file{i}.whl", 500_000_000) for i in range(4)])  # type: ignore[attr-defined]
-
-    def download(ctx: TaskContext) -> None:
-        # 100 updates a second per file: 20x what the core's Downloader sends (one per 0.2 s)
-        for done in range(0, 500_000_000, 1_250_000):
-            for i in range(4):
-                ctx.progress(i, done, 500_000_000, 1e8, 5.0)
-            time.sleep(0.01)
-
-    task = Task(download)
-    task.progress.connect(install._on_file_progress)  # type: ignore[attr-defined]
-    # pip's lines take the real path: InstallJob parses them, the page shows progress and log lines
-    from wizard.qt.install_job import InstallJob, JobRequest
-
-    job = InstallJob(JobRequest(("torch==2.14.1+cu130",), "2.14.1", "cu130", "http://127.0.0.1:9/"), install)
-    job.line.connect(install._on_line)  # type: ignore[attr-defined]
-    job.pip_progress.connect(install._on_pip_progress)  # type: ignore[attr-defined]
-    pip = job.runner
     pip_code = "import sys\nfor i in range(60000): print(f'Progress {i*4096} of {60000*4096} bytes')"
-    ver = ProcessRunner()
-    from wizard.core.verify.runner import VerifyParser
-
-    verify.parser = VerifyParser(verify._on_event)  # type: ignore[attr-defined]
-    ver.line.connect(verify._on_line)  # type: ignore[attr-defined]
     ver_code = ("import json\nfor i in range(2000): print(json.dumps({'event': 'progress', 'stage': 'training', "
                 "'step': i, 'loss': 1/(i+1), 'elapsed': i/100}), flush=True)")
+
+    def flow(emit: Emit, cancel: threading.Event) -> None:
+        emit(FilesPlanned(tuple((f"file{i}.whl", 500_000_000) for i in range(4))))
+
+        def download() -> None:
+            # 100 updates a second per file: 20x what the core's Downloader sends (one per 0.2 s)
+            for done in range(0, 500_000_000, 1_250_000):
+                for i in range(4):
+                    emit(FileProgress(i, done, 500_000_000, 1e8, 5.0))
+                time.sleep(0.01)
+
+        def pip() -> None:
+            run_command(Command(argv=(sys.executable, "-c", pip_code)),
+                        on_line=lambda line: emit(pip_runner.read_line(line).progress or LogLine(line)))
+
+        def demo() -> None:
+            from wizard.core.verify.runner import VerifyParser
+
+            parser = VerifyParser(_typed(emit))
+            run_command(Command(argv=(sys.executable, "-c", ver_code)), on_line=parser.feed)
+
+        threads = [threading.Thread(target=f) for f in (download, pip, demo)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    job = InstallJob(InstallRequest("2.14.1", "cu130", ("torch==2.14.1+cu130",)), install)
+    job.runner.flow = flow
+    job.runner.finished.disconnect()   # the stand-in flow returns no install outcome
+    job.files_planned.connect(install._on_files)  # type: ignore[attr-defined]
+    job.file_progress.connect(install._on_file_progress)  # type: ignore[attr-defined]
+    job.pip_progress.connect(install._on_pip_progress)  # type: ignore[attr-defined]
+    job.runner.flow_event.connect(verify._on_event)  # type: ignore[attr-defined]
     worst = 0.0
     clock = QElapsedTimer()
     clock.start()
@@ -117,15 +139,9 @@ def stalls() -> float:
     timer.setInterval(10)
     timer.timeout.connect(probe)
     timer.start()
-    ended = {"pip": False, "verify": False}
-    job.runner.finished.disconnect()
-    pip.finished.connect(lambda _: ended.__setitem__("pip", True))
-    ver.finished.connect(lambda _: ended.__setitem__("verify", True))
-    task.start()
-    pip.start(Command(argv=(sys.executable, "-c", pip_code)))
-    ver.start(Command(argv=(sys.executable, "-c", ver_code)))
+    job.start()
     deadline = time.monotonic() + 120
-    while (task.running or not all(ended.values())) and time.monotonic() < deadline:
+    while job.running() and time.monotonic() < deadline:
         app.processEvents()
         time.sleep(0.001)
     timer.stop()

@@ -15,6 +15,7 @@ import codecs
 import contextlib
 import os
 import queue
+import re
 import shlex
 import signal
 import subprocess
@@ -80,6 +81,9 @@ class CommandResult:
         return self.returncode == 0 and not self.cancelled and not self.timed_out
 
 
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
 class LineSplitter:
     """Incremental UTF-8 decoder that cuts text into lines at ``\\n``, ``\\r\\n`` and ``\\r``."""
 
@@ -103,18 +107,16 @@ class LineSplitter:
         return lines
 
     def _split(self, text: str) -> list[str]:
-        lines: list[str] = []
-        for char in text:
-            if self._pending_cr:
-                self._pending_cr = False
-                if char == "\n":  # the \n of a \r\n whose \r ended the previous line
-                    continue
-            if char in "\r\n":
-                lines.append(self._buffer)
-                self._buffer = ""
-                self._pending_cr = char == "\r"
-            else:
-                self._buffer += char
+        # One regex split per chunk, not a Python loop per character: pip can print 60 000 progress
+        # lines a second, and the reader thread must leave the GIL to the GUI (bench/bench_gui.py).
+        if not text:
+            return []
+        if self._pending_cr and text.startswith("\n"):  # the \n of a \r\n whose \r ended the last chunk
+            text = text[1:]
+        data = self._buffer + text
+        self._pending_cr = data.endswith("\r")
+        lines = _NEWLINE.split(data)
+        self._buffer = lines.pop()
         return lines
 
 

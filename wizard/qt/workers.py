@@ -31,20 +31,27 @@ class TaskContext:
         self._lock = threading.Lock()
         self._latest: dict[int, tuple[int, int, float, float]] = {}
         self._events: list[Event] = []
+        self._slots: dict[tuple[str, int], int] = {}
 
     def emit(self, event: Event) -> None:
-        """A core flow event; progress that a newer report of the same thing replaces is dropped."""
+        """A core flow event; progress that a newer report of the same thing replaces is dropped.
+
+        Each kind of progress (a file's bytes, pip's bar) keeps one place in the queue, updated in
+        place: between two collections the GUI sees its latest value once, however many came.
+        """
+        key = _progress_key(event)
         with self._lock:
-            last = self._events[-1] if self._events else None
-            if last is not None and _supersedes(event, last):
-                self._events[-1] = event
-            else:
-                self._events.append(event)
+            if key is not None and key in self._slots:
+                self._events[self._slots[key]] = event
+                return
+            if key is not None:
+                self._slots[key] = len(self._events)
+            self._events.append(event)
 
     def take_events(self) -> list[Event]:
         """The events since the last call, in order (GUI thread)."""
         with self._lock:
-            events, self._events = self._events, []
+            events, self._events, self._slots = self._events, [], {}
         return events
 
     def progress(self, index: int, done: int, total: int, rate: float, eta: float | None) -> None:
@@ -72,11 +79,13 @@ class TaskContext:
         self._worker.data.emit(value)
 
 
-def _supersedes(new: Event, old: Event) -> bool:
-    """A progress report that makes the one before it worthless (same kind, same file)."""
-    if isinstance(new, FileProgress) and isinstance(old, FileProgress):
-        return new.index == old.index
-    return isinstance(new, PipProgress) and isinstance(old, PipProgress)
+def _progress_key(event: Event) -> tuple[str, int] | None:
+    """What a progress event reports on (a newer one of the same key replaces it); None: not progress."""
+    if isinstance(event, FileProgress):
+        return ("file", event.index)
+    if isinstance(event, PipProgress):
+        return ("pip", 0)
+    return None
 
 
 class _Worker(QObject):
