@@ -71,7 +71,6 @@ def stalls() -> float:
     import threading
 
     from PySide6.QtCore import QElapsedTimer, QTimer
-    from PySide6.QtWidgets import QApplication
 
     from wizard.core.events import Emit, FileProgress, FilesPlanned, LogLine
     from wizard.core.install import pip_runner
@@ -79,10 +78,10 @@ def stalls() -> float:
     from wizard.core.process import Command, run_command
     from wizard.core.verify.runner import _typed
     from wizard.qt.adapters import InstallJob
-    from wizard.qt.app import create_wizard
+    from wizard.qt.app import create_wizard, make_application
     from wizard.qt.state import GuiOptions, PageId
 
-    app = QApplication.instance() or QApplication([])
+    app = make_application()   # the wizard's own (its GIL switch interval included)
     wizard = create_wizard(GuiOptions(machine=str(ROOT / "tests/profiles/ubuntu2404-rtx5090-drv590.json")))
     wizard.show()
     install = wizard.page_of(PageId.INSTALL)

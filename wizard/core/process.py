@@ -169,7 +169,8 @@ def stop_process(proc: subprocess.Popen[bytes], grace_s: float = TERMINATE_GRACE
         proc.wait()
 
 
-def _reader(stream: object, out: queue.Queue[str | None]) -> None:
+def _reader(stream: object, out: queue.Queue[list[str] | None]) -> None:
+    # The lines of one read travel together: one queue hand-over per chunk, not per line.
     splitter = LineSplitter()
     fd = stream.fileno()  # type: ignore[attr-defined]
     while True:
@@ -179,10 +180,12 @@ def _reader(stream: object, out: queue.Queue[str | None]) -> None:
             chunk = b""
         if not chunk:
             break
-        for line in splitter.feed(chunk):
-            out.put(line)
-    for line in splitter.flush():
-        out.put(line)
+        lines = splitter.feed(chunk)
+        if lines:
+            out.put(lines)
+    rest = splitter.flush()
+    if rest:
+        out.put(rest)
     out.put(None)
 
 
@@ -216,7 +219,7 @@ def run_command(
             hint="check that the interpreter or program exists and can be executed",
             details=command.display(),
         ) from exc
-    lines: queue.Queue[str | None] = queue.Queue()
+    lines: queue.Queue[list[str] | None] = queue.Queue()
     reader = threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True)
     reader.start()
     tail: deque[str] = deque(maxlen=TAIL_LINES)
@@ -231,15 +234,16 @@ def run_command(
                 timed_out = True
                 stop_process(proc, grace_s)
             try:
-                line = lines.get(timeout=0.05)
+                batch = lines.get(timeout=0.05)
             except queue.Empty:
                 continue
-            if line is None:
+            if batch is None:
                 finished_reading = True
                 break
-            tail.append(line)
+            tail.extend(batch)
             if on_line is not None:
-                on_line(line)
+                for line in batch:
+                    on_line(line)
     except BaseException:
         # KeyboardInterrupt in the CLI, or an exception from on_line: never leave a child behind.
         stop_process(proc, grace_s)

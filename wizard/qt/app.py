@@ -56,6 +56,9 @@ def app_icon() -> QIcon:
     return icon
 
 
+GUI_SWITCH_INTERVAL_S = 0.001
+
+
 def make_application() -> QApplication:
     """The QApplication (or the one that exists, under pytest-qt)."""
     existing = QApplication.instance()
@@ -70,6 +73,10 @@ def make_application() -> QApplication:
     QCoreApplication.setApplicationVersion(__version__)
     app = QApplication(sys.argv[:1])
     app.setWindowIcon(app_icon())
+    # The flows run on worker threads that parse a child's output line by line; with Python's default
+    # 5 ms GIL switch interval, several busy threads keep the GUI thread waiting in turn. 1 ms keeps
+    # the window responsive (bench/bench_gui.py: the longest stall under a 60 000-line pip flood).
+    sys.setswitchinterval(GUI_SWITCH_INTERVAL_S)
     return app
 
 
