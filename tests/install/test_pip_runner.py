@@ -104,9 +104,17 @@ def test_failure_classification(fixture: str, kind: str, words: str) -> None:
 
 def test_unknown_failure_keeps_pips_own_error_line() -> None:
     failure = pip_runner.classify_failure(["Collecting x", "ERROR: something new went wrong"], 1)
-    assert failure.kind == "unknown" and failure.message == "something new went wrong"
+    assert failure.kind == "unknown" and failure.message == "pip stopped with this error: something new went wrong"
+    assert getattr(failure.message, "template", None) == "pip stopped with this error: {error}"  # translatable frame
 
 
 def test_install_command_needs_a_requirement() -> None:
     with pytest.raises(ValueError):
         pip_runner.install_command("python", [])
+
+
+def test_a_wheel_pip_cannot_open_is_named_damaged() -> None:
+    lines = ["Processing ./torch-2.13.0+cpu-py3-none-any.whl",
+             "ERROR: Wheel 'torch' located at /tmp/w/torch-2.13.0+cpu-py3-none-any.whl is invalid."]
+    failure = pip_runner.classify_failure(lines, 1)
+    assert failure.kind == "invalid_wheel" and "damaged" in failure.message

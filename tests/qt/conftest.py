@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QAbstractButton, QApplication, QGroupBox, QLabel, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from tests.install.conftest import isolated_pip, loopback_index, template_venv, venv  # noqa: F401
 from wizard.qt.i18n import build_qm
@@ -92,17 +92,11 @@ def settings(tmp_path: Path) -> QSettings:
 
 
 def texts(widget: QWidget) -> str:
-    """Every visible label and button text under ``widget``, one per line (what a person reads)."""
+    """Everything a person can read under ``widget``, one item per line (the same text --screenshots saves)."""
+    from wizard.qt.app import visible_text
+
     QApplication.processEvents()  # widgets added by a refresh are shown by an already posted event
-    out = []
-    for child in widget.findChildren(QWidget):
-        if not child.isVisibleTo(widget):
-            continue
-        if isinstance(child, (QLabel, QAbstractButton)):
-            out.append(child.text())
-        elif isinstance(child, QGroupBox):
-            out.append(child.title())
-    return "\n".join(out)
+    return visible_text(widget)
 
 
 @pytest.fixture(autouse=True)
