@@ -196,6 +196,10 @@ class Autopilot(QObject):
             self._shoot(page_id)
             self._finish(1)
             return
+        if page_id == PageId.SUMMARY and self.wizard.state.install_blocked() and not page.busy():
+            self._shoot(page_id)
+            self._finish(1)   # nothing can be installed before a person acts (the page says what)
+            return
         if page.busy() or not page.isComplete():
             self.waited_ms += self.timer.interval()
             if self.waited_ms > self.timeout_ms:
@@ -209,9 +213,6 @@ class Autopilot(QObject):
             # a walk cannot install a driver or a Python: it takes the build that works as the machine is now
             state.action_route = "without"
             state.changed.emit()
-        if page_id == PageId.SUMMARY and state.install_blocked():
-            self._finish(1)   # nothing can be installed before a person acts (the page says what)
-            return
         if page_id == PageId.FINISH:
             self._finish(0)
         else:
