@@ -85,3 +85,31 @@ def test_a_program_that_cannot_start_is_a_wizard_error(tmp_path: object) -> None
 def test_display_quotes_for_a_shell() -> None:
     cmd = Command(argv=("python", "-m", "pip", "install", "torch==2.1+cpu", "a b"), env={"PYTHONUTF8": "1"})
     assert cmd.display() == "PYTHONUTF8=1 python -m pip install torch==2.1+cpu 'a b'"
+
+
+def test_every_child_starts_in_its_own_group_and_on_windows_without_a_console() -> None:
+    from wizard.core.process import CREATE_NEW_PROCESS_GROUP, CREATE_NO_WINDOW, popen_options
+
+    windows = popen_options("win32")
+    assert windows == {"creationflags": CREATE_NEW_PROCESS_GROUP | CREATE_NO_WINDOW}
+    assert CREATE_NO_WINDOW == 0x08000000 and CREATE_NEW_PROCESS_GROUP == 0x200   # Microsoft Learn's values
+    assert popen_options("linux") == {"start_new_session": True}
+
+
+@pytest.mark.parametrize(("text", "kind"), [
+    ("https://download.pytorch.org/whl/cu126", "index"),
+    ("file:///srv/no-such-wheels", None),       # a file:// URL is a folder: it must exist
+    ("C:\\wheels", None),                        # a Windows drive path is a folder, not a URL scheme "c"
+    ("ftp://mirror.example/whl", None),
+])
+def test_sources_a_person_may_type(text: str, kind: str | None) -> None:
+    from wizard.core.errors import WizardError
+    from wizard.core.fetch.source import parse_source
+
+    if kind is not None:
+        assert parse_source(text).kind == kind
+        return
+    with pytest.raises(WizardError) as err:
+        parse_source(text)
+    expected = "is not an http(s) URL" if text.startswith("ftp") else "does not exist"
+    assert expected in err.value.message
