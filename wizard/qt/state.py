@@ -270,6 +270,11 @@ class WizardState(QObject):
 
     # ------------------------------------------------------------------ background work
 
+    def run_in_background(self, name: str, fn: Any, done: Any) -> None:
+        """Run ``fn(ctx)`` on a worker thread, then ``done(result)`` here; a newer run of ``name``
+        replaces an older one, and closing the window stops it (:meth:`stop_all`)."""
+        self._start(name, fn, done)
+
     def _start(self, name: str, fn: Any, done: Any) -> None:
         from wizard.qt.workers import Task
 

@@ -22,7 +22,7 @@ from wizard.core.units import format_bytes, format_duration
 from wizard.qt.errors import ErrorText
 from wizard.qt.pages.base import BasePage, ErrorPanel, label
 from wizard.qt.state import WizardState
-from wizard.qt.workers import Task, TaskContext
+from wizard.qt.workers import TaskContext
 
 if TYPE_CHECKING:
     from wizard.core.install.flow import InstallRequest
@@ -69,7 +69,6 @@ class InstallPage(BasePage):
         self.use_mirror.setVisible(False)
         self.use_mirror.clicked.connect(self._use_fastest)
         self.fastest: str | None = None
-        self._probe: Task | None = None
         for w in (self.steps, self.status, self.files, self.pip_bar):
             self.outer.addWidget(w)
         row = QHBoxLayout()
@@ -294,11 +293,8 @@ class InstallPage(BasePage):
             return probe_sources(mirror_candidates(variant), session=make_session(NetConfig(proxy=proxy)),
                                  cancel=ctx.cancel)
 
-        task = Task(probe, self)
-        task.finished.connect(self._probed)
-        task.failed.connect(lambda _exc: self._probed([]))
-        self._probe = task
-        task.start()
+        # the state's background job: closing the window stops it, as it stops every check
+        self.state.run_in_background("mirrors", probe, self._probed)
 
     def _probed(self, results: object) -> None:
         self.probe_button.setEnabled(True)
