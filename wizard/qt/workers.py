@@ -23,13 +23,12 @@ PROGRESS_INTERVAL_MS = 100
 
 
 class TaskContext:
-    """What a task function may use from its thread: the cancel flag and progress emitters."""
+    """What a task function may use from its thread: the cancel flag and :meth:`emit` for flow events."""
 
     def __init__(self, worker: _Worker) -> None:
         self._worker = worker
         self.cancel = threading.Event()
         self._lock = threading.Lock()
-        self._latest: dict[int, tuple[int, int, float, float]] = {}
         self._events: list[Event] = []
         self._slots: dict[tuple[str, int], int] = {}
 
@@ -54,30 +53,6 @@ class TaskContext:
             events, self._events, self._slots = self._events, [], {}
         return events
 
-    def progress(self, index: int, done: int, total: int, rate: float, eta: float | None) -> None:
-        """Bytes of item ``index``; ``eta`` -1 when unknown.
-
-        Only the latest value per item is kept; the GUI thread collects it on a timer. A download
-        can report thousands of times a second, and a queued signal per report both floods the
-        event loop and (PySide6 6.12, seen in bench/bench_gui.py) can crash the interpreter.
-        """
-        with self._lock:
-            self._latest[index] = (done, total, rate, -1.0 if eta is None else eta)
-
-    def take_progress(self) -> dict[int, tuple[int, int, float, float]]:
-        """The reports since the last call (GUI thread)."""
-        with self._lock:
-            latest, self._latest = self._latest, {}
-        return latest
-
-    def message(self, text: str) -> None:
-        """A status sentence or log line."""
-        self._worker.message.emit(text)
-
-    def data(self, value: object) -> None:
-        """Intermediate data (e.g. the list of files about to be downloaded)."""
-        self._worker.data.emit(value)
-
 
 def _progress_key(event: Event) -> tuple[str, int] | None:
     """What a progress event reports on (a newer one of the same key replaces it); None: not progress."""
@@ -89,8 +64,6 @@ def _progress_key(event: Event) -> tuple[str, int] | None:
 
 
 class _Worker(QObject):
-    message = Signal(str)
-    data = Signal(object)
     done = Signal(object)
     failed = Signal(object)
 
@@ -114,9 +87,6 @@ class Task(QObject):
 
     finished = Signal(object)
     failed = Signal(object)
-    progress = Signal(int, "qlonglong", "qlonglong", float, float)  # type: ignore[arg-type]  # PySide6 accepts C++ type names
-    message = Signal(str)
-    data = Signal(object)
     flow_event = Signal(object)  # a core flow event (wizard.core.events), in order, throttled
 
     def __init__(self, fn: Callable[[TaskContext], object], parent: QObject | None = None) -> None:
@@ -130,14 +100,7 @@ class Task(QObject):
         self._poll = QTimer(self)
         self._poll.setInterval(PROGRESS_INTERVAL_MS)
         self._poll.timeout.connect(self._emit_progress)
-        self._worker.message.connect(self.message)
-        self._worker.data.connect(self.data)
         self.running = False
-
-    @property
-    def cancel_event(self) -> threading.Event:
-        """Set by :meth:`cancel`; the function checks it."""
-        return self._worker.context.cancel
 
     def start(self) -> None:
         """Run the function in the background."""
@@ -147,8 +110,6 @@ class Task(QObject):
 
     @Slot()
     def _emit_progress(self) -> None:
-        for index, (done, total, rate, eta) in sorted(self._worker.context.take_progress().items()):
-            self.progress.emit(index, done, total, rate, eta)
         for event in self._worker.context.take_events():
             self.flow_event.emit(event)
 
