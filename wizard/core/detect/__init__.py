@@ -21,7 +21,12 @@ from wizard.core.detect.nvml import NVML_TIMEOUT_S, NvidiaProbe, probe_nvml
 from wizard.core.detect.pci import PciDevice, amd_gfx_from_sysfs, scan_sysfs
 from wizard.core.detect.python_probe import PROBE_TIMEOUT_S, PythonScan, detect_python, scan_pythons
 from wizard.core.detect.system import detect_os
-from wizard.core.detect.windows import WindowsAdapter, list_video_controllers, nvidia_version_from_wddm
+from wizard.core.detect.windows import (
+    POWERSHELL_TIMEOUT_S,
+    WindowsAdapter,
+    list_video_controllers,
+    nvidia_version_from_wddm,
+)
 from wizard.core.knowledge import gpu_catalog
 from wizard.core.model.machine import DriverState, DriverStatus, Gpu, Machine, NvidiaDriver, OsInfo, PythonTarget
 from wizard.core.text import T
@@ -191,7 +196,9 @@ def detect_machine(
             nvidia = NvidiaProbe(DriverStatus(DriverState.NOT_APPLICABLE, T(M.DRV_MACOS), "", "detect"))
             nvidia_notes = []
         pci = _result(pci_future, wait, [], "pci", notes) if pci_future else []
-        adapters = _result(win_future, wait, [], "adapters", notes) if win_future else []
+        # PowerShell has a longer timeout of its own (a cold start can take seconds): wait for it
+        adapters = _result(win_future, max(wait, POWERSHELL_TIMEOUT_S + _GRACE_S), [], "adapters",
+                           notes) if win_future else []
         disk, disk_free = _result(disk_future, wait, ({}, None), "disk", notes)
 
     if macos:

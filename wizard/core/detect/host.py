@@ -8,6 +8,8 @@ Host for a simulated Linux or Windows machine; :func:`Host.current` describes th
 
 from __future__ import annotations
 
+import codecs
+import locale
 import ntpath
 import os
 import platform
@@ -57,7 +59,8 @@ class Runner(Protocol):
     def __call__(self, argv: Sequence[str], timeout: float) -> CommandResult: ...
 
 
-def run_command(argv: Sequence[str], timeout: float, env: Mapping[str, str] | None = None) -> CommandResult:
+def run_command(argv: Sequence[str], timeout: float, env: Mapping[str, str] | None = None, *,
+                fallback_encoding: str | None = None) -> CommandResult:
     """Run a command with a hard timeout, killing its whole process group when it overruns.
 
     ``subprocess.run(timeout=...)`` kills only the direct child; a grandchild that keeps the
@@ -65,7 +68,11 @@ def run_command(argv: Sequence[str], timeout: float, env: Mapping[str, str] | No
     Starting the child in its own session and killing the group avoids that. The output is
     captured whole (probes print little); long-running children with live output go through
     :func:`wizard.core.process.run_command`, which starts them the same way.
+
+    The output is read as UTF-8, else in ``fallback_encoding`` (None: this machine's console code
+    page, :func:`console_encoding`): see :func:`decode_output`.
     """
+    fallback = fallback_encoding or console_encoding()
     args = tuple(str(a) for a in argv)
     popen_kwargs: dict[str, Any] = popen_options()  # the one runner's flags: own group, no console window
     try:
@@ -87,13 +94,56 @@ def run_command(argv: Sequence[str], timeout: float, env: Mapping[str, str] | No
             out, err = proc.communicate(timeout=1.0)
         except subprocess.TimeoutExpired:
             out, err = b"", b""
-        return CommandResult(args, None, _decode(out), _decode(err), timed_out=True)
-    return CommandResult(args, proc.returncode, _decode(out), _decode(err))
+        return CommandResult(args, None, decode_output(out, fallback), decode_output(err, fallback), timed_out=True)
+    return CommandResult(args, proc.returncode, decode_output(out, fallback), decode_output(err, fallback))
 
 
-def _decode(data: bytes | None) -> str:
-    # Tools print in the locale's encoding or UTF-8; a wrong guess must cost characters, not a crash.
-    return (data or b"").decode("utf-8", errors="replace")
+def decode_output(data: bytes | None, fallback: str) -> str:
+    """A child's output as text: UTF-8 (a byte-order mark dropped), else ``fallback``, else lossy UTF-8.
+
+    Windows console programs write the console code page unless told otherwise: Windows
+    PowerShell 5.1 writes GBK (cp936) on a Chinese Windows even after being asked for UTF-8 when
+    the request is refused (Constrained Language mode). Text that is valid UTF-8 is taken as such
+    (GBK text is almost never valid UTF-8); a wrong guess costs characters, never a crash.
+    """
+    raw = data or b""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode(fallback)
+    except (UnicodeDecodeError, LookupError):
+        return raw.decode("utf-8", errors="replace")
+
+
+def _windows_oem_code_page() -> int:
+    """GetOEMCP(): the code page of a new console, which a child started without a window gets."""
+    import ctypes
+
+    return int(ctypes.windll.kernel32.GetOEMCP())  # type: ignore[attr-defined,unused-ignore]
+
+
+def console_encoding(system: str | None = None, oem_code_page: Callable[[], int] | None = None) -> str:
+    """The encoding a console child writes here when it is not told otherwise ("cp936", "cp437").
+
+    On Windows the OEM code page: the wizard starts children with ``CREATE_NO_WINDOW``, which
+    gives each a console of its own in the system's default (OEM) code page, not the wizard's.
+    Elsewhere, or when that code page has no Python codec, the locale's encoding.
+    """
+    if (system or platform.system()) == "Windows":
+        try:
+            page = (oem_code_page or _windows_oem_code_page)()
+        except (OSError, AttributeError, ValueError):
+            page = 0
+        if page:
+            try:
+                codecs.lookup(f"cp{page}")
+            except LookupError:
+                pass
+            else:
+                return f"cp{page}"
+    return locale.getpreferredencoding(False)
 
 
 def _default_glibc() -> str | None:

@@ -16,13 +16,27 @@ from wizard.core import messages as M
 from wizard.core.detect.host import Host
 from wizard.core.text import T
 
-POWERSHELL_TIMEOUT_S = 8.0  # PowerShell itself takes 0.3-2 s to start on a cold machine
+# Windows PowerShell 5.1 needs 0.6 s to start on a fast machine and 1 s or more after some
+# updates (PowerShell/PowerShell#4239), 2.2 s on some builds (PowerShell/PowerShell#12843), and
+# ~5 s when a Group Policy sets the execution policy (PowerShell/PowerShell#2578); on a slow disk
+# with an antivirus scanning the first start, and the WMI service starting for the first query,
+# several times that (inferred). Detection runs it beside the other probes, so waiting long
+# costs nothing unless it hangs, and on a machine without a driver it is the only way to see the GPU.
+POWERSHELL_TIMEOUT_S = 30.0
 PY_LAUNCHER_TIMEOUT_S = 5.0
+
+# Windows PowerShell 5.1 writes the console code page (cp936 on Chinese Windows) unless told
+# otherwise: UTF-8 (no byte-order mark) is asked for before anything is printed, for the console
+# ([Console]::OutputEncoding) and for pipes to programs ($OutputEncoding). Where that is refused
+# (Constrained Language mode) it still writes the code page, which host.decode_output reads.
+UTF8_OUTPUT = ("[Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false; "
+               "$OutputEncoding = [Console]::OutputEncoding; ")
 
 # Win32_VideoController (Microsoft CIM docs; docs/SOURCES.md nvidia §2.5). AdapterRAM is a uint32 and so
 # saturates at 4 GiB; it is used only below that.
 CIM_SCRIPT = (
-    "Get-CimInstance Win32_VideoController | "
+    UTF8_OUTPUT
+    + "Get-CimInstance Win32_VideoController | "
     "Select-Object Name,PNPDeviceID,DriverVersion,AdapterCompatibility,AdapterRAM | "
     "ConvertTo-Json -Compress"
 )
