@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "wizard.commands.data",
     "wizard.commands.install",
     "wizard.commands.verify",
+    "wizard.commands.doctor",
     "wizard.commands.rollback",
     "wizard.commands.bundle",
     "wizard.commands.report",

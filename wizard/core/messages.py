@@ -506,6 +506,72 @@ VERIFY_TEXTS = (
     'close other programs that use the GPU and run verify again',
 )
 
+# --------------------------------------------------------------------------- the doctor (core/doctor)
+# Each finding's message and fix; README "Doctor" names the error text each code explains.
+
+DOCTOR_NO_TORCH = "PyTorch is not installed in this environment."
+DOCTOR_NO_TORCH_FIX = "Install {build} into this environment."
+DOCTOR_BROKEN_IMPORT = "import torch fails because {cause}."
+DOCTOR_BROKEN_IMPORT_UNKNOWN = "import torch fails: {error}"
+DOCTOR_CAUSE_CUDNN = "the cuDNN library of this CUDA build is missing ({library})"
+DOCTOR_CAUSE_CUDA_LIB = "a CUDA library of this build is missing ({library})"
+DOCTOR_CAUSE_DLL = "a DLL failed to load (usually the Microsoft Visual C++ Redistributable is missing)"
+DOCTOR_CAUSE_NUMPY = "NumPy is of another ABI than the one this torch was built for"
+DOCTOR_CAUSE_SYMBOL = "torch's libraries do not match each other (a mixed or half-finished install)"
+DOCTOR_NUMPY_WARNING = "torch imports, but NumPy is of another ABI than the one this torch was built for."
+DOCTOR_FIX_REINSTALL = "Reinstall the build planned for this machine, {build}, into this environment."
+DOCTOR_FIX_VCREDIST = ("Install the Microsoft Visual C++ Redistributable (x64), then reinstall {build} if "
+                       "import torch still fails.")
+DOCTOR_FIX_NUMPY = "Install a NumPy this torch was built for (pip install \"numpy<2\"), or reinstall {build}."
+DOCTOR_CPU_BUILD = ("torch {version} is a CPU-only build, but this machine has {gpus}: "
+                    "torch.cuda.is_available() is False.")
+DOCTOR_FIX_GPU_BUILD = "Install {build}, which uses the GPU."
+DOCTOR_ARCH_NOT_COMPILED = ("torch {version} has no code for {gpu} ({code}): it stops with \"no kernel image "
+                            "is available for execution on the device\".")
+DOCTOR_FIX_ARCH = "Install {build}, which has code for {code}."
+DOCTOR_DRIVER_TOO_OLD = ("torch {version} is built with CUDA {cuda}, which needs NVIDIA driver {min_driver} or "
+                         "newer; this driver is {driver}.")
+DOCTOR_FIX_BUILD_FOR_DRIVER = "Install {build}, which runs with this driver."
+DOCTOR_NO_DRIVER = "torch {version} is a CUDA build, but no NVIDIA driver works on this machine: {status}"
+DOCTOR_NO_DRIVER_STATUS = "no driver was found"
+DOCTOR_WRONG_VENDOR = "torch {version} is a {kind} build, but this machine's GPU is {gpus}."
+DOCTOR_FIX_VENDOR = "Install {build}, the build for this GPU."
+DOCTOR_MISMATCHED = "{name} {have} was built for torch {wanted}, but torch {torch} is installed."
+DOCTOR_MISMATCHED_IMPORT = "{name} does not load with this torch: {error}"
+DOCTOR_FIX_COMPANIONS = "Reinstall torch and its companions together: {requirements}."
+DOCTOR_SHADOWED = "Python imports torch from {origin}, not from the environment's package."
+DOCTOR_SHADOWED_FIX = "Rename or remove {origin}: it hides the installed torch. Then run the doctor again."
+DOCTOR_PYTHON_NO_WHEELS = "No PyTorch release publishes wheels for Python {version}."
+DOCTOR_PYTHON_OLD = ("Python {version} gets no current PyTorch: the newest release with wheels for it is "
+                     "torch {torch}.")
+DOCTOR_PYTHON_NOT_64 = "PyTorch publishes wheels for 64-bit CPython only; this Python is {what}."
+DOCTOR_FIX_PYTHON = "Install Python {python} and create the environment with it."
+DOCTOR_PINNED = "torch-gpu-setup pinned this environment's build: {pins}."
+DOCTOR_PINNED_FIX = ("A plain pip install cannot replace it; torch-gpu-setup install or doctor --fix releases "
+                     "the pins while it works.")
+DOCTOR_CUDA_UNAVAILABLE = "torch.cuda.is_available() is False although the build is for CUDA {cuda}: {why}"
+DOCTOR_CUDA_UNAVAILABLE_WHY = "no reason was given"
+DOCTOR_FIX_CHECK_DRIVER = "Check the driver with nvidia-smi, restart the computer, then run the doctor again."
+DOCTOR_GPU_OP_FAILED = "A small operation on the GPU failed: {error}"
+DOCTOR_SCRIPT_FAILED = "The Python could not run the doctor's script (exit code {code})."
+DOCTOR_SCRIPT_FAILED_FIX = "Check that this Python starts (python --version); reinstall it if it does not."
+DOCTOR_HEALTHY = "No problem found: torch {version} fits this machine."
+DOCTOR_GPU_PROBES_SKIPPED = ("The GPU was not tried: the machine is described by a profile, not present; the "
+                             "diagnosis rests on the build's facts.")
+DOCTOR_FIX_NONE = "No reinstall is needed."
+DOCTOR_FIX_INSTALL = "Fix: install {build} into this environment."
+DOCTOR_FIX_ACTIONS_FIRST = "Fix: {actions} first, then install {build} into this environment."
+DOCTOR_FIX_BLOCKED = "The fix needs {actions} first; do that, then run torch-gpu-setup doctor --fix again."
+DOCTOR_CHECKING = "Looking at the PyTorch of {python}"
+DOCTOR_NOT_AN_ENVIRONMENT = "{path} is a folder but not a virtual or conda environment"
+DOCTOR_NOT_AN_ENVIRONMENT_HINT = "give the environment's folder (it holds pyvenv.cfg) or its python"
+DOCTOR_CANCELLED = "the check was cancelled"
+DOCTOR_NOTHING_CHANGED = "nothing was changed"
+DOCTOR_TIMED_OUT = "the check did not finish within {seconds} s"
+DOCTOR_TIMED_OUT_HINT = ("import torch hangs in this environment: a GPU that hangs often needs a driver update or "
+                         "a restart")
+DOCTOR_NOTHING_TO_FIX = "there is nothing to install: no finding calls for a reinstall"
+
 # --------------------------------------------------------------------------- interpreter probe (python_probe.py)
 
 PROBE_TIMEOUT = "did not answer within {seconds} seconds"
