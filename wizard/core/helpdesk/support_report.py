@@ -79,6 +79,16 @@ def nvidia_smi_text() -> str | None:
     return "\n".join(result.tail)
 
 
+def doctor_findings(python: str, machine: Machine | None) -> dict[str, Any] | str:
+    """The doctor's diagnosis of ``python`` on ``machine`` (``doctor --json``), or why it could not run."""
+    from wizard.core.doctor.runner import run_doctor
+
+    try:
+        return run_doctor(python, machine=machine).to_json()
+    except WizardError as exc:
+        return exc.one_line()
+
+
 def collect_report(
     python: str | None,
     *,
@@ -92,10 +102,12 @@ def collect_report(
     home: str | None = None,
     hostname: str | None = None,
     environ: Mapping[str, str] | None = None,
+    doctor: bool = True,
 ) -> Report:
     """Gather the facts and build the redacted report.
 
     Without ``install_log``/``verify``, the last install's saved log and verification are used.
+    ``doctor``: include the doctor's findings and fix for ``python`` (:func:`doctor_findings`).
     ``user``, ``home``, ``hostname`` and ``environ`` default to this session's (tests pass fakes).
     """
     env = os.environ if environ is None else environ
@@ -116,6 +128,8 @@ def collect_report(
     if last is not None:
         facts["last_install"] = {"saved": last.get("saved"), "result": last.get("result"),
                                  "verify": last.get("verify")}
+    if doctor and python:
+        facts["doctor"] = doctor_findings(python, machine)
     facts.update(extra or {})
     report = build_report(machine, plan, log, verify, extra=facts, user=user, home=home,
                           hostname=hostname if redact_hostname else "")
