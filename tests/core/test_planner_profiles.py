@@ -49,6 +49,15 @@ EXPECTED: dict[str, tuple[str, str | None, str | None, list[str], list[bool]]] =
     "ubuntu2404-gh200-aarch64": ("ready", "2.14", "cu130", [], [True]),
     "debian12-system-python-rtx3090": ("ready", "2.14", "cu126", [], [True]),
     "win11-no-python-rtx3070": ("action_required", "2.14", "cu126", ["python_install"], [True]),
+    # the GPU catalog's cases (tests/core/test_gpu_plans.py)
+    "win11-core-ultra-meteor-lake": ("ready", "2.14", "xpu", [], [True]),
+    "ubuntu2404-core-ultra-lunar-lake": ("ready", "2.14", "xpu", [], [True]),
+    "ubuntu2204-jetson-agx-orin": ("ready", "2.14", "cpu", [], [False]),
+    "ubuntu2404-jetson-agx-thor": ("ready", "2.14", "cu130", [], [True]),
+    "win11-rx7900xtx": ("ready", "2.14", "cpu", [], [False]),
+    "ubuntu2404-rx6700xt": ("ready", "2.14", "cpu", [], [False]),
+    "ubuntu2404-h100-nodriver": ("action_required", "2.14", "cu130", ["driver_install", "reboot"], [True]),
+    "ubuntu2404-unknown-nvidia-id": ("action_required", "2.14", "cu130", ["driver_install", "reboot"], [False, True]),
 }
 
 

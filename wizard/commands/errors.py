@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
-from wizard.core.errors import Cancelled, WizardError
+from wizard.core.errors import Cancelled, ElevationDeclined, WizardError
 from wizard.core.helpdesk.exit_codes import ExitCode, code_for_error
 
 PROG = "torch-gpu-setup"
@@ -74,7 +74,7 @@ def report(exc: BaseException, verbose: bool = False, stream: TextIO | None = No
     """Print the failure (message, context, hint; details with ``verbose``) and return the exit code.
 
     ``exit_codes`` gives the install's documented codes; other commands exit 2 for every failure,
-    as argparse does for bad input.
+    as argparse does for bad input, except an interruption (130) and a declined UAC prompt (9).
     """
     out = stream or sys.stderr
     error = error_from(exc)
@@ -91,6 +91,9 @@ def report(exc: BaseException, verbose: bool = False, stream: TextIO | None = No
     FailureLog.path = None
     if isinstance(exc, Cancelled):
         return int(ExitCode.INTERRUPTED)
+    if isinstance(exc, ElevationDeclined):
+        # a script running `installers --run` tells a declined prompt from bad input
+        return int(ExitCode.ELEVATION_DECLINED)
     if exit_codes:
         code = code_for_error(error)
         if code == ExitCode.NETWORK_FAILURE:

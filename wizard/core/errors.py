@@ -46,6 +46,14 @@ class Cancelled(WizardError):
     """The person (or a signal) stopped a flow; ``hint`` says what was put back."""
 
 
+class ElevationDeclined(WizardError):
+    """Windows asked for administrator permission (UAC) and the person declined: nothing ran.
+
+    Its own exit code (``ExitCode.ELEVATION_DECLINED``): a script tells it apart from a failed
+    install, and no one reads it as success.
+    """
+
+
 class InputError(WizardError):
     """The person's input (a path, a URL, a choice) cannot be used; nothing was changed."""
 

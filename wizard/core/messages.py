@@ -244,6 +244,12 @@ STEP_CANCELLED_HINT = "run the remaining commands yourself"
 STEP_FAILED = "'{command}' failed (exit code {code})"
 STEP_FAILED_NO_PASSWORD = "the administrator password was not given"
 STEP_FAILED_HINT = "read the output above; nothing after this command was run"
+ELEVATION_DECLINED = ("Windows asked for administrator permission and it was declined, so the installer did not "
+                      "run and nothing was changed.")
+ELEVATION_DECLINED_HINT = ("run it again and choose Yes when Windows asks, or ask someone with an administrator "
+                           "account on this computer to run it")
+REBOOT_AFTER_DRIVER_WINDOWS = ("Restart the computer after the driver install so Windows uses the new driver "
+                               "(the silent install does not restart by itself).")
 
 # --------------------------------------------------------------------------- pip failures
 

@@ -19,6 +19,7 @@ from wizard.core.errors import WizardError
 if TYPE_CHECKING:
     # Imported where used, not here: the first window must paint before the planner, the
     # environments and the workers are loaded (bench/bench_gui.py, goal < 1.5x an empty window).
+    from wizard.core.doctor.model import Diagnosis
     from wizard.core.fetch.source import Source
     from wizard.core.install.flow import InstallRequest
     from wizard.core.model.machine import Machine, PythonTarget
@@ -40,6 +41,7 @@ class PageId(IntEnum):
     INSTALL = 6
     VERIFY = 7
     FINISH = 8
+    DOCTOR = 9  # "Check an existing environment" (from Welcome; its fix goes on to Summary)
 
 
 @dataclass
@@ -116,6 +118,7 @@ class WizardState(QObject):
         self.downloader_options: dict[str, Any] = {}
         self.detect_error: ErrorText | None = None
         self._tasks: dict[str, Task] = {}
+        self.doctor_mode = False  # Welcome's "Check an existing environment"
 
     def _bool(self, key: str, default: bool) -> bool:
         value = self.settings.value(key, default)
@@ -247,6 +250,20 @@ class WizardState(QObject):
         if self.env.mode == "existing":
             return {"python": None, "venv": self.env.path, "new_venv": None}
         return {"python": self.env.path, "venv": None, "new_venv": None}
+
+    def use_doctor_fix(self, diagnosis: Diagnosis) -> None:
+        """The doctor's fix as the plan the Summary, Install and Verify pages carry out: into the same
+        interpreter, with the consent to replace its torch given by choosing the fix."""
+        from wizard.core.model.plan import Plan
+
+        fix = diagnosis.fix
+        assert fix is not None
+        status = "action_required" if fix.blocking_actions() else "ready"
+        self.plan = Plan(status, fix, [], [], [], [diagnosis.fix_text], machine_id=diagnosis.machine_id)
+        self.choice_index = 0
+        self.action_route = "first"
+        self.env = EnvironmentChoice(mode="interpreter", path=diagnosis.python, consent=True)
+        self.changed.emit()
 
     # ------------------------------------------------------------------ remembering
 

@@ -45,6 +45,7 @@ class SetupWizard(QWizard):
             return
         from wizard.qt.pages.actions import ActionsPage
         from wizard.qt.pages.build import BuildPage
+        from wizard.qt.pages.doctor import DoctorPage
         from wizard.qt.pages.environment import EnvironmentPage
         from wizard.qt.pages.finish import FinishPage
         from wizard.qt.pages.install import InstallPage
@@ -62,6 +63,7 @@ class SetupWizard(QWizard):
             PageId.INSTALL: InstallPage(state),
             PageId.VERIFY: VerifyPage(state),
             PageId.FINISH: FinishPage(state),
+            PageId.DOCTOR: DoctorPage(state),
         }
         self.pages.update(rest)
         for page_id, page in rest.items():
@@ -84,6 +86,12 @@ class SetupWizard(QWizard):
         """Next was pressed: the following pages must exist (Next before they were made)."""
         self.build_pages()
         return super().validateCurrentPage()
+
+    def nextId(self) -> int:
+        """Finish is the last page although the Doctor page's id comes after it."""
+        if self.currentId() == PageId.FINISH:
+            return -1
+        return super().nextId()
 
     def page_of(self, page_id: PageId) -> BasePage:
         """The page object for an id (the pages after Welcome are made when first asked for)."""
@@ -152,6 +160,7 @@ class SetupWizard(QWizard):
         if self._running_page() is not None:
             self.stop_running()
             return
+        self._stop_doctor()
         self.state.stop_all()
         super().reject()
 
@@ -160,5 +169,14 @@ class SetupWizard(QWizard):
         if not self.stop_running():
             event.ignore()
             return
+        self._stop_doctor()
         self.state.stop_all()
         super().closeEvent(event)
+
+    def _stop_doctor(self) -> None:
+        """A check still running stops with the window (it changes nothing, so nothing is asked)."""
+        page = self.pages.get(PageId.DOCTOR)
+        runner = getattr(page, "runner", None)
+        if runner is not None and runner.running():
+            runner.cancel()
+            runner.wait(10000)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from wizard.core.errors import Cancelled, ChoiceError, InputError, ProfileError, WizardError
+from wizard.core.errors import Cancelled, ChoiceError, ElevationDeclined, InputError, ProfileError, WizardError
 
 
 class ExitCode(IntEnum):
@@ -25,6 +25,7 @@ class ExitCode(IntEnum):
     NETWORK_FAILURE = 6      # the index, mirror or proxy could not be reached
     INSTALL_FAILED = 7       # pip or the environment failed; the environment was put back
     BUNDLE_REFUSED = 8       # the offline bundle is damaged, incomplete or made for another machine
+    ELEVATION_DECLINED = 9   # Windows asked for administrator permission (UAC) and it was declined
     INTERRUPTED = 130        # Ctrl+C (128 + SIGINT, the shell convention)
 
 
@@ -39,6 +40,7 @@ DESCRIPTIONS: dict[ExitCode, str] = {
     ExitCode.NETWORK_FAILURE: "network failure (index, mirror or proxy unreachable)",
     ExitCode.INSTALL_FAILED: "installation failed; the environment was put back",
     ExitCode.BUNDLE_REFUSED: "offline bundle damaged or made for another machine",
+    ExitCode.ELEVATION_DECLINED: "Windows asked for administrator permission and it was declined; nothing ran",
     ExitCode.INTERRUPTED: "interrupted",
 }
 
@@ -75,6 +77,8 @@ def code_for_error(exc: WizardError) -> ExitCode:
         return exc.code
     if isinstance(exc, Cancelled):
         return ExitCode.INTERRUPTED
+    if isinstance(exc, ElevationDeclined):
+        return ExitCode.ELEVATION_DECLINED
     if isinstance(exc, (ChoiceError, ProfileError, InputError)):
         return ExitCode.BAD_ANSWERS
     from wizard.core.fetch.net import NetworkError  # requests: only once something failed

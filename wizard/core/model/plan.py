@@ -96,10 +96,16 @@ class GpuVerdict:
     name: str
     supported: bool
     reason: str
+    compute_capability: str | None = None  # NVIDIA, "8.6"
+    gfx_arch: str | None = None  # AMD, "gfx1100"
+    family: str | None = None  # "Ampere", "RDNA3", "Xe2 (Lunar Lake)"
+    known_by: str | None = None  # "driver", "pci_id" or "name": where the architecture came from
 
     def to_json(self) -> dict[str, Any]:
-        """The verdict as in the plan contract."""
-        return {"name": self.name, "supported": self.supported, "reason": self.reason}
+        """The verdict as in the plan contract (architecture fields are null where not known)."""
+        return {"name": self.name, "supported": self.supported, "reason": self.reason,
+                "compute_capability": self.compute_capability, "gfx_arch": self.gfx_arch,
+                "family": self.family, "known_by": self.known_by}
 
 
 

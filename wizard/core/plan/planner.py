@@ -10,6 +10,7 @@ tests/profiles/SCHEMA.md.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -63,38 +64,75 @@ class _GpuFacts:
     architecture: str = ""
     usable_kind: str | None = None  # "cuda", "rocm", "xpu", "mps" or None (ignored)
     ignore_reason: str = ""
+    family: str | None = None  # "Ampere", "RDNA3", "Xe2 (Lunar Lake)", "Apple silicon"
+    known_by: str | None = None  # "driver", "pci_id", "name" (plan --json gpus[].known_by); None: not known
+    unknown_id: bool = False  # it has a PCI id, but neither the driver nor the catalog told the architecture by it
+    jetson: bool = False  # a Jetson module's integrated GPU (L4T on aarch64)
 
 
-def _gpu_facts(index: int, gpu: Gpu, family: str) -> _GpuFacts:
+# A Jetson's GPU is on the SoC, not on PCI: its name says what it is (detect, or the profile).
+_JETSON_NAME = re.compile(r"\b(Jetson|Tegra|Orin|Xavier|Thor)\b", re.IGNORECASE)
+
+
+def _gpu_facts(index: int, gpu: Gpu, family: str, platform: str = "") -> _GpuFacts:
     if gpu.vendor == "nvidia":
-        if gpu.compute_capability:
-            cc = parse_cc(gpu.compute_capability)
-            arch = gpu.architecture or gpu_catalog.architecture_name(gpu.compute_capability)
-            return _GpuFacts(index, gpu, cc=cc, architecture=arch, usable_kind="cuda")
-        guess = gpu_catalog.infer_nvidia(gpu.name, gpu.pci_id)
-        if guess is None:
-            return _GpuFacts(index, gpu, usable_kind=None, ignore_reason=T(M.GPU_NVIDIA_ARCH_UNKNOWN))
-        return _GpuFacts(index, gpu, cc=parse_cc(guess.compute_capability), cc_inferred=True,
-                         architecture=guess.architecture, usable_kind="cuda")
+        return _nvidia_facts(index, gpu, platform)
     if gpu.vendor == "amd":
-        gfx = gpu.gfx_arch or gpu_catalog.infer_amd_gfx(gpu.name, gpu.pci_id)
+        ident = gpu_catalog.identify("amd", gpu.name, gpu.pci_id)
+        gfx = gpu.gfx_arch or (ident.gfx_arch if ident else None)
+        known_by = "driver" if gpu.gfx_arch else (ident.known_by if ident and ident.gfx_arch else None)
+        base = _GpuFacts(index, gpu, gfx=gfx, family=gpu_catalog.amd_family(gfx) or (ident.family if ident else None),
+                         known_by=known_by, unknown_id=bool(gpu.pci_id) and known_by in (None, "name"))
         if family != "linux":
-            return _GpuFacts(index, gpu, gfx=gfx, usable_kind=None,
-                             ignore_reason=T(M.GPU_AMD_NOT_LINUX, os=_family_name(family)))
+            return dataclasses.replace(base, ignore_reason=T(M.GPU_AMD_NOT_LINUX, os=_family_name(family)))
         if gfx is None:
-            return _GpuFacts(index, gpu, usable_kind=None, ignore_reason=T(M.GPU_AMD_GFX_UNKNOWN))
-        return _GpuFacts(index, gpu, gfx=gfx, architecture=gfx, usable_kind="rocm")
+            return dataclasses.replace(base, ignore_reason=T(M.GPU_AMD_GFX_UNKNOWN))
+        return dataclasses.replace(base, architecture=gfx, usable_kind="rocm")
     if gpu.vendor == "intel":
-        discrete = not gpu.integrated and gpu_catalog.intel_is_discrete(gpu.name, gpu.pci_id)
-        if not discrete:
-            return _GpuFacts(index, gpu, usable_kind=None, ignore_reason=T(M.GPU_INTEL_INTEGRATED))
+        ident = gpu_catalog.identify("intel", gpu.name, gpu.pci_id)
+        base = _GpuFacts(index, gpu, family=ident.family if ident else None,
+                         known_by=ident.known_by if ident and ident.family else None)
+        if ident is None or not ident.xpu:
+            reason = M.GPU_INTEL_INTEGRATED if gpu.integrated else M.GPU_INTEL_NO_XPU
+            return dataclasses.replace(base, ignore_reason=T(reason))
         if family not in ("linux", "windows"):
-            return _GpuFacts(index, gpu, usable_kind=None, ignore_reason=T(M.GPU_XPU_OS))
-        return _GpuFacts(index, gpu, architecture="Intel Arc", usable_kind="xpu")
+            return dataclasses.replace(base, ignore_reason=T(M.GPU_XPU_OS))
+        return dataclasses.replace(base, architecture=ident.family or "Intel Arc", usable_kind="xpu")
     if gpu.vendor == "apple":
         return _GpuFacts(index, gpu, architecture="Apple silicon", usable_kind="mps" if family == "macos" else None,
-                         ignore_reason="" if family == "macos" else T(M.GPU_APPLE_NOT_MACOS))
+                         ignore_reason="" if family == "macos" else T(M.GPU_APPLE_NOT_MACOS),
+                         family="Apple silicon", known_by="name")
     return _GpuFacts(index, gpu, ignore_reason=T(M.GPU_UNKNOWN_VENDOR))
+
+
+def _nvidia_facts(index: int, gpu: Gpu, platform: str) -> _GpuFacts:
+    """Compute capability from the driver, else the catalog (PCI id first, then the name)."""
+    jetson = platform == "linux-aarch64" and (gpu.integrated or bool(_JETSON_NAME.search(gpu.name)))
+    if gpu.compute_capability:
+        cc = parse_cc(gpu.compute_capability)
+        arch = gpu.architecture or gpu_catalog.architecture_name(gpu.compute_capability)
+        facts = _GpuFacts(index, gpu, cc=cc, architecture=arch, usable_kind="cuda", family=arch, known_by="driver",
+                          jetson=jetson)
+    else:
+        ident = gpu_catalog.identify("nvidia", gpu.name, gpu.pci_id)
+        if ident is None or ident.compute_capability is None:
+            return _GpuFacts(index, gpu, usable_kind=None, ignore_reason=T(M.GPU_NVIDIA_ARCH_UNKNOWN),
+                             unknown_id=bool(gpu.pci_id), jetson=jetson)
+        arch = gpu_catalog.architecture_name(ident.compute_capability)
+        facts = _GpuFacts(index, gpu, cc=parse_cc(ident.compute_capability), cc_inferred=True, architecture=arch,
+                          usable_kind="cuda", family=arch, known_by=ident.known_by,
+                          unknown_id=ident.known_by != "pci_id" and bool(gpu.pci_id), jetson=jetson)
+    if jetson and facts.cc is not None and facts.cc < JETSON_SBSA_MIN_CC:
+        # Orin and older run L4T's own CUDA stack: download.pytorch.org's aarch64 CUDA wheels are
+        # built for server Arm (SBSA) and do not run there (../shared/research/external-check.md
+        # "Routes the external tools have"; pytorch/pytorch#78067: NVIDIA's Jetson wheels per JetPack).
+        return dataclasses.replace(facts, usable_kind=None, ignore_reason=T(M.GPU_JETSON))
+    return facts
+
+
+#: Jetson Thor (sm_110) runs JetPack 7, whose CUDA stack is the server-Arm (SBSA) one: PyTorch's
+#: aarch64 cu13x builds carry sm_110 and run there (gpus.json source "jetson-thor").
+JETSON_SBSA_MIN_CC = (11, 0)
 
 
 def _family_name(family: str) -> str:
@@ -143,7 +181,7 @@ class _Planner:
         self.driver_family = "windows" if (machine.os.family == "windows" or machine.os.wsl) else "linux"
         self.explain: list[str] = []
         self.warnings: list[str] = []
-        self.facts = [_gpu_facts(i, g, self.family) for i, g in enumerate(machine.gpus)]
+        self.facts = [_gpu_facts(i, g, self.family, self.platform) for i, g in enumerate(machine.gpus)]
 
     # ---- python
 
@@ -322,15 +360,23 @@ class _Planner:
     def _driver_actions(self, cand: _Candidate) -> list[Action]:
         cuda = variant_cuda(cand.variant) or ""
         drv = self.m.nvidia_driver
-        old_gpu = any(f.cc is not None and f.cc < (7, 5) for f in self.facts if f.usable_kind == "cuda")
+        # The last driver branch of an architecture NVIDIA no longer develops for (gpus.json
+        # nvidia_architectures, source nvidia-support): R470 for Kepler, R580 for Maxwell/Pascal/Volta.
+        branches: dict[str, set[str]] = {}
+        for f in self.facts:
+            branch = gpu_catalog.last_driver_branch(format_cc(f.cc)) if f.cc and f.usable_kind == "cuda" else None
+            if branch:
+                branches.setdefault(branch, set()).add(f.architecture)
         if self.m.os.wsl:
             where = T(M.DRIVER_WHERE_WSL)
         elif self.family == "windows":
             where = T(M.DRIVER_WHERE_WINDOWS)
         else:
             where = T(M.DRIVER_WHERE_LINUX)
-        if old_gpu:
-            where = T(M.TWO_SENTENCES, first=where, second=T(M.DRIVER_BRANCH_R580))
+        if branches:
+            branch = min(branches, key=lambda b: int(b.lstrip("R")))  # the oldest GPU decides
+            where = T(M.TWO_SENTENCES, first=where, second=T(
+                M.DRIVER_BRANCH_LAST, branch=branch, architectures=join(", ", sorted(branches[branch]))))
         build = f"{cand.release.torch}+{cand.variant}"
         if drv is None:
             kind = "driver_install" if not self.m.os.wsl else "driver_update"
@@ -395,7 +441,7 @@ def make_plan(machine: Machine, choices: Choices | None = None, kb: Knowledge | 
         reason = T(M.PLATFORM_NO_WHEELS_WINDOWS_ARM if p.platform == "windows-arm64" else M.PLATFORM_NO_WHEELS,
                    os=_family_name(p.family), arch=machine.os.arch)
         explain.append(T(M.SENTENCE, text=reason))
-        verdicts = [GpuVerdict(g.name, False, reason) for g in machine.gpus]
+        verdicts = [_verdict(f, False, reason) for f in p.facts]
         return Plan("unsupported", None, [], verdicts, warnings, explain, kb.date, machine.id)
 
     _, py_problem = p._python_now()
@@ -451,6 +497,7 @@ def make_plan(machine: Machine, choices: Choices | None = None, kb: Knowledge | 
         _driver_state_action(p, alt, alt.device, explain=False)
         _disk_action(p, alt, alt.device, explain=False)
     _warnings(p, rec, device, chosen_targets)
+    _gpu_warnings(p, rec, device, chosen_targets, targets, alternatives)
     verdicts = _verdicts(p, rec, device, chosen_targets, targets)
     status = "action_required" if rec.actions else "ready"
     if rec.actions:
@@ -537,8 +584,12 @@ def _explain_choice(p: _Planner, device: str, cand: _Candidate, now: _Candidate 
                 continue
             seen.add((f.gpu.name, f.cc))
             assert f.cc is not None
-            e.append(T(M.EXPLAIN_CUDA_GPU_INFERRED if f.cc_inferred else M.EXPLAIN_CUDA_GPU,
-                       name=f.gpu.name, architecture=f.architecture, cc=format_cc(f.cc)))
+            template = M.EXPLAIN_CUDA_GPU
+            if f.cc_inferred:
+                template = M.EXPLAIN_CUDA_GPU_BY_ID if f.known_by == "pci_id" else M.EXPLAIN_CUDA_GPU_INFERRED
+            e.append(T(template, name=f.gpu.name, architecture=f.architecture, cc=format_cc(f.cc)))
+            if f.jetson:
+                e.append(T(M.EXPLAIN_JETSON_THOR, name=f.gpu.name))
         drv = p.m.nvidia_driver
         if drv:
             e.append(T(M.EXPLAIN_DRIVER, version=drv.version, cuda=drv.cuda_version or T(M.UNKNOWN_VERSION)))
@@ -553,7 +604,9 @@ def _explain_choice(p: _Planner, device: str, cand: _Candidate, now: _Candidate 
         for f in targets:
             e.append(T(M.EXPLAIN_ROCM, name=f.gpu.name, gfx=f.gfx))
     elif device == "xpu":
-        e.append(T(M.EXPLAIN_XPU, names=_names(targets)))
+        for f in targets:
+            e.append(T(M.EXPLAIN_XPU_GPU, name=f.gpu.name, family=f.family) if f.family
+                     else T(M.EXPLAIN_XPU, names=f.gpu.name))
     elif device == "mps":
         e.append(T(M.EXPLAIN_MPS))
     else:
@@ -631,7 +684,7 @@ def _unsupported(p: _Planner, machine: Machine, device: str) -> Plan:
     else:
         reason = T(M.UNSUPPORTED_MACHINE, platform=p.platform, python=py_now)
     p.explain.append(reason)
-    verdicts = [GpuVerdict(g.name, False, reason) for g in machine.gpus]
+    verdicts = [_verdict(f, False, reason) for f in p.facts]
     return Plan("unsupported", None, [], verdicts, p.warnings, p.explain, p.kb.date, machine.id)
 
 
@@ -665,14 +718,50 @@ def _disk_action(p: _Planner, rec: Build, device: str, explain: bool = True) -> 
         p.explain.append(T(M.EXPLAIN_DISK, free=f"{free:g}", need=f"{need:g}"))
 
 
+def _last_build(p: _Planner, cc: tuple[int, int]) -> tuple[Release, str] | None:
+    """The newest (release, CUDA variant) on this platform whose GPU code runs on ``cc``."""
+    for rel in p.kb.releases:
+        running = [v for v, arch in rel.variants.get(p.platform, {}).items()
+                   if variant_device(v) == "cuda" and arch is not None and arch.runs_on(cc)]
+        if running:
+            return rel, max(running, key=lambda v: _vkey(variant_cuda(v) or "0"))
+    return None
+
+
+def _last_build_warnings(p: _Planner, targets: list[_GpuFacts]) -> None:
+    """A GPU generation whose newest build is older than the newest release: say which build is its last.
+
+    Derived from the arch lists (releases.json), so Kepler's last build is 2.7 with CUDA 11.8 and
+    Pascal's 2.14 with CUDA 12.6; the driver branch from gpus.json's nvidia_architectures.
+    """
+    newest = p.kb.releases[0]
+    groups: dict[tuple[str, str], list[_GpuFacts]] = {}
+    for f in targets:
+        last = _last_build(p, f.cc) if f.cc is not None else None
+        if last is None or last[0] is newest:
+            continue
+        groups.setdefault((last[0].torch, last[1]), []).append(f)
+    for (torch, variant), group in groups.items():
+        rel = p.kb.release(torch)
+        later = [r for r in p.kb.releases if rel is not None and r.version > rel.version]
+        architectures = ", ".join(sorted({f.architecture for f in group}))
+        text = T(M.WARN_LAST_BUILD, names=_names(group), architectures=architectures,
+                 torch=".".join(torch.split(".")[:2]), cuda=variant_cuda(variant),
+                 next=later[-1].minor if later else "")
+        branches = sorted({b for f in group if f.cc and (b := gpu_catalog.last_driver_branch(format_cc(f.cc)))})
+        if branches:
+            text = T(M.TWO_SENTENCES, first=text, second=T(M.WARN_LAST_DRIVER_BRANCH, branch=" / ".join(branches)))
+        p.warnings.append(text)
+
+
 def _warnings(p: _Planner, rec: Build, device: str, targets: list[_GpuFacts]) -> None:
     w = p.warnings
-    old = [f for f in targets if f.cc is not None and f.cc < (7, 5)]
-    if device == "cuda" and old:
-        w.append(T(M.WARN_LAST_CUDA_GENERATION, names=_names(old),
-                   architectures=", ".join(sorted({f.architecture for f in old}))))
-    if any(f.cc_inferred for f in targets) and device == "cuda":
+    if device == "cuda":
+        _last_build_warnings(p, targets)
+    if device == "cuda" and any(f.cc_inferred and f.known_by == "name" for f in targets):
         w.append(T(M.WARN_ARCH_INFERRED))
+    elif device == "cuda" and any(f.cc_inferred for f in targets):
+        w.append(T(M.WARN_ARCH_INFERRED_BY_ID))
     if rec.inferred:
         w.append(T(M.WARN_PLAN_INFERRED, build=rec.label()))
     drv = p.m.nvidia_driver
@@ -701,6 +790,77 @@ def _warnings(p: _Planner, rec: Build, device: str, targets: list[_GpuFacts]) ->
         w.append(T(M.WARN_SECURE_BOOT))
 
 
+def _runs(p: _Planner, build: Build, f: _GpuFacts) -> bool:
+    rel = p.kb.release(build.torch)
+    arch = rel.variants.get(p.platform, {}).get(build.variant) if rel else None
+    return arch is not None and f.cc is not None and arch.runs_on(f.cc) is not None
+
+
+def _gpu_warnings(p: _Planner, rec: Build, device: str, chosen: list[_GpuFacts], targets: list[_GpuFacts],
+                  alternatives: list[Build]) -> None:
+    """Every GPU the recommended build does not serve is a warning, with what can be done about it."""
+    w = p.warnings
+    nvidia = {f: k for k, f in enumerate(f for f in p.facts if f.gpu.vendor == "nvidia")}
+    served = set(chosen)   # sets and dicts: lists made many GPUs quadratic (issue 15 #9)
+    separate: dict[str, str] = {}
+    for f in p.facts:
+        name = f.gpu.name
+        if f.unknown_id:
+            w.append(T(M.WARN_PCI_ID_UNKNOWN_NAMED if (f.cc or f.gfx) else M.WARN_PCI_ID_UNKNOWN,
+                       name=name, pci_id=f.gpu.pci_id))
+            if f.usable_kind is None and not f.gfx:
+                continue
+        if f in served and device != "cpu":
+            continue
+        if p.c.prefer_cpu and f.usable_kind is not None:
+            continue  # the person chose the CPU build: nothing to warn about
+        if f.jetson:
+            w.append(T(M.WARN_JETSON, name=name))
+        elif f.gpu.vendor == "amd" and p.family == "windows":
+            rdna = f.family in ("RDNA3", "RDNA4")
+            w.append(T(M.WARN_AMD_WINDOWS_RDNA, name=name, family=f.family) if rdna
+                     else T(M.WARN_AMD_WINDOWS_OTHER, name=name))
+        elif f.gpu.vendor == "amd" and p.family == "linux" and f.gfx and f.usable_kind == "rocm":
+            _amd_unserved(p, f, rec)
+        elif f.usable_kind == "cuda" and device == "cuda":
+            text = T(M.WARN_GPU_NOT_SERVED, name=name, architecture=f.architecture, build=rec.label())
+            other = next((b for b in alternatives if b.device == "cuda" and _runs(p, b, f)), None)
+            if other is not None:
+                if other.label() not in separate:
+                    dropped = [d for d in targets if d not in served and _runs(p, other, d)]
+                    separate[other.label()] = T(
+                        M.WARN_GPU_SEPARATE_ENV, other=other.label(),
+                        other_devices=",".join(str(nvidia[d]) for d in dropped),
+                        served_devices=",".join(str(nvidia[c]) for c in chosen))
+                text = T(M.TWO_SENTENCES, first=text, second=separate[other.label()])
+            w.append(text)
+        elif f.usable_kind == "cuda":
+            w.append(T(M.WARN_GPU_NOT_USED, name=name, reason=T(M.GPU_NO_BUILD)))
+        elif f.usable_kind is not None and f.usable_kind != device and device != "cpu":
+            w.append(T(M.WARN_GPU_NOT_USED, name=name, reason=T(M.GPU_OTHER_VENDOR, device=device.upper())))
+        elif f.usable_kind is None and f.gpu.vendor in ("nvidia", "amd"):
+            w.append(T(M.WARN_GPU_NOT_USED, name=name, reason=f.ignore_reason))
+    if device == "xpu":
+        w.append(T(M.WARN_XPU_DRIVER, names=_names(chosen)))
+
+
+def _amd_unserved(p: _Planner, f: _GpuFacts, rec: Build) -> None:
+    """An AMD GPU no ROCm build lists: the unsupported HSA_OVERRIDE_GFX_VERSION route where one exists."""
+    override = gpu_catalog.hsa_override(f.gfx)
+    if override is not None:
+        version, target = override
+        planned = p.kb.release(rec.torch)
+        for rel in ([planned] if planned else []) + list(p.kb.releases):
+            listed = [v for v in rel.variants.get(p.platform, {})
+                      if variant_device(v) == "rocm" and target in p.kb.rocm_gfx.get(v, (frozenset(), False))[0]]
+            if listed:
+                variant = max(listed, key=lambda v: _vkey(v.removeprefix("rocm")))
+                p.warnings.append(T(M.WARN_HSA_OVERRIDE, name=f.gpu.name, gfx=f.gfx, version=version,
+                                    target=target, torch=rel.torch, variant=variant))
+                return
+    p.warnings.append(T(M.WARN_GPU_NOT_USED, name=f.gpu.name, reason=T(M.GPU_ROCM_NOT_LISTED, gfx=f.gfx)))
+
+
 def _is_cpu_torch(version: str, platform: str) -> bool:
     label = version.split("+", 1)[1] if "+" in version else None
     if label is not None:
@@ -708,23 +868,29 @@ def _is_cpu_torch(version: str, platform: str) -> bool:
     return platform == "windows-x86_64"  # PyPI's Windows wheel is the CPU build
 
 
+def _verdict(f: _GpuFacts, supported: bool, reason: str) -> GpuVerdict:
+    """One ``gpus[]`` entry: the verdict with the architecture the planner knows, whatever the driver state."""
+    return GpuVerdict(f.gpu.name, supported, reason,
+                      compute_capability=format_cc(f.cc) if f.cc is not None else None,
+                      gfx_arch=f.gfx, family=f.family, known_by=f.known_by)
+
+
 def _verdicts(p: _Planner, rec: Build, device: str, chosen: list[_GpuFacts],
               targets: list[_GpuFacts]) -> list[GpuVerdict]:
     rel = p.kb.release(rec.torch)
     out = []
+    served, wanted = set(chosen), set(targets)   # sets: lists made many GPUs quadratic (issue 15 #9)
     for f in p.facts:
-        name = f.gpu.name
-        if f in chosen and device != "cpu":
-            out.append(GpuVerdict(name, *_verdict_for_target(p, rel, rec, f)))
+        if f in served and device != "cpu":
+            out.append(_verdict(f, *_verdict_for_target(p, rel, rec, f)))
         elif f.usable_kind is None:
-            out.append(GpuVerdict(name, False, _capitalise(f.ignore_reason or T(M.GPU_NOT_USABLE))))
+            out.append(_verdict(f, False, _capitalise(f.ignore_reason or T(M.GPU_NOT_USABLE))))
         elif device == "cpu" and p.c.prefer_cpu:
-            out.append(GpuVerdict(name, False, T(M.VERDICT_CPU_CHOSEN)))
-        elif f in targets:
-            out.append(GpuVerdict(name, False, T(M.VERDICT_NO_GPU_CODE, build=rec.label(),
-                                                 architecture=f.architecture)))
+            out.append(_verdict(f, False, T(M.VERDICT_CPU_CHOSEN)))
+        elif f in wanted:
+            out.append(_verdict(f, False, T(M.VERDICT_NO_GPU_CODE, build=rec.label(), architecture=f.architecture)))
         else:
-            out.append(GpuVerdict(name, False, T(M.VERDICT_OTHER_VENDOR, device=device.upper())))
+            out.append(_verdict(f, False, T(M.VERDICT_OTHER_VENDOR, device=device.upper())))
     return out
 
 
@@ -740,12 +906,12 @@ def _verdict_for_target(p: _Planner, rel: Release | None, rec: Build, f: _GpuFac
             via = T(M.HOW_NATIVE_PENDING if pending else M.HOW_NATIVE)
         else:
             via = T(M.HOW_PTX_PENDING if pending else M.HOW_PTX)
-        return True, T(M.VERDICT_RUNS_INFERRED if f.cc_inferred else M.VERDICT_RUNS,
+        return True, T(M.VERDICT_RUNS_INFERRED if f.cc_inferred and f.known_by == "name" else M.VERDICT_RUNS,
                        architecture=f.architecture, code=code, build=rec.label(), how=via)
     if rec.device == "rocm":
         return True, T(M.VERDICT_ROCM, gfx=f.gfx, variant=rec.variant)
     if rec.device == "xpu":
-        return True, T(M.VERDICT_XPU)
+        return True, T(M.VERDICT_XPU_FAMILY, family=f.family) if f.family else T(M.VERDICT_XPU)
     if rec.device == "mps":
         return True, T(M.VERDICT_MPS)
     return False, T(M.VERDICT_NOT_USED)

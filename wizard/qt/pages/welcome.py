@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel
+from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QRadioButton
 
 from wizard.qt.pages.base import BasePage
 from wizard.qt.state import PageId, WizardState
@@ -18,6 +18,14 @@ class WelcomePage(BasePage):
         self.intro = QLabel()
         self.intro.setWordWrap(True)
         self.outer.addWidget(self.intro)
+        # the two journeys: a new environment, or the doctor for one that exists (issue 14)
+        self.setup_new = QRadioButton()
+        self.setup_new.setChecked(not state.doctor_mode)
+        self.check_existing = QRadioButton()
+        self.check_existing.setChecked(state.doctor_mode)
+        self.check_existing.toggled.connect(self._journey_chosen)
+        self.outer.addWidget(self.setup_new)
+        self.outer.addWidget(self.check_existing)
         self.outer.addStretch(1)
         form = QFormLayout()
         self.language = QComboBox()
@@ -33,8 +41,11 @@ class WelcomePage(BasePage):
         self.retranslate()
 
     def nextId(self) -> int:
-        """The System page, also before the wizard has made it (so Next shows from the start)."""
-        return int(PageId.SYSTEM)
+        """The System page (or the Doctor page), also before the wizard has made it (so Next shows from the start)."""
+        return int(PageId.DOCTOR if self.state.doctor_mode else PageId.SYSTEM)
+
+    def _journey_chosen(self, checked: bool) -> None:
+        self.state.doctor_mode = checked
 
     def _language_chosen(self) -> None:
         self.state.language_changed.emit(str(self.language.currentData()))
@@ -56,3 +67,6 @@ class WelcomePage(BasePage):
             "driver (unless you ask for a driver update and confirm it).</p>"
             "<p>You can cancel at any time; a cancelled installation is undone.</p>"))
         self.language_label.setText(self.tr("&Language:"))
+        self.setup_new.setText(self.tr("&Set up PyTorch in a new environment"))
+        self.check_existing.setText(self.tr("&Check an existing environment (PyTorch does not use the GPU, "
+                                            "import torch fails …)"))

@@ -1,0 +1,79 @@
+"""The GUI's "Check an existing environment": Welcome → Doctor page → the fix on the Summary page.
+
+Offscreen Qt on a simulated machine; the environment checked is a real venv with a stand-in torch.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any QApplication exists
+
+from pathlib import Path
+
+from pytestqt.qtbot import QtBot
+
+from tests.doctor.conftest import PROFILES, StandIn, install_stand_in, python_of
+from tests.qt.conftest import message_boxes, private_dirs, settings, texts  # noqa: F401  (autouse fixtures)
+from wizard.qt.app import create_wizard
+from wizard.qt.pages.doctor import DoctorPage
+from wizard.qt.state import GuiOptions, PageId
+from wizard.qt.wizard import SetupWizard
+
+
+def open_doctor(qtbot: QtBot, tmp_path: Path, profile: str) -> tuple[SetupWizard, DoctorPage]:
+    wizard = create_wizard(GuiOptions(machine=str(PROFILES / profile), lang="en"), settings(tmp_path))
+    qtbot.addWidget(wizard)
+    wizard.show()
+    welcome = wizard.currentPage()
+    assert "Check an existing environment" in texts(welcome)
+    welcome.check_existing.click()  # type: ignore[attr-defined]
+    wizard.next()
+    assert wizard.currentId() == PageId.DOCTOR
+    page = wizard.currentPage()
+    assert isinstance(page, DoctorPage)
+    return wizard, page
+
+
+def check(qtbot: QtBot, page: DoctorPage, path: Path) -> None:
+    page.path.setText(str(path))
+    assert page.check.isEnabled()
+    page.check.click()
+    qtbot.waitUntil(lambda: not page.running() and page.diagnosis is not None, timeout=30000)
+
+
+def test_findings_and_fix_flow_into_the_summary(qtbot: QtBot, tmp_path: Path, env: Path) -> None:
+    install_stand_in(env, StandIn("2.14.1+cpu"))
+    wizard, page = open_doctor(qtbot, tmp_path, "win11-rtx4070-drv566.json")
+    assert not page.isComplete()
+    check(qtbot, page, env)   # an environment folder, as a person picks it
+    shown = texts(page)
+    assert "torch 2.14.1+cpu is a CPU-only build, but this machine has NVIDIA GeForce RTX 4070" in shown
+    assert "cpu_build_on_gpu_machine" in shown
+    assert "Recommended next step:" in shown and "Fix: install torch 2.14.1+cu126 into this environment." in shown
+    assert "The GPU was not tried" in shown   # a simulated machine is described, not present
+    assert page.isComplete()
+
+    wizard.next()
+    assert wizard.currentId() == PageId.SUMMARY
+    summary = texts(wizard.currentPage())
+    assert "torch==2.14.1+cu126" in summary and f"the Python interpreter {python_of(env)}" in summary
+    request = wizard.state.install_request()
+    assert request.python == str(python_of(env)) and request.venv is None and request.new_venv is None
+    assert request.requirements == ("torch==2.14.1+cu126", "torchvision==0.29.1+cu126") and request.consent
+
+
+def test_healthy_environment_ends_on_the_doctor_page(qtbot: QtBot, tmp_path: Path, env: Path) -> None:
+    install_stand_in(env, StandIn("2.14.1+cpu", companions={"torchvision": ("0.29.1+cpu", ("torch==2.14.1",))}))
+    wizard, page = open_doctor(qtbot, tmp_path, "ubuntu2404-cpu-only.json")
+    check(qtbot, page, python_of(env))
+    assert "No problem found: torch 2.14.1+cpu fits this machine." in texts(page)
+    assert not page.isComplete() and page.nextId() == -1
+
+
+def test_a_path_that_is_no_python_shows_the_error(qtbot: QtBot, tmp_path: Path) -> None:
+    wizard, page = open_doctor(qtbot, tmp_path, "ubuntu2404-cpu-only.json")
+    page.path.setText(str(tmp_path / "nothing-here"))
+    page.check.click()
+    qtbot.waitUntil(lambda: not page.running() and page.problem is not None, timeout=30000)
+    assert "no Python interpreter at" in texts(page) and not page.isComplete()
