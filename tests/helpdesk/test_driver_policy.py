@@ -8,6 +8,7 @@ loopback server (our own recorded answer from tests/net/test_installers.py), a l
 from __future__ import annotations
 
 import json
+import ntpath
 import os
 import stat
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from tests.install.conftest import LoopbackIndex, build_wheel, installed
 from tests.net.server import LoopbackServer
 from tests.net.test_installers import _lookup_body
 from wizard.cli import main
+from wizard.core.drivers.steps import ELEVATION_CANCELLED, ELEVATION_DECLINED_LINE
 from wizard.core.helpdesk.answers import Answers
 from wizard.core.helpdesk.bundle import BUNDLE_MANIFEST, sha256_file
 from wizard.core.helpdesk.exit_codes import ExitCode
@@ -43,6 +45,17 @@ def _fake(bindir: Path, name: str, record: Path) -> None:
     bindir.mkdir(exist_ok=True)
     script = bindir / name
     script.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{record}"\necho "{name} ran"\n')
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+
+
+def _fake_powershell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, record: Path, *, code: int = 0,
+                     line: str = "powershell.exe ran") -> None:
+    """powershell.exe where Windows keeps it (%SystemRoot%\\System32\\WindowsPowerShell\\v1.0), under a
+    SystemRoot of our own: appends its argv to ``record``, prints ``line``, exits ``code``."""
+    root = tmp_path / "Windows"
+    monkeypatch.setenv("SystemRoot", str(root))
+    script = Path(ntpath.join(str(root), "System32", "WindowsPowerShell", "v1.0", "powershell.exe"))
+    script.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{record}"\necho "{line}"\nexit {code}\n')
     script.chmod(script.stat().st_mode | stat.S_IEXEC)
 
 
@@ -129,9 +142,9 @@ def _windows_profile(tmp_path: Path) -> Path:
 
 def test_windows_driver_downloaded_then_installed_silently_and_elevated(
         isolated_pip: Path, venv: Path, loopback_index: LoopbackIndex, nvidia: LoopbackServer, fake_bin: Path,
-        tmp_path: Path) -> None:
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     record = tmp_path / "powershell.argv"
-    _fake(fake_bin, "powershell.exe", record)
+    _fake_powershell(tmp_path, monkeypatch, record)
     loopback_index.add("whl/cu126", build_wheel(tmp_path / "w", "torch", f"{TORCH}+cu126"))
     answers = Answers(machine=str(_windows_profile(tmp_path)), driver_for_profile=True, venv=str(venv),
                       torch=TORCH, variant="cu126",
@@ -144,12 +157,18 @@ def test_windows_driver_downloaded_then_installed_silently_and_elevated(
     assert result.code == ExitCode.ACTION_REQUIRED and exe.is_file() and not record.exists()
     assert result.driver is not None and len(result.driver.commands) == 1
     script = result.driver.fetched[0]["command"]["argv"][-1]
-    assert f"'{exe.resolve()}' -ArgumentList '-s','-noreboot','-noeula' -Verb RunAs" in script
+    assert f"$si.FileName = '{exe.resolve()}'; $si.Arguments = '-s -noreboot -noeula'" in script
 
     result = run_unattended(replace(answers, driver_policy="install"), RunLog(echo=lines.append), platform="win32")
     argv = record.read_text()
-    assert argv.startswith("-NoProfile -NonInteractive") and str(exe.resolve()) in argv and "-Verb RunAs" in argv
+    assert argv.startswith("-NoProfile -NonInteractive") and str(exe.resolve()) in argv and "'runas'" in argv
     assert result.code == ExitCode.ACTION_REQUIRED and "restart required" in result.message
+
+    # the UAC prompt declined: its own exit code and words, the driver not counted as installed
+    _fake_powershell(tmp_path, monkeypatch, record, code=ELEVATION_CANCELLED, line=ELEVATION_DECLINED_LINE)
+    result = run_unattended(replace(answers, driver_policy="install"), RunLog(echo=lines.append), platform="win32")
+    assert result.code == ExitCode.ELEVATION_DECLINED and "declined" in result.message
+    assert result.driver is not None and not result.driver.ran and not result.driver.restart_required
 
     # the same profile on this Linux host: written, never run
     record.unlink()
@@ -159,9 +178,9 @@ def test_windows_driver_downloaded_then_installed_silently_and_elevated(
 
 def test_bundle_with_installers_is_used_offline_and_checked(
         isolated_pip: Path, venv: Path, loopback_index: LoopbackIndex, fake_bin: Path, tmp_path: Path,
-        capsys: pytest.CaptureFixture[str]) -> None:
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     record = tmp_path / "powershell.argv"
-    _fake(fake_bin, "powershell.exe", record)
+    _fake_powershell(tmp_path, monkeypatch, record)
     profile = _windows_profile(tmp_path)
     loopback_index.add("whl/cu126", build_wheel(tmp_path / "w", "torch", f"{TORCH}+cu126"))
     out = tmp_path / "bundle"

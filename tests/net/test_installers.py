@@ -162,11 +162,12 @@ def test_toolkit_installer_urls_are_known_good_ones() -> None:
 
 
 def test_windows_elevation_is_powershell_runas_with_quoting() -> None:
-    cmd = elevate([r"C:\Users\O'Brien\driver.exe", "-s", "-noreboot"], platform="win32")
-    assert cmd.argv[0] == "powershell.exe"
+    cmd = elevate([r"C:\Users\O'Brien\driver.exe", "-s", "-noreboot"], platform="win32",
+                  environ={"SystemRoot": r"C:\Windows"})
+    assert cmd.argv[0] == r"C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe"
     script = cmd.argv[-1]
-    assert r"Start-Process -FilePath 'C:\Users\O''Brien\driver.exe' -ArgumentList '-s','-noreboot'" in script
-    assert "-Verb RunAs -Wait -PassThru; exit $p.ExitCode" in script
+    assert r"$si.FileName = 'C:\Users\O''Brien\driver.exe'; $si.Arguments = '-s -noreboot'" in script
+    assert "$si.Verb = 'runas'" in script and script.endswith("$p.WaitForExit(); exit $p.ExitCode")
 
 
 def test_run_executes_the_shown_commands_through_pkexec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -253,8 +254,8 @@ def test_windows_driver_lookup_download_and_elevated_command(server: LoopbackSer
     exe = fetched[0].paths[0]
     assert exe.read_bytes() == payload
     cmd = fetched[0].command
-    assert cmd is not None and cmd.argv[0] == "powershell.exe"
-    assert f"'{exe.resolve()}' -ArgumentList '-s','-noreboot','-noeula' -Verb RunAs" in cmd.argv[-1]
+    assert cmd is not None and cmd.argv[0].endswith(r"\System32\WindowsPowerShell\v1.0\powershell.exe")
+    assert f"$si.FileName = '{exe.resolve()}'; $si.Arguments = '-s -noreboot -noeula'" in cmd.argv[-1]
 
 
 def test_windows_lookup_pointing_elsewhere_is_refused(server: LoopbackServer, tmp_path: Path) -> None:
@@ -269,7 +270,7 @@ def test_windows_lookup_pointing_elsewhere_is_refused(server: LoopbackServer, tm
 
 def test_windows_gpu_without_known_pfid_says_pass_pfid(capsys: pytest.CaptureFixture[str]) -> None:
     machine = _win_no_driver()
-    machine = replace(machine, gpus=[replace(machine.gpus[0], name="NVIDIA RTX A2000")])
+    machine = replace(machine, gpus=[replace(machine.gpus[0], name="NVIDIA RTX PRO 9999 Blackwell")])
     step = installers_for(machine, make_plan(machine)).steps[0]
     assert step.lookup_url is None and "--pfid" in " ".join(step.notes)
     with_pfid = installers_for(machine, make_plan(machine), pfid="1234").steps[0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import ntpath
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,10 +61,19 @@ class WindowsAdapter:
         return f"{self.vendor_id}:{self.device_id}" if self.vendor_id and self.device_id else None
 
 
-def powershell_path(host: Host) -> str:
-    """Windows PowerShell at its fixed system path (never a powershell.exe from PATH or cwd)."""
-    root = host.environ.get("SystemRoot") or host.environ.get("SYSTEMROOT") or r"C:\Windows"
+def powershell_exe(environ: Mapping[str, str]) -> str:
+    """Windows PowerShell at its fixed system path, from SystemRoot (``C:\\Windows`` when unset).
+
+    Never a ``powershell.exe`` from PATH or the current folder, which anyone who can write there
+    could plant; SystemRoot may be missing from a cleaned child environment.
+    """
+    root = environ.get("SystemRoot") or environ.get("SYSTEMROOT") or r"C:\Windows"
     return ntpath.join(root, "System32", "WindowsPowerShell", "v1.0", "powershell.exe")
+
+
+def powershell_path(host: Host) -> str:
+    """Windows PowerShell on ``host`` (see :func:`powershell_exe`)."""
+    return powershell_exe(host.environ)
 
 
 def parse_video_controllers(text: str) -> list[WindowsAdapter]:

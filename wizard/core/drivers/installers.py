@@ -32,7 +32,16 @@ import requests
 
 from wizard.core import messages as M
 from wizard.core.drivers.linux import linux_driver_step
-from wizard.core.drivers.steps import DRIVER_KINDS, FetchedInstaller, Step, Which
+from wizard.core.drivers.steps import (
+    DRIVER_KINDS,
+    ELEVATION_CANCELLED,
+    ELEVATION_DECLINED_LINE,
+    RESTART_CODES,
+    FetchedInstaller,
+    Step,
+    Which,
+    is_windows_elevation,
+)
 from wizard.core.drivers.toolkit import fetch_redist, toolkit_steps
 from wizard.core.drivers.windows import (
     lookup_windows_driver,
@@ -40,7 +49,7 @@ from wizard.core.drivers.windows import (
     windows_install_command,
     wsl_driver_step,
 )
-from wizard.core.errors import WizardError
+from wizard.core.errors import ElevationDeclined, WizardError
 from wizard.core.fetch.download import Downloader, DownloadItem, ProgressCallback
 from wizard.core.model.machine import Machine
 from wizard.core.model.plan import Plan
@@ -101,6 +110,13 @@ def installers_for(machine: Machine, plan: Plan, *, toolkit: bool = False, which
             elif family == "linux":
                 out.steps.append(linux_driver_step(machine, action, which=which, kernel_release=kernel_release,
                                                    os_release_id=os_release_id))
+            if family == "windows" and not wsl and not any(a.kind == "reboot" for a in build.actions) \
+                    and not any(s.kind == "reboot" for s in out.steps):
+                # The silent install runs with -noreboot (installers.json) and a restart is usually
+                # still needed (docs/SOURCES.md nvidia §4.5): the restart is a step of its own, as
+                # the plan's reboot action is on Linux.
+                out.steps.append(Step("reboot", T(M.STEP_REBOOT), T(M.REBOOT_AFTER_DRIVER_WINDOWS),
+                                      sources=("docs/SOURCES.md nvidia §4.5",)))
         elif action.kind == "reboot" and not wsl:
             notes: tuple[str, ...] = ()
             if machine.os.secure_boot and family == "linux":
@@ -155,21 +171,40 @@ def fetch_installers(iplan: InstallerPlan, dest: Path, session: requests.Session
     return fetched
 
 
+def check_step_result(command: Command, result: CommandResult) -> None:
+    """Raise the :class:`WizardError` that says how ``command`` failed; nothing when it worked.
+
+    Through the Windows elevation wrapper (:func:`wizard.core.drivers.steps.elevate`): a declined
+    UAC prompt (its line in the output, or exit 1223) is an :class:`ElevationDeclined`, with its
+    own exit code, never success; an installer's "done, restart pending" (3010, 1641) is success.
+    """
+    if result.cancelled:
+        raise WizardError(T(M.STEP_CANCELLED, command=command.display()), hint=T(M.STEP_CANCELLED_HINT))
+    elevation = is_windows_elevation(command)
+    declined_line = any(ELEVATION_DECLINED_LINE in line for line in result.tail)
+    if elevation and (result.returncode == ELEVATION_CANCELLED or declined_line):
+        # the installer never started: nothing was changed
+        raise ElevationDeclined(T(M.ELEVATION_DECLINED), hint=T(M.ELEVATION_DECLINED_HINT),
+                                details="\n".join(result.tail[-30:]))
+    if elevation and result.returncode in RESTART_CODES:
+        return  # installed; the restart follows as the plan's (or the list's) next step
+    if not result.ok:
+        denied = result.returncode in (126, 127) and command.argv[0] == "pkexec"
+        raise WizardError(T(M.STEP_FAILED, command=command.display(), code=result.returncode),
+                          hint=T(M.STEP_FAILED_NO_PASSWORD if denied else M.STEP_FAILED_HINT),
+                          details="\n".join(result.tail[-30:]))
+
+
 def run_step_commands(commands: tuple[Command, ...], on_line: Callable[[str], None] | None = None,
                       cancel: threading.Event | None = None) -> list[CommandResult]:
     """Run a step's commands in order (the caller has shown them and has the user's consent).
 
-    Stops at the first failure with a :class:`WizardError` naming the command.
+    Stops at the first failure with a :class:`WizardError` naming the command
+    (:func:`check_step_result`: a declined UAC prompt is an :class:`ElevationDeclined`).
     """
     results: list[CommandResult] = []
     for command in commands:
         result = run_command(command, on_line=on_line, cancel=cancel)
         results.append(result)
-        if result.cancelled:
-            raise WizardError(T(M.STEP_CANCELLED, command=command.display()), hint=T(M.STEP_CANCELLED_HINT))
-        if not result.ok:
-            denied = result.returncode in (126, 127) and command.argv[0] == "pkexec"
-            raise WizardError(T(M.STEP_FAILED, command=command.display(), code=result.returncode),
-                              hint=T(M.STEP_FAILED_NO_PASSWORD if denied else M.STEP_FAILED_HINT),
-                              details="\n".join(result.tail[-30:]))
+        check_step_result(command, result)
     return results

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import ntpath
+import os
 import shutil
+import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -69,22 +72,78 @@ def _ps_quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+#: ERROR_CANCELLED: "The operation was canceled by the user." What ShellExecuteEx reports when the
+#: UAC prompt is declined (Microsoft, System Error Codes 1000-1299,
+#: https://learn.microsoft.com/windows/win32/debug/system-error-codes--1000-1299-); the
+#: elevation wrapper exits with it.
+ELEVATION_CANCELLED = 1223
+#: The line the wrapper prints before it exits with ELEVATION_CANCELLED (exit codes above 255 do
+#: not survive outside Windows, and a line in the log says what happened).
+ELEVATION_DECLINED_LINE = "torch-gpu-setup: the administrator permission prompt was declined (1223)"
+#: ERROR_SUCCESS_REBOOT_INITIATED (1641) and ERROR_SUCCESS_REBOOT_REQUIRED (3010): success, the
+#: restart pending (Microsoft, System Error Codes 1300-1699 / 3000-3999). Installers built on
+#: Windows Installer exit with them; that NVIDIA's setup.exe does too is inferred (its codes are
+#: not documented), so they are read as success with the restart the plan already asks for.
+RESTART_CODES = (1641, 3010)
+
+
+def windows_powershell(environ: Mapping[str, str] | None = None) -> str:
+    """Windows PowerShell by its absolute path (``environ``: this process's by default)."""
+    from wizard.core.detect.windows import powershell_exe
+
+    return powershell_exe(os.environ if environ is None else environ)
+
+
+def _elevation_script(argv: list[str] | tuple[str, ...]) -> str:
+    """PowerShell that starts ``argv`` elevated, waits, and exits with its exit code.
+
+    ``Start-Process -Verb RunAs`` turns a declined UAC prompt into a statement-terminating error
+    with only a (translated) message, after which ``exit $p.ExitCode`` of the process that never
+    started exits 0: read as success. ``Process.Start`` with the ``runas`` verb instead throws a
+    Win32Exception whose NativeErrorCode is 1223 (ERROR_CANCELLED), which the wrapper passes on as
+    its own exit code after printing :data:`ELEVATION_DECLINED_LINE`; any other failure to start
+    exits 1 with the message on stderr.
+    """
+    # The arguments travel as one Windows command line (the MS C runtime's quoting).
+    args = subprocess.list2cmdline([str(a) for a in argv[1:]])
+    return "; ".join([
+        "$ErrorActionPreference = 'Stop'",
+        "$si = New-Object System.Diagnostics.ProcessStartInfo",
+        f"$si.FileName = {_ps_quote(str(argv[0]))}",
+        f"$si.Arguments = {_ps_quote(args)}",
+        "$si.Verb = 'runas'",
+        "$si.UseShellExecute = $true",
+        "try { $p = [System.Diagnostics.Process]::Start($si) } catch { $e = $_.Exception; "
+        "while ($e -and -not ($e -is [System.ComponentModel.Win32Exception])) { $e = $e.InnerException }; "
+        f"if ($e -and $e.NativeErrorCode -eq {ELEVATION_CANCELLED}) {{ "
+        f"[Console]::Out.WriteLine({_ps_quote(ELEVATION_DECLINED_LINE)}); exit {ELEVATION_CANCELLED} }}; "
+        "[Console]::Error.WriteLine($_.Exception.Message); exit 1 }",
+        "if (-not $p) { exit 1 }",
+        "$p.WaitForExit()",
+        "exit $p.ExitCode",
+    ])
+
+
+def is_windows_elevation(command: Command) -> bool:
+    """Whether ``command`` is the UAC wrapper :func:`elevate` builds (so exit 1223 means "declined")."""
+    argv = command.argv
+    return (len(argv) >= 2 and ntpath.basename(argv[0]).lower() == "powershell.exe"
+            and "$si.Verb = 'runas'" in argv[-1])
+
+
 def elevate(argv: list[str] | tuple[str, ...], *, platform: str | None = None,
-            which: Which = shutil.which) -> Command:
+            which: Which = shutil.which, environ: Mapping[str, str] | None = None) -> Command:
     """``argv`` run with administrator rights.
 
     Linux: ``pkexec`` (a graphical password prompt, works from the GUI) when installed, else
-    ``sudo``. Windows: PowerShell ``Start-Process -Verb RunAs`` (the UAC prompt), waiting for
-    the program and passing its exit code on.
+    ``sudo``. Windows: Windows PowerShell by its absolute path (SystemRoot from ``environ``, this
+    process's by default) starting the program with the ``runas`` verb (the UAC prompt), waiting
+    for it and passing its exit code on; a declined prompt exits :data:`ELEVATION_CANCELLED`.
     """
     plat = platform or sys.platform
     if plat == "win32":
-        args = ",".join(_ps_quote(a) for a in argv[1:])
-        script = (f"$p = Start-Process -FilePath {_ps_quote(argv[0])}"
-                  + (f" -ArgumentList {args}" if args else "")
-                  + " -Verb RunAs -Wait -PassThru; exit $p.ExitCode")
-        return Command(argv=("powershell.exe", "-NoProfile", "-NonInteractive", "-ExecutionPolicy", "Bypass",
-                             "-Command", script))
+        return Command(argv=(windows_powershell(environ), "-NoProfile", "-NonInteractive", "-ExecutionPolicy",
+                             "Bypass", "-Command", _elevation_script(argv)))
     if which("pkexec"):
         return Command(argv=("pkexec", *argv))
     # sudo also when it is not found here: the list may be for another machine (a profile), and

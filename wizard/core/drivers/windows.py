@@ -53,18 +53,23 @@ def pfid_for(name: str, tables: Mapping[str, Mapping[str, str]] | None = None,
     """The lookup service's product family id for a GPU name, or None when unknown.
 
     ``tables`` has ZenitH-AT/nvidia-data's ``gpu-data.json`` shape (``{"desktop": {name: id},
-    "notebook": {...}}``); by default the few ids bundled in installers.json. Laptop GPUs
-    ("... Laptop GPU") are looked up in the notebook list first, then the other one (eGPUs).
+    "notebook": {...}}``); by default the copy in installers.json. A laptop GPU is looked up in
+    the notebook list first, then the other one (eGPUs), as TinyNvidiaUpdateChecker does
+    (docs/SOURCES.md nvidia §4.6). Laptop: ``notebook``, a name with "Laptop GPU" (Ampere and
+    newer), or a Max-Q design (a laptop design). The notebook list names Ampere and newer parts
+    with the "Laptop GPU" suffix and older ones without, so both spellings are tried.
     """
     tables = tables if tables is not None else installer_data()["windows"]["pfid"]
+    laptop = notebook or bool(re.search(r"\bLaptop GPU\b|\bMax-Q\b", name, re.IGNORECASE))
     clean = normalise_gpu_name(name)
-    laptop = notebook or bool(re.search(r"\bLaptop GPU\b", clean, re.IGNORECASE))
-    clean = re.sub(r"\s*Laptop GPU\b", "", clean, flags=re.IGNORECASE).strip()
+    bare = re.sub(r"\s*Laptop GPU\b", "", clean, flags=re.IGNORECASE).strip()
     order = ("notebook", "desktop") if laptop else ("desktop", "notebook")
     for kind in order:
         table = {k.lower(): v for k, v in tables.get(kind, {}).items()}
-        if clean.lower() in table:
-            return str(table[clean.lower()])
+        names = (f"{bare} Laptop GPU", bare) if kind == "notebook" else (bare,)
+        for candidate in names:
+            if candidate.lower() in table:
+                return str(table[candidate.lower()])
     return None
 
 

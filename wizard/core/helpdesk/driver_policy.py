@@ -33,7 +33,7 @@ from wizard.core.drivers.installers import (
 )
 from wizard.core.drivers.steps import FetchedInstaller, Step
 from wizard.core.drivers.windows import windows_install_command
-from wizard.core.errors import WizardError
+from wizard.core.errors import ElevationDeclined, WizardError
 from wizard.core.helpdesk.bundle import BundledInstaller
 from wizard.core.helpdesk.exit_codes import ExitCode, ExitError
 from wizard.core.model.machine import Machine
@@ -191,8 +191,9 @@ def apply_driver_policy(machine: Machine, plan: Plan, policy: str, sources: Driv
 class DriverPolicyError(ExitError):
     """``install`` could not (or did not) install the driver: action required, with what was done."""
 
-    def __init__(self, outcome: DriverOutcome, message: str, hint: str) -> None:
-        super().__init__(ExitCode.ACTION_REQUIRED, message, hint=hint)
+    def __init__(self, outcome: DriverOutcome, message: str, hint: str,
+                 code: ExitCode = ExitCode.ACTION_REQUIRED) -> None:
+        super().__init__(code, message, hint=hint)
         self.outcome = outcome
 
 
@@ -227,6 +228,9 @@ def _install(iplan: InstallerPlan, commands: list[Command], outcome: DriverOutco
         log(f"running: {command.display()}")
     try:
         run_step_commands(tuple(commands), on_line=lambda line: log("  " + line))
+    except ElevationDeclined as exc:
+        outcome.notes.append(exc.one_line())
+        raise DriverPolicyError(outcome, exc.message, exc.hint, ExitCode.ELEVATION_DECLINED) from None
     except WizardError as exc:
         outcome.notes.append(exc.one_line())
         raise _refuse(outcome, f"the driver install failed: {exc.one_line()}",
