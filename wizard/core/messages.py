@@ -46,6 +46,13 @@ GPU_XPU_OS = "XPU builds exist for Linux and Windows only"
 GPU_APPLE_NOT_MACOS = "Apple GPUs are used only on macOS"
 GPU_UNKNOWN_VENDOR = "unknown vendor"
 GPU_NOT_USABLE = "not usable by PyTorch"
+GPU_INTEL_NO_XPU = ("PyTorch's XPU build supports Intel Arc GPUs, Core Ultra processors with Arc graphics and "
+                    "Data Center GPU Max, not these graphics")
+GPU_ROCM_NOT_LISTED = "no ROCm build lists {gfx}"
+GPU_NO_BUILD = "no PyTorch build that fits this machine carries code for it"
+GPU_OTHER_VENDOR = "one PyTorch build cannot drive two GPU vendors, and this one serves the {device} GPUs"
+GPU_JETSON = ("a Jetson's integrated GPU needs NVIDIA's PyTorch for JetPack: PyTorch's own aarch64 CUDA builds are "
+              "made for server Arm and do not run on L4T")
 
 # --------------------------------------------------------------------------- planner: Python and platform
 
@@ -103,6 +110,11 @@ EXPLAIN_COMPAT = ("CUDA {cuda} runs on this driver through NVIDIA's minor-versio
                   "(same CUDA major).")
 EXPLAIN_ROCM = "{name}: AMD {gfx}; ROCm builds are chosen by gfx architecture."
 EXPLAIN_XPU = "{names}: a discrete Intel GPU gets the XPU build."
+EXPLAIN_XPU_GPU = "{name}: Intel {family}; PyTorch's XPU build supports it."
+EXPLAIN_CUDA_GPU_BY_ID = ("{name}: {architecture}, compute capability {cc} (inferred from its PCI id; no driver "
+                          "reported it).")
+EXPLAIN_JETSON_THOR = ("{name}: Jetson Thor runs JetPack 7's server-Arm (SBSA) CUDA stack, so PyTorch's own aarch64 "
+                       "CUDA 13 builds, which carry sm_110, run on it.")
 EXPLAIN_MPS = "Apple silicon: the default macOS build uses the GPU through Metal (MPS)."
 EXPLAIN_CPU_LINUX = ("No usable GPU: the CPU build from PyTorch's CPU index (PyPI's Linux wheel would pull "
                      "gigabytes of CUDA libraries for nothing).")
@@ -155,6 +167,41 @@ WARN_REPLACE_CPU_TORCH = ("The target environment already has a CPU-only torch {
                           "by {target} (you are asked first).")
 WARN_SECURE_BOOT = ("Secure Boot is on: the NVIDIA kernel module must be signed. Distribution packages do this; "
                     "you will be asked to enroll a key (MOK) at the next boot.")
+WARN_LAST_BUILD = ("{names} ({architectures}): torch {torch} with CUDA {cuda} is the last PyTorch build for this GPU "
+                   "generation; torch {next} and later carry no code for it.")
+WARN_LAST_DRIVER_BRANCH = "NVIDIA's {branch} is its last driver branch."
+#: In a driver action's words (planner._driver_actions), for GPUs NVIDIA no longer develops drivers for.
+DRIVER_BRANCH_LAST = "Choose the {branch} branch: it is the last one that supports {architectures} GPUs."
+WARN_ARCH_INFERRED_BY_ID = ("The GPU's architecture was inferred from its PCI id because no driver reported it; "
+                            "the plan is confirmed once the driver is installed.")
+WARN_GPU_NOT_SERVED = "{name} ({architecture}) is not used: {build} has no code for it."
+WARN_GPU_SEPARATE_ENV = ("To use it, install {other} (listed under the alternatives) in a separate environment and "
+                         "run programs there with CUDA_DEVICE_ORDER=PCI_BUS_ID and "
+                         "CUDA_VISIBLE_DEVICES={other_devices}; in this environment, "
+                         "CUDA_VISIBLE_DEVICES={served_devices} keeps PyTorch on the GPUs its build serves.")
+WARN_GPU_NOT_USED = "{name} is not used: {reason}."
+WARN_PCI_ID_UNKNOWN = ("{name}: the wizard's GPU catalog does not know the architecture of PCI id {pci_id}, and the "
+                       "name does not tell it; install the driver so it reports it, or choose a build with --variant.")
+WARN_PCI_ID_UNKNOWN_NAMED = ("{name}: the wizard's GPU catalog does not know PCI id {pci_id}; its architecture was "
+                             "taken from its name and is confirmed once the driver reports it.")
+WARN_XPU_DRIVER = ("{names}: the XPU build needs Intel's GPU driver first: on Windows the Intel Arc & Iris Xe "
+                   "graphics driver, on Linux the client GPU packages that Intel's 'PyTorch Prerequisites for Intel "
+                   "GPUs' page lists.")
+WARN_JETSON = ("{name}: the wizard does not install GPU PyTorch on this Jetson. PyTorch's own aarch64 CUDA builds are "
+               "made for server Arm (Grace) and do not run on Jetson Linux (L4T). Install NVIDIA's PyTorch for your "
+               "JetPack version instead: NVIDIA's guide 'Installing PyTorch for Jetson Platform' "
+               "(https://docs.nvidia.com/deeplearning/frameworks/install-pytorch-jetson-platform/) or the l4t-pytorch "
+               "container; the CPU build planned here runs meanwhile.")
+WARN_AMD_WINDOWS_RDNA = ("{name} ({family}): PyTorch's own ROCm builds are for Linux only. Two routes the wizard does "
+                         "not install: AMD publishes its own PyTorch wheels with ROCm for Windows for RDNA3 and RDNA4 "
+                         "GPUs (see AMD's ROCm documentation; still a preview), and Microsoft's torch-directml runs an "
+                         "older PyTorch on any DirectX 12 GPU, slower and with fewer operators.")
+WARN_AMD_WINDOWS_OTHER = ("{name}: PyTorch's own ROCm builds are for Linux only, and AMD's PyTorch wheels for Windows "
+                          "support RDNA3 and RDNA4 GPUs only. Microsoft's torch-directml runs an older PyTorch on any "
+                          "DirectX 12 GPU, slower and with fewer operators; the wizard does not install it.")
+WARN_HSA_OVERRIDE = ("{name} ({gfx}) is in no ROCm build's list. Unsupported by AMD and at your own risk: with "
+                     "HSA_OVERRIDE_GFX_VERSION={version} set before Python starts, ROCm treats it as {target}, and "
+                     "torch {torch}+{variant} may then run on it. The wizard plans without it and does not set it.")
 
 # --------------------------------------------------------------------------- planner: GPU verdicts
 
@@ -171,6 +218,7 @@ HOW_NATIVE_PENDING = "natively once the driver is installed"
 HOW_PTX_PENDING = "through PTX just-in-time compilation once the driver is installed"
 VERDICT_ROCM = "{gfx} is in the {variant} build's architecture list."
 VERDICT_XPU = "discrete Intel GPU: runs the XPU build."
+VERDICT_XPU_FAMILY = "Intel {family}: runs the XPU build."
 VERDICT_MPS = "Apple GPU: used through Metal (MPS)."
 VERDICT_NOT_USED = "not used by the chosen build."
 
