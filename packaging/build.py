@@ -39,6 +39,9 @@ BUNDLE = DIST / NAME
 WINDOWS = sys.platform == "win32"
 LINUX = sys.platform.startswith("linux")
 EXE = BUNDLE / (f"{NAME}.exe" if WINDOWS else NAME)
+# Windows: EXE is the windowed program (the double-click); the commands and the smoke test's CLI
+# steps need the console one the spec builds beside it. Elsewhere one program is both.
+CLI_EXE = BUNDLE / (f"{NAME}-cli.exe" if WINDOWS else NAME)
 SPEC = ROOT / "packaging" / f"{NAME}.spec"
 DESKTOP = ROOT / "packaging" / "linux" / f"{NAME}.desktop"
 MENU_SCRIPT = ROOT / "packaging" / "linux" / "install-menu-entry.sh"
@@ -113,8 +116,9 @@ def freeze() -> None:
     started = time.monotonic()
     run([sys.executable, "-m", "PyInstaller", "--noconfirm", "--clean", "--log-level", "WARN",
          "--distpath", str(DIST), "--workpath", str(WORK / "pyinstaller"), str(SPEC)])
-    if not EXE.is_file():
-        raise BuildError(f"PyInstaller finished but {EXE} is missing")
+    for exe in dict.fromkeys((EXE, CLI_EXE)):
+        if not exe.is_file():
+            raise BuildError(f"PyInstaller finished but {exe} is missing")
     say(f"bundle: {BUNDLE} ({folder_size(BUNDLE) / 2**20:.0f} MiB) in {time.monotonic() - started:.0f} s")
 
 

@@ -1,8 +1,10 @@
 """Smoke test of the built app (``dist/torch-gpu-setup``): every face of the wizard, run from the bundle.
 
 Run by ``python packaging/build.py`` after building, and by the suite whenever a bundle newer
-than the source is present. Each step compares with the source run where the answer is the
-same by design (``--version``, ``plan --json``), so no result is written down here.
+than the source is present. The commands go through the console program (``torch-gpu-setup-cli.exe``
+on Windows), the GUI through the one a double-click starts (tests/packaging/conftest.py). Each step
+compares with the source run where the answer is the same by design (``--version``, ``plan
+--json``), so no result is written down here.
 """
 
 from __future__ import annotations
@@ -85,9 +87,10 @@ def test_plan_matches_the_source_run(bundle_exe: Path) -> None:
     assert json.loads(frozen.stdout) == json.loads(source.stdout)
 
 
-def test_gui_autopilot_saves_every_page(bundle_exe: Path, tmp_path: Path) -> None:
+def test_gui_autopilot_saves_every_page(bundle_gui_exe: Path, tmp_path: Path) -> None:
+    # the windowed program on Windows (what a double-click starts); it prints nothing: stdout is None
     shots = tmp_path / "shots"
-    result = run_bundle(bundle_exe, "gui", "--machine", str(PROFILE), "--autopilot", "--screenshots", str(shots),
+    result = run_bundle(bundle_gui_exe, "gui", "--machine", str(PROFILE), "--autopilot", "--screenshots", str(shots),
                         env=private_env(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     pngs = sorted(shots.rglob("*.png"))
