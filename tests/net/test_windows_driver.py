@@ -17,6 +17,9 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import write_script
+from tests.net.server import LoopbackServer
+from tests.net.test_installers import _lookup_body
+from wizard.cli import main
 from wizard.commands.errors import report
 from wizard.core.drivers.installers import check_step_result, installers_for, run_step_commands
 from wizard.core.drivers.steps import (
@@ -99,6 +102,25 @@ def test_declined_prompt_is_its_own_error_never_success(tmp_path: Path, monkeypa
     # every command (installers --run too) ends with the documented code, not the generic 2
     assert report(error, stream=out) == int(ExitCode.ELEVATION_DECLINED) == 9
     assert "declined" in out.getvalue() and "Traceback" not in out.getvalue()
+
+
+def test_installers_run_ends_with_9_when_the_prompt_is_declined(
+        server: LoopbackServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """``installers --fetch DIR --run --yes`` end to end: NVIDIA's lookup and download on loopback,
+    PowerShell declining at its Windows path; the command line says so and exits 9."""
+    exe_path = "/Windows/581.57/581.57-desktop-win10-win11-64bit-international-dch-whql.exe"
+    server.add(exe_path, b"MZ" + bytes(2000))
+    server.add("/AjaxDriverService.php", _lookup_body(server.url(exe_path)), "application/json")
+    _fake_powershell(tmp_path, monkeypatch, ELEVATION_CANCELLED, ELEVATION_DECLINED_LINE)
+    profile = tmp_path / "win11-4070-nodriver.json"
+    profile.write_text(json.dumps(_win_no_driver().to_profile()), encoding="utf-8")
+    code = main(["installers", "--machine", str(profile), "--fetch", str(tmp_path / "dl"), "--run", "--yes",
+                 "--lookup-url", server.url("/AjaxDriverService.php")])
+    err = capsys.readouterr().err
+    assert code == 9, err
+    assert "Windows asked for administrator permission and it was declined" in err and "Done." not in err
+    assert "581.57-desktop" in (tmp_path / "argv").read_text()  # the downloaded installer was what it asked for
 
 
 def _ended(command: Command, code: int, *tail: str) -> CommandResult:
