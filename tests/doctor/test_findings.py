@@ -209,6 +209,21 @@ def test_torch_py_in_the_working_folder_shadows_torch(env: Path, tmp_path: Path)
     assert check(env, "ubuntu2404-cpu-only", workdir=str(tmp_path)).findings == []
 
 
+def test_torch_on_pythonpath_hides_the_environments_own(env: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    install_stand_in(env, StandIn("2.14.1+cu126", cuda="12.6", arch=ARCH_CU126))
+    other = tmp_path / "pip-target"   # pip install --target somewhere, put on PYTHONPATH
+    other.mkdir()
+    (other / "torch").mkdir()
+    (other / "torch" / "__init__.py").write_text("__version__ = '2.1.0+cpu'\n")
+    write_dist(other, "torch", "2.1.0+cpu")
+    monkeypatch.setenv("PYTHONPATH", str(other))
+    d = check(env, "win11-rtx4070-drv566", workdir=str(tmp_path))
+    only(d, "torch_shadowed")
+    assert str(other / "torch" / "__init__.py") in d.findings[0].message
+    assert any("site-packages" in e for e in d.findings[0].evidence)
+
+
 def test_pinned_by_wizard_is_information(env: Path) -> None:
     install_stand_in(env, StandIn("2.14.1+cpu"))
     (env / "torch-gpu-setup-constraints.txt").write_text("# Written by torch-gpu-setup\n-c /etc/x.txt\n"

@@ -607,8 +607,6 @@ DOCTOR_CUDA_UNAVAILABLE = "torch.cuda.is_available() is False although the build
 DOCTOR_CUDA_UNAVAILABLE_WHY = "no reason was given"
 DOCTOR_FIX_CHECK_DRIVER = "Check the driver with nvidia-smi, restart the computer, then run the doctor again."
 DOCTOR_GPU_OP_FAILED = "A small operation on the GPU failed: {error}"
-DOCTOR_SCRIPT_FAILED = "The Python could not run the doctor's script (exit code {code})."
-DOCTOR_SCRIPT_FAILED_FIX = "Check that this Python starts (python --version); reinstall it if it does not."
 DOCTOR_HEALTHY = "No problem found: torch {version} fits this machine."
 DOCTOR_GPU_PROBES_SKIPPED = ("The GPU was not tried: the machine is described by a profile, not present; the "
                              "diagnosis rests on the build's facts.")

@@ -222,10 +222,11 @@ class _Doctor:
         dist = self.dists.get("torch")
         origin = (self.torch or {}).get("file") or self.facts.get("torch_origin")
         error = self.facts.get("import_error") if isinstance(self.facts.get("import_error"), dict) else None
-        if origin and self._shadowed(str(origin), dist):
+        own = self._own_location()
+        if origin and (self._shadowed(str(origin), dist) or (own and self._shadowed(str(origin), {"location": own}))):
             where = [f"torch imported from: {origin}"]
             if dist:
-                where.append(f"torch {dist.get('version')} installed in: {dist.get('location')}")
+                where.append(f"torch {dist.get('version')} installed in: {own or dist.get('location')}")
             self.add("torch_shadowed", "error", T(M.DOCTOR_SHADOWED, origin=str(origin)), where,
                      lambda _b: T(M.DOCTOR_SHADOWED_FIX, origin=str(origin)))
             return False
@@ -239,6 +240,17 @@ class _Doctor:
             return False
         self._numpy_warning()
         return self.torch is not None
+
+    def _own_location(self) -> str | None:
+        """The folder inside the environment (its prefix) that holds a torch distribution, if any."""
+        prefix = str((self.facts.get("python") or {}).get("prefix") or "")
+        if not prefix:
+            return None
+        root = os.path.normcase(os.path.realpath(prefix)) + os.sep
+        for location in self.facts.get("torch_locations") or []:
+            if location and os.path.normcase(os.path.realpath(str(location))).startswith(root):
+                return str(location)
+        return None
 
     @staticmethod
     def _shadowed(origin: str, dist: Mapping[str, Any] | None) -> bool:

@@ -30,6 +30,9 @@ if TYPE_CHECKING:  # for the type comments (annotations would not parse on Pytho
 
 MARKER = "TGS-DOCTOR "
 COMPANIONS = ("torchvision", "torchaudio")
+#: Every folder holding a torch distribution, in sys.path order (one in the user site or on PYTHONPATH
+#: can hide the environment's own).
+TORCH_LOCATIONS = []  # type: list[str]
 
 
 def _distributions():
@@ -47,13 +50,15 @@ def _distributions():
         except Exception:
             continue
         key = name.lower().replace("_", "-").replace(".", "-")
-        if not name or key in seen:  # the first one on sys.path is the one imported
-            continue
-        seen.add(key)
         try:
             location = str(dist.locate_file(""))
         except Exception:
             location = ""
+        if key == "torch":
+            TORCH_LOCATIONS.append(location)
+        if not name or key in seen:  # the first one on sys.path is the one imported
+            continue
+        seen.add(key)
         out.append({"name": name, "version": dist.version, "requires": list(dist.requires or []),
                     "location": location})
     return out, None
@@ -86,6 +91,8 @@ def _scan_distributions():
             except OSError:
                 continue
             key = str(fields.get("name", "")).lower().replace("_", "-").replace(".", "-")
+            if key == "torch":
+                TORCH_LOCATIONS.append(folder)
             if key and key not in seen:
                 seen.add(key)
                 fields["location"] = folder
@@ -202,6 +209,7 @@ def describe(workdir, gpu):
             "machine": platform.machine(),
         },
         "distributions": dists,
+        "torch_locations": TORCH_LOCATIONS,
         "missing": [dist_problem] if dist_problem else [],
     }
     origin = None
