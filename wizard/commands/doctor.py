@@ -62,8 +62,12 @@ def print_diagnosis(d: Diagnosis, out: TextIO, evidence: bool = False) -> None:
         out.write(f"Healthy: torch {d.torch_version} fits this machine.\n" if d.torch_version else "Healthy.\n")
     out.write(f"{d.fix_text}\n")
     if d.fix is not None:
+        for action in d.fix.blocking_actions():
+            out.write(f"  ! {action.kind}: {action.detail}\n")
         out.write(f"  pip install {' '.join(d.fix.requirements)} --index-url {d.fix.index_url}\n")
-        out.write(f"  (torch-gpu-setup doctor --fix --python {d.python} applies it, with a snapshot to roll back)\n")
+        if not d.fix.blocking_actions():
+            out.write(f"  (torch-gpu-setup doctor --fix --python {d.python} applies it, with a snapshot to "
+                      "roll back)\n")
 
 
 def run(args: argparse.Namespace) -> int:

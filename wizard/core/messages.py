@@ -613,6 +613,7 @@ DOCTOR_GPU_PROBES_SKIPPED = ("The GPU was not tried: the machine is described by
 DOCTOR_FIX_NONE = "No reinstall is needed."
 DOCTOR_FIX_INSTALL = "Fix: install {build} into this environment."
 DOCTOR_FIX_ACTIONS_FIRST = "Fix: {actions} first, then install {build} into this environment."
+DOCTOR_FIX_ACTIONS_ONLY = "Fix: {actions}; the installed {build} then runs as it is."
 DOCTOR_FIX_BLOCKED = "The fix needs {actions} first; do that, then run torch-gpu-setup doctor --fix again."
 DOCTOR_CHECKING = "Looking at the PyTorch of {python}"
 DOCTOR_NOT_AN_ENVIRONMENT = "{path} is a folder but not a virtual or conda environment"

@@ -149,11 +149,13 @@ def blocking_actions(build: Build | None) -> list[Any]:
     return [a for a in build.actions if a.kind in _BLOCKING] if build is not None else []
 
 
-def fix_sentence(build: Build | None) -> str:
-    """The fix in one sentence, as a technician says it."""
+def fix_sentence(build: Build | None, installed: str | None = None) -> str:
+    """The fix in one sentence, as a technician says it (``installed``: the torch there now)."""
     if build is None:
         return T(M.DOCTOR_FIX_NONE)
     first = blocking_actions(build)
+    if first and installed and build.requirements and build.requirements[0] == f"torch=={installed}":
+        return T(M.DOCTOR_FIX_ACTIONS_ONLY, actions=action_words(first), build=build.label())
     if first:
         return T(M.DOCTOR_FIX_ACTIONS_FIRST, actions=action_words(first), build=build.label())
     return T(M.DOCTOR_FIX_INSTALL, build=build.label())
@@ -555,7 +557,10 @@ def diagnose(facts: Mapping[str, Any], machine: Machine, kb: Knowledge | None = 
     findings = [Finding(p.code, p.severity, p.message, p.evidence, _fix_text(p, fix)) for p in doctor.problems]
     reinstall = fix is not None
     shadow = next((f for f in findings if f.code == "torch_shadowed"), None)
-    text = fix_sentence(fix) if reinstall else (shadow.fix if shadow else T(M.DOCTOR_FIX_NONE))
+    # only the driver is wrong: the build there now is the one to keep
+    only_driver = {p.code for p in doctor.problems} <= {"driver_too_old", "no_driver", "pinned_by_wizard"}
+    kept = doctor.version if only_driver else None
+    text = fix_sentence(fix, kept) if reinstall else (shadow.fix if shadow else T(M.DOCTOR_FIX_NONE))
     return DoctorAnswer(findings, fix, text, doctor.version, machine)
 
 
