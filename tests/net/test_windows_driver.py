@@ -185,6 +185,21 @@ def test_bundled_tables_find_notebook_and_desktop_gpus(name: str, pfid: str) -> 
     assert pfid_for(name) == pfid
 
 
+@pytest.mark.parametrize(("pci_id", "pfid"), [
+    ("10de:1f11", "888"),  # TU106M [GeForce RTX 2060 Mobile]: the notebook driver
+    ("10de:1f08", "887"),  # TU106 [GeForce RTX 2060 Rev. A]: the desktop one
+    (None, "887"),         # no PCI id: the name alone, desktop first
+])
+def test_a_pre_ampere_laptop_gpu_is_known_by_its_pci_id(pci_id: str | None, pfid: str) -> None:
+    """Before Ampere, Windows names a laptop GPU like the desktop one ("NVIDIA GeForce RTX 2060"):
+    the PCI id (a mobile chip in pci.ids) tells the notebook driver apart."""
+    machine = _win_no_driver()
+    gpu = replace(machine.gpus[0], name="NVIDIA GeForce RTX 2060", pci_id=pci_id)
+    machine = replace(machine, gpus=[gpu])
+    step = installers_for(machine, make_plan(machine)).steps[0]
+    assert step.kind == "driver_windows" and f"pfid={pfid}&" in (step.lookup_url or "")
+
+
 def test_bundled_tables_hold_nvidia_data_as_published() -> None:
     tables = installer_data()["windows"]["pfid"]
     assert len(tables["notebook"]) > 250 and len(tables["desktop"]) > 500

@@ -15,6 +15,7 @@ from wizard.core import messages as M
 from wizard.core.drivers.steps import Step, elevate, installer_data
 from wizard.core.errors import WizardError
 from wizard.core.fetch.net import check_response, classify_error, redact_url
+from wizard.core.knowledge.gpu_catalog import pci_entry
 from wizard.core.model.machine import Machine
 from wizard.core.model.plan import Action
 from wizard.core.process import Command
@@ -71,6 +72,21 @@ def pfid_for(name: str, tables: Mapping[str, Mapping[str, str]] | None = None,
             if candidate.lower() in table:
                 return str(table[candidate.lower()])
     return None
+
+
+# pci.ids names a laptop part's chip with an M ("TU106M [GeForce RTX 2060 Mobile]",
+# "GA106M [GeForce RTX 3060 Mobile / Max-Q]"); reading that as "notebook" is inferred.
+_MOBILE_RE = re.compile(r"\b[A-Z]{2}\d{3}M\b|\bMobile\b|\bMax-Q\b|\bLaptop\b")
+
+
+def is_notebook_gpu(pci_id: str | None) -> bool:
+    """Whether the NVIDIA GPU with ``pci_id`` is a laptop part, by its pci.ids name (the GPU catalog).
+
+    Windows names pre-Ampere laptop GPUs like the desktop ones ("NVIDIA GeForce RTX 2060"), and
+    NVIDIA's desktop driver does not install on them; the PCI device id tells them apart.
+    """
+    entry = pci_entry("nvidia", pci_id)
+    return bool(entry and _MOBILE_RE.search(entry.get("name") or ""))
 
 
 def windows_osid(os_version: str) -> str:
@@ -157,7 +173,7 @@ def windows_driver_step(machine: Machine, action: Action, pfid: str | None = Non
     family = pfid
     if family is None:
         for g in gpus:
-            family = pfid_for(g.name, pfid_tables)
+            family = pfid_for(g.name, pfid_tables, notebook=is_notebook_gpu(g.pci_id))
             if family:
                 break
     lookup = windows_lookup_url(family, windows_osid(machine.os.version), lookup_base) if family else None
