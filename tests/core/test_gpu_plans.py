@@ -152,3 +152,40 @@ def test_a_card_no_override_helps_is_named_as_unused() -> None:
 def test_choosing_the_cpu_build_warns_about_no_gpu() -> None:
     plan = _plan(PROFILES / "fedora41-1080ti-5090-drv580.json", Choices(prefer_cpu=True))
     assert not any("not used" in w for w in plan["warnings"])
+
+
+# --------------------------------------------------------------------------- data fixes (external-check.md)
+
+
+def test_aarch64_cuda_builds_before_2_9_are_known() -> None:
+    gh200 = load_profile(EXTRA / "ubuntu2404-gh200-aarch64.json")
+    for torch, variant, inferred in (("2.5", "cu124", False), ("2.6", "cu126", False), ("2.7", "cu128", True),
+                                     ("2.8", "cu129", True)):
+        plan = make_plan(gh200, Choices(torch=torch, torchvision=False))
+        assert plan.recommended is not None and plan.recommended.variant == variant, torch
+        assert plan.gpus[0].supported, torch
+        assert plan.recommended.inferred is inferred, torch
+
+
+def test_the_2_6_aarch64_build_has_hopper_code_only() -> None:
+    from wizard.core.knowledge.base import bundled_knowledge
+
+    arch = bundled_knowledge().release("2.6").variants["linux-aarch64"]["cu126"]  # type: ignore[union-attr]
+    assert arch is not None and arch.runs_on((9, 0)) == "sass" and arch.runs_on((8, 0)) is None
+
+
+def test_2_7_cu126_carries_no_ptx_as_measured_on_the_wheel() -> None:
+    from wizard.core.knowledge.base import bundled_knowledge
+
+    # torch-2.7.1+cu126's libtorch_cuda.so lists code=sm_50..sm_90 and no code=compute_90 (releases.json
+    # source measured-2.7.1): a Blackwell GPU has no way to run it, through PTX or otherwise.
+    arch = bundled_knowledge().release("2.7").variants["linux-x86_64"]["cu126"]  # type: ignore[union-attr]
+    assert arch is not None and arch.ptx is None and arch.runs_on((12, 0)) is None
+
+
+def test_python_3_13_on_torch_2_5_is_experimental() -> None:
+    machine = load_profile(PROFILES / "ubuntu2404-rtx5090-drv590.json")
+    py313 = dataclasses.replace(machine.python, version="3.13.1")  # type: ignore[arg-type]
+    plan = make_plan(dataclasses.replace(machine, python=py313), Choices(torch="2.5"))
+    assert any("only experimentally" in w and "3.13" in w for w in plan.warnings)
+    assert not any("only experimentally" in w for w in make_plan(machine, Choices(torch="2.5")).warnings)

@@ -170,6 +170,8 @@ WARN_SECURE_BOOT = ("Secure Boot is on: the NVIDIA kernel module must be signed.
 WARN_LAST_BUILD = ("{names} ({architectures}): torch {torch} with CUDA {cuda} is the last PyTorch build for this GPU "
                    "generation; torch {next} and later carry no code for it.")
 WARN_LAST_DRIVER_BRANCH = "NVIDIA's {branch} is its last driver branch."
+WARN_PYTHON_EXPERIMENTAL = ("torch {torch} supports Python {python} only experimentally (PyTorch's release notes); "
+                            "an older Python is the safer choice for this release.")
 #: In a driver action's words (planner._driver_actions), for GPUs NVIDIA no longer develops drivers for.
 DRIVER_BRANCH_LAST = "Choose the {branch} branch: it is the last one that supports {architectures} GPUs."
 WARN_ARCH_INFERRED_BY_ID = ("The GPU's architecture was inferred from its PCI id because no driver reported it; "
@@ -412,6 +414,7 @@ GUESS_BASIS = {
     "PCI device id": "its PCI device id",
 }
 NOTE_CHIP_NAME = "Could not read the chip name: {reason}."
+NOTE_JETSON = "{model}: a Jetson module, Jetson Linux (L4T) release {l4t}."
 NOTE_WINDOWS_DRIVER = "Windows lists NVIDIA driver {version} for {adapter}."
 NOTE_DISK_UNKNOWN = "Free space for the {label} folder ({path}) is unknown: {error}."
 NOTE_NVML_NO_CUDA = "NVML could not say which CUDA version the driver supports ({error})."

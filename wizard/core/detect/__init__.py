@@ -18,7 +18,7 @@ from wizard.core.detect.disk import detect_disk
 from wizard.core.detect.host import CommandResult, Host, Runner, run_command
 from wizard.core.detect.nvidia_smi import explain_not_loaded, kernel_module_version, probe_nvidia_smi
 from wizard.core.detect.nvml import NVML_TIMEOUT_S, NvidiaProbe, probe_nvml
-from wizard.core.detect.pci import PciDevice, amd_gfx_from_sysfs, scan_sysfs
+from wizard.core.detect.pci import PciDevice, amd_gfx_from_sysfs, jetson_module, scan_sysfs
 from wizard.core.detect.python_probe import PROBE_TIMEOUT_S, PythonScan, detect_python, scan_pythons
 from wizard.core.detect.system import detect_os
 from wizard.core.detect.windows import (
@@ -111,6 +111,12 @@ def _gpus_linux(host: Host, nvidia: NvidiaProbe, pci: list[PciDevice], notes: li
         if device.vendor in ("amd", "intel"):
             gfx = amd_gfx_from_sysfs(host, device.address) if device.vendor == "amd" else None
             gpus.append(_other_gpu(device.vendor, device.name, device.pci_id, device.vram_mib, gfx))
+    jetson = jetson_module(host)
+    if jetson is not None:  # the SoC's GPU: integrated, named by the module when no driver listed it
+        notes.append(T(M.NOTE_JETSON, model=jetson.model, l4t=jetson.l4t or T(M.UNKNOWN)))
+        gpus = [replace(g, integrated=True) if g.vendor == "nvidia" else g for g in gpus]
+        if not any(g.vendor == "nvidia" for g in gpus):
+            gpus.insert(0, Gpu(vendor="nvidia", name=jetson.model, integrated=True))
     return gpus
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -168,3 +169,34 @@ def scan_sysfs(host: Host) -> list[PciDevice]:
         name = names.get((vendor, device)) or f"{vendor_word} graphics device [{vendor}:{device}]"
         devices.append(PciDevice(address, vendor, device, class_code, driver, name, vram))
     return devices
+
+
+# A Jetson's GPU sits on the SoC, not on PCI: the device tree names the module, and Jetson Linux
+# (L4T) writes its release to /etc/nv_tegra_release ("# R36 (release), REVISION: 4.3, ...").
+JETSON_MODEL = "/proc/device-tree/model"
+TEGRA_RELEASE = "/etc/nv_tegra_release"
+_L4T_RELEASE = re.compile(r"#\s*R(\d+)\s*\(release\),\s*REVISION:\s*([\d.]+)")
+
+
+@dataclass(frozen=True)
+class JetsonModule:
+    """A Jetson module: its model name and its Jetson Linux (L4T) release ("R36.4.3"), if known."""
+
+    model: str
+    l4t: str | None
+
+
+def jetson_module(host: Host) -> JetsonModule | None:
+    """The Jetson module this Linux runs on, or None on anything else."""
+    try:
+        model = host.path(JETSON_MODEL).read_bytes().decode("utf-8", "replace").strip("\x00 \n")
+    except OSError:
+        return None
+    if "jetson" not in model.lower():
+        return None
+    l4t = None
+    with contextlib.suppress(OSError):
+        m = _L4T_RELEASE.search(host.path(TEGRA_RELEASE).read_text(encoding="utf-8", errors="replace"))
+        if m:
+            l4t = f"R{m.group(1)}.{m.group(2)}"
+    return JetsonModule(model, l4t)

@@ -89,6 +89,8 @@ class Release:
     torchaudio: Companion | None
     inferred: frozenset[str]
     source: str
+    #: Pythons the release supports only experimentally (RELEASE.md: 2.5 and 3.13).
+    python_experimental: tuple[str, ...] = ()
 
     @property
     def version(self) -> Version:
@@ -101,7 +103,7 @@ class Release:
         return ".".join(self.torch.split(".")[:2])
 
     def is_inferred(self, *keys: str) -> bool:
-        """True when any of ``keys`` (a variant, a platform, "torchaudio" ...) is marked inferred."""
+        """True when any of ``keys`` (a variant, a platform, "linux-aarch64/cu128", "torchaudio") is inferred."""
         return any(k in self.inferred for k in keys)
 
 
@@ -200,6 +202,7 @@ def _build(releases_doc: dict[str, Any], cuda_doc: dict[str, Any]) -> Knowledge:
             torchaudio=_companion(raw.get("torchaudio")),
             inferred=frozenset(raw.get("inferred", ())),
             source=raw["source"],
+            python_experimental=tuple(raw.get("python_experimental", ())),
         ))
     releases.sort(key=lambda r: r.version, reverse=True)
     rocm = {name: (frozenset(v["gfx"]), bool(v.get("inferred", False)))

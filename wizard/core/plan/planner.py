@@ -288,7 +288,7 @@ class _Planner:
                 companions, missing = self._companions(rel, variant, comp_ok)
                 if missing and need_companions:
                     continue
-                inferred = rel.is_inferred(variant, self.platform, "variants") or (
+                inferred = rel.is_inferred(variant, self.platform, f"{self.platform}/{variant}", "variants") or (
                     device == "rocm" and self.kb.rocm_gfx.get(variant, (frozenset(), False))[1])
                 found.append(_Candidate(rel, variant, python, fit, needed, companions, missing,
                                         inferred, changed))
@@ -764,6 +764,9 @@ def _warnings(p: _Planner, rec: Build, device: str, targets: list[_GpuFacts]) ->
         w.append(T(M.WARN_ARCH_INFERRED_BY_ID))
     if rec.inferred:
         w.append(T(M.WARN_PLAN_INFERRED, build=rec.label()))
+    rel = p.kb.release(rec.torch)
+    if rel is not None and rec.python in rel.python_experimental:
+        w.append(T(M.WARN_PYTHON_EXPERIMENTAL, torch=rel.minor, python=rec.python))
     drv = p.m.nvidia_driver
     if device == "cuda" and drv and variant_cuda(rec.variant) and drv.cuda_version and \
             _vkey(variant_cuda(rec.variant) or "0") > _vkey(drv.cuda_version) and not rec.actions:
