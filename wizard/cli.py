@@ -1,7 +1,10 @@
 """Command line: ``torch-gpu-setup detect | plan | fetch | install | verify ...``.
 
 Each subcommand lives in ``wizard/commands/<name>.py`` and exposes ``register(subparsers)``,
-which adds its parser and sets ``func`` to a function ``(args) -> int``. Every failure passes
+which adds its parser and sets ``func`` to a function ``(args) -> int``. Start-up is lazy: a
+command line naming a command imports that command's module alone, and ``--version``/``--help``
+without a command import none (:data:`COMMAND_HELP` carries the one-line helps of the list;
+tests/core/test_cli_startup.py pins it to what each module registers). Every failure passes
 the error boundary (:mod:`wizard.commands.errors`): message, context and hint on stderr, the
 details in a log file, and exit code 2 (``install``: its documented codes).
 """
@@ -32,6 +35,26 @@ COMMAND_MODULES: tuple[str, ...] = (
     "wizard.commands.gui",
 )
 
+#: The one-line help of each command, in the order of :data:`COMMAND_MODULES`, for the top-level
+#: ``--help`` and the "invalid choice" error without importing any command (each module's import
+#: pulls in its part of the core: 0.3 s for all of them, issue 16). Must equal what each module's
+#: ``register`` passes as ``help`` (tests/core/test_cli_startup.py compares them).
+COMMAND_HELP: dict[str, str] = {
+    "detect": "show what this machine has: OS, GPUs, NVIDIA driver, Pythons, disk",
+    "plan": "choose the PyTorch build for this machine and say why",
+    "fetch": "download verified wheels into a local folder (resumable)",
+    "mirrors": "time every known PyTorch mirror from here, fastest first",
+    "data": "refresh or show the knowledge base (releases, variants)",
+    "install": "install the planned PyTorch build into an environment and verify it",
+    "verify": "run the verification demo in an environment",
+    "doctor": "diagnose an existing PyTorch environment and propose the fix",
+    "rollback": "undo the last install in an environment",
+    "bundle": "write an offline bundle: every wheel for the planned build, with a manifest",
+    "report": "write a support report (.zip with HTML and JSON), personal data redacted",
+    "installers": "list (and fetch) the NVIDIA driver / toolkit this machine needs",
+    "gui": "open the setup wizard (the default without a command)",
+}
+
 EXIT_BAD_INPUT = 2
 
 
@@ -40,6 +63,8 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
     When ``argv`` names a subcommand, only that command's module is imported: each pulls in
     its own part of the core (requests, Qt ...), and a command should not pay for the others.
+    When it names none (``--help``, ``--version``, a mistyped command), the commands are listed
+    from :data:`COMMAND_HELP` without importing any; ``argv=None`` registers every command.
     """
     parser = argparse.ArgumentParser(
         prog="torch-gpu-setup",
@@ -49,8 +74,13 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--verbose", action="store_true", help="on a failure, also print its details")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     first = next((a for a in (argv or ()) if not a.startswith("-")), None)
-    chosen = [m for m in COMMAND_MODULES if m.rsplit(".", 1)[-1] == first] or list(COMMAND_MODULES)
-    for name in chosen:
+    chosen = [m for m in COMMAND_MODULES if m.rsplit(".", 1)[-1] == first]
+    if not chosen and argv is not None:
+        for name in COMMAND_MODULES:   # listed, not loaded: main() loads the one it runs
+            short = name.rsplit(".", 1)[-1]
+            sub.add_parser(short, help=COMMAND_HELP[short])
+        return parser
+    for name in chosen or COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser
 
@@ -77,7 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         # No subcommand: the GUI; where its window cannot open, the plan for this machine and why.
         problem = _gui_problem()
-        args = parser.parse_args(["plan"] if problem else ["gui"])
+        default = ["plan"] if problem else ["gui"]
+        args = build_parser(default).parse_args(default)
         if problem:
             print(f"(the wizard's window cannot open: {problem[0]}; showing the plan instead)\n  hint: {problem[1]}",
                   file=sys.stderr)

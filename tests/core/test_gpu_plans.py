@@ -189,3 +189,38 @@ def test_python_3_13_on_torch_2_5_is_experimental() -> None:
     plan = make_plan(dataclasses.replace(machine, python=py313), Choices(torch="2.5"))
     assert any("only experimentally" in w and "3.13" in w for w in plan.warnings)
     assert not any("only experimentally" in w for w in make_plan(machine, Choices(torch="2.5")).warnings)
+
+
+def test_every_maxwell_or_newer_nvidia_id_and_every_rocm_amd_id_gets_its_architecture_in_the_plan() -> None:
+    """The issue's 'done when': known only by its PCI id, with no driver, the plan says the architecture."""
+    from wizard.core.knowledge import gpu_catalog
+
+    base = load_profile(EXTRA / "ubuntu2404-h100-nodriver.json")
+    template = base.gpus[0]
+    wrong: list[tuple[str, object, object]] = []
+    planned: set[tuple[str, str, str]] = set()
+    for vendor, vendor_id in (("nvidia", "10de"), ("amd", "1002")):
+        for device, entry in gpu_catalog.pci_table()[vendor].items():
+            chip = entry["chip"] or ""
+            # One plan per chip code (and per name where one code covers two targets): every id's own
+            # chip lookup is checked in test_gpu_catalog.py; this proves the way into the plan.
+            key = (vendor, chip, "MI35" if "MI35" in (entry["name"] or "") else "")
+            if key in planned:
+                continue
+            planned.add(key)
+            if vendor == "nvidia":
+                want = gpu_catalog.nvidia_chip_cc(chip)
+                if chip[:2] in ("GK", "") or want is None:  # Kepler, or an unplaced chip (warned about)
+                    continue
+            else:
+                found = gpu_catalog.amd_chip_gfx(chip, entry["name"] or "")
+                if found is None:
+                    continue  # pre-GCN5 parts: no ROCm
+                want = found[0]
+            gpu = dataclasses.replace(template, vendor=vendor, name=f"graphics device [{vendor_id}:{device}]",
+                                      pci_id=f"{vendor_id}:{device}")
+            entry_json = make_plan(dataclasses.replace(base, gpus=[gpu])).to_json()["gpus"][0]
+            got = entry_json["compute_capability" if vendor == "nvidia" else "gfx_arch"]
+            if got != want or entry_json["known_by"] != "pci_id":
+                wrong.append((device, want, got))
+    assert wrong == []

@@ -40,8 +40,6 @@ GPU_AMD_NOT_LINUX = ("PyTorch publishes ROCm builds for Linux only; on {os} an A
                      "PyTorch's GPU builds")
 GPU_AMD_GFX_UNKNOWN = ("its gfx architecture could not be told (install ROCm so rocm_agent_enumerator "
                        "can report it)")
-GPU_INTEL_INTEGRATED = ("integrated Intel graphics are not used for PyTorch here; only discrete Arc and "
-                        "Data Center GPUs get the XPU build")
 GPU_XPU_OS = "XPU builds exist for Linux and Windows only"
 GPU_APPLE_NOT_MACOS = "Apple GPUs are used only on macOS"
 GPU_UNKNOWN_VENDOR = "unknown vendor"
@@ -74,7 +72,6 @@ DRIVER_WHERE_WSL = ("Update the NVIDIA driver on the Windows side (from NVIDIA o
                     "never install a Linux driver inside WSL.")
 DRIVER_WHERE_WINDOWS = "Install it from NVIDIA's driver download page or the NVIDIA app."
 DRIVER_WHERE_LINUX = "Install it with your distribution's package manager (e.g. 'sudo ubuntu-drivers install')."
-DRIVER_BRANCH_R580 = "Choose the R580 branch: it is the last one that supports Maxwell, Pascal and Volta GPUs."
 ACTION_DRIVER_MISSING = ("No NVIDIA driver is installed. {build} needs driver {min_driver} or newer "
                          "(CUDA {cuda}). {where}")
 ACTION_DRIVER_MISSING_WSL = ("No NVIDIA driver is visible in WSL. {build} needs driver {min_driver} or newer "
@@ -144,9 +141,6 @@ UNSUPPORTED_MACHINE = "No PyTorch build fits this machine ({platform}, Python {p
 # --------------------------------------------------------------------------- planner: warnings
 
 WARN_DRIVER_STATUS = "NVIDIA driver: {words}"
-WARN_LAST_CUDA_GENERATION = ("{names} ({architectures}): torch 2.14 with CUDA 12.6 is the last PyTorch build for "
-                             "this GPU generation; from 2.15 on it gets no CUDA builds, and NVIDIA's R580 is its "
-                             "last driver branch.")
 WARN_ARCH_INFERRED = ("The GPU's architecture was inferred from its name because no driver reported it; "
                       "the plan is confirmed once the driver is installed.")
 WARN_PLAN_INFERRED = ("Part of what the plan relies on for {build} is inferred, not verified; the index is "

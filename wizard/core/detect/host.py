@@ -198,6 +198,9 @@ class Host:
     own_prefix: str = sys.prefix
     own_is_env: bool = field(
         default_factory=lambda: sys.prefix != sys.base_prefix or bool(getattr(sys, "frozen", False)))
+    #: Reuse interpreter probe answers from ``cache_dir`` while their files are unchanged
+    #: (python_probe.ProbeCache); only this machine as it is (:meth:`current`) does.
+    probe_cache: bool = False
 
     @classmethod
     def current(cls) -> Host:
@@ -212,6 +215,7 @@ class Host:
             environ=env,
             run=lambda argv, timeout: run_command(argv, timeout, env),
             glibc=_default_glibc() if system == "Linux" else None,
+            probe_cache=True,
         )
 
     @property

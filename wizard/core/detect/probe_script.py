@@ -132,6 +132,11 @@ def describe() -> "dict[str, object]":
         "purelib": sysconfig.get_path("purelib"),
         # Microsoft Store Python: its writes below %LOCALAPPDATA% are redirected (envs_dir)
         "microsoft_store": "WindowsApps" in executable or "PythonSoftwareFoundation.Python" in sys.prefix,
+        # What this answer was read from: a folder's mtime changes when an entry in it is added,
+        # removed or renamed (a package installed, upgraded or removed, the PEP 668 marker), so
+        # the wizard may reuse the answer while none of these changed (python_probe.ProbeCache).
+        "watch": sorted(set(env_paths + [p for p in (user_site, stdlib, sys.prefix,
+                                                     os.path.join(sys.prefix, "pyvenv.cfg")) if p])),
     }
 
 

@@ -93,8 +93,7 @@ def _gpu_facts(index: int, gpu: Gpu, family: str, platform: str = "") -> _GpuFac
         base = _GpuFacts(index, gpu, family=ident.family if ident else None,
                          known_by=ident.known_by if ident and ident.family else None)
         if ident is None or not ident.xpu:
-            reason = M.GPU_INTEL_INTEGRATED if gpu.integrated else M.GPU_INTEL_NO_XPU
-            return dataclasses.replace(base, ignore_reason=T(reason))
+            return dataclasses.replace(base, ignore_reason=T(M.GPU_INTEL_NO_XPU))
         if family not in ("linux", "windows"):
             return dataclasses.replace(base, ignore_reason=T(M.GPU_XPU_OS))
         return dataclasses.replace(base, architecture=ident.family or "Intel Arc", usable_kind="xpu")
@@ -604,9 +603,8 @@ def _explain_choice(p: _Planner, device: str, cand: _Candidate, now: _Candidate 
         for f in targets:
             e.append(T(M.EXPLAIN_ROCM, name=f.gpu.name, gfx=f.gfx))
     elif device == "xpu":
-        for f in targets:
-            e.append(T(M.EXPLAIN_XPU_GPU, name=f.gpu.name, family=f.family) if f.family
-                     else T(M.EXPLAIN_XPU, names=f.gpu.name))
+        for name, family in dict.fromkeys((f.gpu.name, f.family) for f in targets):  # identical cards once
+            e.append(T(M.EXPLAIN_XPU_GPU, name=name, family=family) if family else T(M.EXPLAIN_XPU, names=name))
     elif device == "mps":
         e.append(T(M.EXPLAIN_MPS))
     else:
