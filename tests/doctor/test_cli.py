@@ -88,3 +88,28 @@ def test_fix_that_needs_a_driver_first_says_so(env: Path, capsys: pytest.Capture
     with pytest.raises(Exception) as caught:
         fix_request(d)
     assert "The fix needs a driver update, a restart first" in str(caught.value)
+
+
+def test_fix_on_a_healthy_environment_installs_nothing(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # this machine, detected (no --machine): a CPU build with its own torchvision is healthy on it
+    # unless it has a GPU, so the machine is asked first
+    from wizard.core.detect import detect_machine
+
+    if any(g.vendor in ("nvidia", "amd") for g in detect_machine().gpus):
+        pytest.skip("this machine has a GPU: a CPU build is not healthy here")
+    install_stand_in(env, StandIn("2.14.1+cpu", companions={"torchvision": ("0.29.1+cpu", ("torch==2.14.1",))}))
+    before = sorted(p.name for p in (env / "lib").rglob("*"))
+    code = main(["doctor", "--python", str(python_of(env)), "--fix"])
+    out = capsys.readouterr().out
+    assert code == 0 and "No reinstall is needed." in out and "Installed" not in out
+    assert sorted(p.name for p in (env / "lib").rglob("*")) == before
+
+
+def test_fix_for_a_shadowing_file_changes_nothing_and_says_what_to_do(
+        env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    install_stand_in(env, StandIn("2.14.1+cpu"))
+    (tmp_path / "torch.py").write_text("x = 1\n")
+    code = main(["doctor", "--python", str(python_of(env)), "--workdir", str(tmp_path), "--fix"])
+    out = capsys.readouterr().out
+    assert code == 1 and f"Rename or remove {tmp_path / 'torch.py'}" in out and "Installed" not in out
+    assert (tmp_path / "torch.py").exists()

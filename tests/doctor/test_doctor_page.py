@@ -65,14 +65,14 @@ def test_findings_and_fix_flow_into_the_summary(qtbot: QtBot, tmp_path: Path, en
 
 def test_healthy_environment_ends_on_the_doctor_page(qtbot: QtBot, tmp_path: Path, env: Path) -> None:
     install_stand_in(env, StandIn("2.14.1+cpu", companions={"torchvision": ("0.29.1+cpu", ("torch==2.14.1",))}))
-    wizard, page = open_doctor(qtbot, tmp_path, "ubuntu2404-cpu-only.json")
+    _wizard, page = open_doctor(qtbot, tmp_path, "ubuntu2404-cpu-only.json")
     check(qtbot, page, python_of(env))
     assert "No problem found: torch 2.14.1+cpu fits this machine." in texts(page)
     assert not page.isComplete() and page.nextId() == -1
 
 
 def test_a_path_that_is_no_python_shows_the_error(qtbot: QtBot, tmp_path: Path) -> None:
-    wizard, page = open_doctor(qtbot, tmp_path, "ubuntu2404-cpu-only.json")
+    _wizard, page = open_doctor(qtbot, tmp_path, "ubuntu2404-cpu-only.json")
     page.path.setText(str(tmp_path / "nothing-here"))
     page.check.click()
     qtbot.waitUntil(lambda: not page.running() and page.problem is not None, timeout=30000)
