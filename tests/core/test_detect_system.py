@@ -77,21 +77,25 @@ def test_secure_boot_from_efivars_then_mokutil(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- PCI
 
 
-def test_sysfs_without_pci_ids_gives_generic_names_and_skips_non_display(tmp_path: Path) -> None:
+def test_sysfs_without_pci_ids_gives_catalog_or_generic_names_and_skips_non_display(tmp_path: Path) -> None:
     devices = tmp_path / "root/sys/bus/pci/devices"
     for address, vendor, device, klass in [("0000:01:00.0", "0x10de", "0x2204", "0x030000"),
                                             ("0000:01:00.1", "0x10de", "0x1aef", "0x040300"),  # its audio
                                             ("0000:02:00.0", "0x10de", "0x20b0", "0x030200"),
                                             ("0000:03:00.0", "0x8086", "0x56a0", "0x038000"),
-                                            ("0000:04:00.0", "garbage", "", "0x030000")]:
+                                            ("0000:04:00.0", "garbage", "", "0x030000"),
+                                            ("0000:05:00.0", "0x10de", "0xfffe", "0x030000")]:  # an id nobody knows
         (devices / address).mkdir(parents=True)
         (devices / address / "vendor").write_text(vendor)
         (devices / address / "device").write_text(device)
         (devices / address / "class").write_text(klass)
     found = scan_sysfs(_linux(tmp_path))
     assert [(d.pci_id, d.class_code, d.driver) for d in found] == [
-        ("10de:2204", "0300", None), ("10de:20b0", "0302", None), ("8086:56a0", "0380", None)]
-    assert found[0].name == "NVIDIA graphics device [10de:2204]"
+        ("10de:2204", "0300", None), ("10de:20b0", "0302", None), ("8086:56a0", "0380", None),
+        ("10de:fffe", "0300", None)]
+    # no pci.ids on the system: the wizard's catalog (wizard/data/gpu_pci_ids.json) names known ids
+    assert found[0].name == "GA102 [GeForce RTX 3090]"
+    assert found[3].name == "NVIDIA graphics device [10de:fffe]"
 
 
 def test_no_sysfs_at_all_is_an_empty_list(tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
 """Graphics adapters from the Linux PCI listing in sysfs, with or without a driver.
 
 Reads ``/sys/bus/pci/devices/*/{vendor,device,class,driver}`` (docs/SOURCES.md nvidia §2.5); names come from
-the pci.ids database when installed. AMD gfx targets come from the amdkfd topology that ROCm's
-``rocm_agent_enumerator`` also reads; AMD VRAM from amdgpu's ``mem_info_vram_total``.
+the pci.ids database when installed, else from the wizard's GPU catalog (``wizard/data/gpu_pci_ids.json``).
+AMD gfx targets come from the amdkfd topology that ROCm's ``rocm_agent_enumerator`` also reads; AMD VRAM
+from amdgpu's ``mem_info_vram_total``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wizard.core.detect.host import Host
+from wizard.core.knowledge import gpu_catalog
 
 # PCI vendor ids (PCI-SIG; pci.ids).
 VENDORS = {"10de": "nvidia", "1002": "amd", "1022": "amd", "8086": "intel"}
@@ -166,7 +168,10 @@ def scan_sysfs(host: Host) -> list[PciDevice]:
     devices = []
     for address, vendor, device, class_code, driver, vram in raw:
         vendor_word = VENDOR_NAMES.get(VENDORS.get(vendor, ""), f"PCI vendor {vendor}")
-        name = names.get((vendor, device)) or f"{vendor_word} graphics device [{vendor}:{device}]"
+        # No pci.ids on the system (minimal installs): the wizard's own catalog has the same names.
+        known = gpu_catalog.pci_entry(VENDORS.get(vendor, ""), f"{vendor}:{device}")
+        name = (names.get((vendor, device)) or (known or {}).get("name")
+                or f"{vendor_word} graphics device [{vendor}:{device}]")
         devices.append(PciDevice(address, vendor, device, class_code, driver, name, vram))
     return devices
 
