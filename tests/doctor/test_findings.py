@@ -110,6 +110,22 @@ def test_arch_from_the_knowledge_base_when_torch_reports_none(env: Path) -> None
     assert "wizard/data/releases.json" in " ".join(d.findings[1].evidence)
 
 
+def test_rocm_build_without_this_gfx(env: Path) -> None:
+    d = check(env, "ubuntu2404-rx7900xtx", StandIn("2.0.1+rocm5.4.2", hip="5.4.22803"))
+    only(d, "arch_not_compiled")
+    assert "gfx1100" in d.findings[0].message and "Unable to find code object" in d.findings[0].message
+    assert d.fix is not None and d.fix.variant.startswith("rocm") and "gfx1100" in d.findings[0].fix
+
+
+def test_rocm_build_on_a_gfx_no_rocm_build_carries_gets_the_cpu_build(env: Path) -> None:
+    d = check(env, "ubuntu2204-rx580", StandIn("2.14.1+rocm7.2", hip="7.2.0"))
+    only(d, "arch_not_compiled")
+    assert "gfx803" in d.findings[0].message
+    assert d.fix is not None and d.fix.device == "cpu"
+    assert d.findings[0].fix == "No current PyTorch build has code for gfx803: install torch 2.14.1+cpu, which runs " \
+                                "on the processor."
+
+
 def test_driver_too_old_gets_the_driver_action(env: Path) -> None:
     d = check(env, "ubuntu2404-rtx5090-drv570", StandIn("2.14.1+cu130", cuda="13.0", arch=ARCH_CU130))
     only(d, "driver_too_old")

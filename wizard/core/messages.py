@@ -579,7 +579,10 @@ DOCTOR_CPU_BUILD = ("torch {version} is a CPU-only build, but this machine has {
 DOCTOR_FIX_GPU_BUILD = "Install {build}, which uses the GPU."
 DOCTOR_ARCH_NOT_COMPILED = ("torch {version} has no code for {gpu} ({code}): it stops with \"no kernel image "
                             "is available for execution on the device\".")
+DOCTOR_ARCH_NOT_COMPILED_ROCM = ("torch {version} has no code for {gpu} ({code}): it stops with \"HIP error: "
+                                 "invalid device function\" or \"Unable to find code object for all current devices\".")
 DOCTOR_FIX_ARCH = "Install {build}, which has code for {code}."
+DOCTOR_FIX_ARCH_CPU = "No current PyTorch build has code for {code}: install {build}, which runs on the processor."
 DOCTOR_DRIVER_TOO_OLD = ("torch {version} is built with CUDA {cuda}, which needs NVIDIA driver {min_driver} or "
                          "newer; this driver is {driver}.")
 DOCTOR_FIX_BUILD_FOR_DRIVER = "Install {build}, which runs with this driver."

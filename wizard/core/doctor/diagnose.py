@@ -331,6 +331,25 @@ class _Doctor:
         if device == "cuda" and nvidia:
             self._driver(version, str(t.get("cuda") or ""))
             self._arch(version, t, nvidia)
+        amd = [g for g in gpus if g.vendor == "amd"]
+        if device == "rocm" and amd:
+            self._gfx(version, amd)
+
+    def _gfx(self, version: str, amd: list[Gpu]) -> None:
+        """A ROCm build carries code for a list of gfx targets (wizard/data/releases.json "rocm_gfx")."""
+        variant = _label(version) or ""
+        known = self.kb.rocm_gfx.get(variant)
+        if known is None:
+            return
+        for gpu in amd:
+            gfx = gpu.gfx_arch or gpu_catalog.infer_amd_gfx(gpu.name, gpu.pci_id)
+            if gfx is None or gfx in known[0]:
+                continue
+            self.add("arch_not_compiled", "error", T(M.DOCTOR_ARCH_NOT_COMPILED_ROCM, version=version, gpu=gpu.name,
+                                                     code=gfx),
+                     [f"{gpu.name}: {gfx}", f"{variant} has {', '.join(sorted(known[0]))} (wizard/data/releases.json)"],
+                     _arch_fix(gfx))
+            return
 
     def _driver(self, version: str, cuda: str) -> None:
         drv, status = self.m.nvidia_driver, self.m.driver_status
@@ -496,7 +515,13 @@ class _Doctor:
 
 
 def _arch_fix(code: str) -> Callable[[Build | None], str]:
-    return lambda b: T(M.DOCTOR_FIX_ARCH, build=b.label(), code=code) if b else ""
+    def fix(build: Build | None) -> str:
+        if build is None:
+            return ""
+        if build.device == "cpu":   # no GPU build carries this architecture any more
+            return T(M.DOCTOR_FIX_ARCH_CPU, build=build.label(), code=code)
+        return T(M.DOCTOR_FIX_ARCH, build=build.label(), code=code)
+    return fix
 
 
 def _choices(doctor: _Doctor, codes: set[str]) -> list[Choices]:
