@@ -77,3 +77,23 @@ def test_a_path_that_is_no_python_shows_the_error(qtbot: QtBot, tmp_path: Path) 
     page.check.click()
     qtbot.waitUntil(lambda: not page.running() and page.problem is not None, timeout=30000)
     assert "no Python interpreter at" in texts(page) and not page.isComplete()
+
+
+def test_this_machine_lists_its_interpreters(qtbot: QtBot, tmp_path: Path, env: Path) -> None:
+    # not simulated: the page detects this machine; the interpreter named on the command line is listed
+    install_stand_in(env, StandIn("2.14.1+cpu"))
+    wizard = create_wizard(GuiOptions(python=str(python_of(env)), lang="en"), settings(tmp_path))
+    qtbot.addWidget(wizard)
+    wizard.show()
+    wizard.currentPage().check_existing.click()  # type: ignore[attr-defined]
+    wizard.next()
+    page = wizard.currentPage()
+    assert isinstance(page, DoctorPage)
+    qtbot.waitUntil(lambda: page.found.count() > 0, timeout=60000)
+    listed = [page.found.item(i).text() for i in range(page.found.count())]
+    assert f"{python_of(env)}  (Python " in listed[0] and "2.14.1+cpu)" in listed[0]
+    page.found.setCurrentRow(0)
+    assert page.path.text() == str(python_of(env))
+    page.check.click()
+    qtbot.waitUntil(lambda: not page.running() and page.diagnosis is not None, timeout=60000)
+    assert page.diagnosis.described is False and "The GPU was not tried" not in texts(page)
