@@ -94,6 +94,7 @@ class StandIn:
     cudnn: int | None = None
     companions: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     metadata: bool = True           # write torch's dist-info
+    crash: int | None = None        # the interpreter dies in import torch with this exit code (a segfault: 139)
 
 
 def site_packages(prefix: Path) -> Path:
@@ -128,6 +129,8 @@ def install_stand_in(prefix: Path, spec: StandIn) -> None:
         before += f"_sys.stderr.write({spec.stderr!r} + '\\n')\n"
     if spec.raises:
         before += f"raise {spec.raises}\n"
+    if spec.crash is not None:
+        before += f"_sys.stdout.flush()\nimport os as _os\n_os._exit({spec.crash})\n"
     op = f"    if device != 'cpu':\n        raise {spec.op_raises}" if spec.op_raises else "    pass"
     (package / "__init__.py").write_text(STAND_IN.format(
         before=before, version=spec.version, cuda=spec.cuda, hip=spec.hip, arch=list(spec.arch),

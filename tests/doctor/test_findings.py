@@ -70,6 +70,14 @@ def test_broken_import_unrecognised_keeps_the_message(env: Path) -> None:
     assert "RuntimeError: something odd happened" in d.findings[0].message
 
 
+def test_interpreter_dying_in_import_torch(env: Path) -> None:
+    d = check(env, "win11-rtx4070-drv566", StandIn("2.14.1+cu126", crash=139))
+    only(d, "broken_import")
+    assert "the interpreter stopped with exit code 139" in d.findings[0].message
+    assert d.torch_version == "2.14.1+cu126"          # from the metadata, read by the interpreter probe
+    assert d.fix is not None and d.fix.variant.startswith("cu")
+
+
 def test_numpy_abi_warning_while_torch_imports(env: Path) -> None:
     d = check(env, "ubuntu2404-cpu-only", StandIn(
         stderr="A module that was compiled using NumPy 1.x cannot be run in NumPy 2.1.0 as it may crash."))

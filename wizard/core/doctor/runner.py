@@ -85,15 +85,17 @@ def _gpu_present(machine: Machine) -> bool:
     return any(g.vendor in ("nvidia", "amd") and not g.integrated for g in machine.gpus)
 
 
-def _facts_without_answer(probe: Mapping[str, Any], returncode: int | None, tail: list[str]) -> dict[str, Any]:
+def _facts_without_answer(probe: Mapping[str, Any], returncode: int | None, tail: list[str],
+                          script_error: str | None = None) -> dict[str, Any]:
     """The script gave no answer (the interpreter crashed in ``import torch``): what the probe knows."""
     torch = probe.get("torch_version")
+    message = script_error or f"the interpreter stopped with exit code {returncode}"
     return {
         "python": {k: probe.get(k) for k in ("version", "implementation", "bits", "executable", "prefix",
                                              "in_venv", "platform", "machine")},
         "distributions": [{"name": "torch", "version": torch, "requires": [], "location": ""}] if torch else [],
-        "import_error": {"type": "Crash", "message": f"the interpreter stopped with exit code {returncode}",
-                         "traceback": "\n".join(tail[-5:]) or f"exit code {returncode}"},
+        "import_error": {"type": "Crash", "message": message,
+                         "traceback": "\n".join(tail[-5:]) or message},
     }
 
 
@@ -154,7 +156,7 @@ def run_doctor(
         raise WizardError(T(M.DOCTOR_TIMED_OUT, seconds=f"{timeout_s:.0f}"), hint=T(M.DOCTOR_TIMED_OUT_HINT),
                           details="\n".join(result.tail[-30:]))
     facts = answer if answer is not None and "error" not in answer else _facts_without_answer(
-        probe, result.returncode, other)
+        probe, result.returncode, other, str(answer["error"]) if answer is not None else None)
     prefix = str((facts.get("python") or {}).get("prefix") or probe.get("prefix") or "")
     pins = read_pins(prefix) if prefix else []
     found = diagnose(facts, machine, kb, output=other, pins=pins)
