@@ -97,3 +97,17 @@ def test_this_machine_lists_its_interpreters(qtbot: QtBot, tmp_path: Path, env: 
     page.check.click()
     qtbot.waitUntil(lambda: not page.running() and page.diagnosis is not None, timeout=60000)
     assert page.diagnosis.described is False and "The GPU was not tried" not in texts(page)
+
+
+def test_a_fix_that_needs_the_driver_first_goes_through_the_actions_page(qtbot: QtBot, tmp_path: Path,
+                                                                         env: Path) -> None:
+    install_stand_in(env, StandIn("2.14.1+cu130", cuda="13.0"))
+    wizard, page = open_doctor(qtbot, tmp_path, "extra/ubuntu2404-rtx5090-drv570.json")
+    check(qtbot, page, env)
+    assert "driver_too_old" in texts(page)
+    wizard.next()
+    assert wizard.currentId() == PageId.ACTIONS
+    fix = page.diagnosis.fix  # type: ignore[union-attr]
+    assert fix is not None
+    driver = next(a for a in fix.actions if a.kind == "driver_update")
+    assert driver.detail in texts(wizard.currentPage())

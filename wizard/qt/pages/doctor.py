@@ -76,8 +76,12 @@ class DoctorPage(BasePage):
         self.refresh()
 
     def nextId(self) -> int:
-        """The fix goes on to the Summary (Install, Verify); without one the wizard ends here."""
-        return int(PageId.SUMMARY) if self.diagnosis is not None and self.diagnosis.fix is not None else -1
+        """The fix goes on to the Summary (Install, Verify), through the Actions page when it needs a driver,
+        a Python or a restart first; without a fix the wizard ends here."""
+        fix = self.diagnosis.fix if self.diagnosis is not None else None
+        if fix is None:
+            return -1
+        return int(PageId.ACTIONS if fix.blocking_actions() else PageId.SUMMARY)
 
     def isComplete(self) -> bool:
         """Next (to install the fix) once the doctor answered with one."""
