@@ -70,6 +70,13 @@ def print_diagnosis(d: Diagnosis, out: TextIO, evidence: bool = False) -> None:
                       "roll back)\n")
 
 
+def _last_install() -> str | None:
+    from wizard.core.install.flow import last_install_python
+
+    last = last_install_python()
+    return str(last) if last is not None else None
+
+
 def run(args: argparse.Namespace) -> int:
     """Diagnose, print (or dump JSON), and with ``--fix`` apply the fix; exit 0, 1 or 2."""
     if args.fix and args.machine:
@@ -80,8 +87,17 @@ def run(args: argparse.Namespace) -> int:
         from wizard.core.model.machine import load_profile
 
         machine = load_profile(args.machine)
-    python = args.python or default_python()
-    diagnosis = run_doctor(python, machine=machine, described=machine is not None, workdir=args.workdir)
+    described = machine is not None
+    python = args.python or _last_install()
+    if python is None:
+        # the detected target Python; the machine detected for it is the one diagnosed against
+        from wizard.core.detect import detect_machine
+
+        machine = machine or detect_machine()
+        python = machine.python.path if machine.python is not None else None
+        if python is None:
+            python = default_python()   # says in words that there is nothing to check
+    diagnosis = run_doctor(python, machine=machine, described=described, workdir=args.workdir)
     if args.json and not args.fix:
         json.dump(diagnosis.to_json(), sys.stdout, indent=2, ensure_ascii=False)
         sys.stdout.write("\n")
