@@ -49,6 +49,7 @@ class Fault:
     stall: float | None = None         # sleep this long after the headers, before the body
     ignore_range: bool = False         # answer 200 with the whole file even when asked for a range
     times: int = 1
+    method: str | None = None          # only requests of this method ("HEAD": a server refusing HEAD)
 
 
 @dataclass
@@ -195,7 +196,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     sent += len(block)
                     self._cut()
                     return
-                for piece in _pieces(block, 16 * 1024 if (rate or owner.bucket) else len(block) or 1):
+                # paced: 16 KiB pieces, or a second's worth when slower (a trickle sends byte by byte)
+                step = max(1, min(16 * 1024, int(rate))) if rate else (16 * 1024 if owner.bucket else len(block) or 1)
+                for piece in _pieces(block, step):
                     self._write(piece, rate, rec)
                 sent += len(block)
                 if owner.closing.is_set():
@@ -242,6 +245,9 @@ def _pieces(block: bytes, size: int) -> Iterable[bytes]:
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet: a client that hangs up mid-answer is what the fault tests make happen."""
 
     def __init__(self, owner: LoopbackServer, handler: type[http.server.BaseHTTPRequestHandler]) -> None:
         self.owner = owner
@@ -307,7 +313,7 @@ class LoopbackServer:
     def _take_fault(self, path: str, head: bool) -> Fault | None:
         with self.lock:
             for f in self.faults.get(path, []):
-                if f.times == 0:
+                if f.times == 0 or (f.method is not None and f.method != ("HEAD" if head else "GET")):
                     continue
                 if head and f.status is None:
                     return None   # body faults do not affect HEAD

@@ -306,7 +306,8 @@ PIP_HASH_MISMATCH = "a downloaded file does not match its published sha256 hash"
 PIP_HASH_MISMATCH_HINT = ("the file was damaged or altered on the way (proxy, mirror, antivirus): delete the "
                           "wheelhouse copy and try again, or use another network")
 PIP_DISK_FULL = "the disk is full"
-PIP_DISK_FULL_HINT = ("a CUDA build of torch needs several GB while installing: free disk space or choose an "
+# Says nothing of the build: the same words fit a CPU install (issue 15 #10).
+PIP_DISK_FULL_HINT = ("pip needs room to unpack torch and its libraries: free disk space or choose an "
                       "environment on another drive, then try again")
 PIP_TLS = "the secure connection to the package index failed (TLS certificate not trusted)"
 PIP_TLS_HINT = ("a company proxy may inspect TLS: set pip's 'cert' (PIP_CERT or pip.conf) to your organisation's "
@@ -513,6 +514,10 @@ NET_SERVER = "server error ({status} {reason}) at {url}"
 NET_SERVER_HINT = "the index is having trouble; try again in a few minutes or use a mirror"
 NET_HTTP = "{what}HTTP {status} {reason} at {url}"
 #: What was asked for, in the sentences above ("{what}"): a file name stays as it is.
+NET_TOO_SLOW = "{what}came too slowly from {host}: {received} in {seconds} s, and it is not finished"
+NET_TOO_SLOW_HINT = "the server or a proxy is trickling data; try again later, or choose a mirror closer to you"
+NET_TOO_BIG = "{what}from {host} is larger than {limit}; it was not read"
+NET_TOO_BIG_HINT = "this is not a package index page; check the index URL"
 NET_WHAT_INDEX_PAGE = "index page "
 NET_WHAT_PACKAGE_INDEX = "the package index "
 NET_WHAT_METADATA = "metadata of {file} "

@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import threading
 import time
 from collections import deque
@@ -172,8 +173,12 @@ class _Part:
         self.segments: list[list[int]] = []   # [start, end (exclusive, -1 = unknown), done]
         self.last_saved = 0.0
 
-    def load(self) -> bool:
-        """Resume state from a previous run; False (and files removed) when it does not match."""
+    def load(self, discard: bool = True) -> bool:
+        """Resume state from a previous run; False (and files removed) when it does not match.
+
+        ``discard=False`` only reads (the space check, made without the entry's lock: another
+        process may be writing that part right now).
+        """
         try:
             state = json.loads(self.sidecar.read_text(encoding="utf-8"))
             ok = (state.get("schema") == _SIDECAR_SCHEMA and self.path.exists()
@@ -181,10 +186,11 @@ class _Part:
                        or (self.item.sha256 and state.get("sha256") == self.item.sha256))
                   and (self.item.size is None or state.get("size") in (None, self.item.size)))
             segments = [[int(a), int(b), int(c)] for a, b, c in state.get("segments", [])]
-        except (OSError, ValueError, TypeError, AttributeError):
+        except (OSError, ValueError, TypeError, AttributeError, RecursionError):
             ok, segments = False, []
         if not ok or not segments:
-            self.discard()
+            if discard:
+                self.discard()
             return False
         self.etag = state.get("etag")
         self.size = state.get("size") or self.item.size
@@ -215,9 +221,10 @@ class _Part:
             self.last_saved = now
             state = {"schema": _SIDECAR_SCHEMA, "url": self.item.url, "sha256": self.item.sha256,
                      "size": self.size, "etag": self.etag, "segments": [list(s) for s in self.segments]}
-            tmp = self.sidecar.with_name(self.sidecar.name + ".tmp")
-            tmp.write_text(json.dumps(state), encoding="utf-8")
-            os.replace(tmp, self.sidecar)
+            try:
+                paths.atomic_write_text(self.sidecar, json.dumps(state))
+            except OSError as exc:
+                raise _write_error(exc, self.sidecar) from None
 
 
 class _RestartFromZero(Exception):
@@ -338,7 +345,10 @@ class Downloader:
                 left.append(0)
                 continue
             part = _Part(item, self.entry_dir(item))
-            have = part.done_bytes() if part.load() else 0
+            try:
+                have = part.done_bytes() if part.load(discard=False) else 0
+            except OSError:
+                have = 0   # it changed under us (another fetch finished it): counted as to do
             left.append(max(0, (item.size or 0) - have))
         remaining = sum(left)
         need = remaining + max(0, extra_bytes)
@@ -378,7 +388,19 @@ class Downloader:
     def _fetch_one(self, item: DownloadItem, dest_dir: Path, tracker: _FileTracker,
                    cancel: threading.Event, stop: threading.Event) -> Path:
         entry = self.entry_dir(item)
-        entry.mkdir(parents=True, exist_ok=True)
+        try:
+            entry.mkdir(parents=True, exist_ok=True)
+            # One download per cache entry at a time: a second process (or thread) sharing the
+            # cache waits here, then finds the verified file instead of writing the same .part.
+            with _EntryLock(entry / ".lock", cancel, item.filename):
+                return self._fetch_locked(item, entry, dest_dir, tracker, cancel, stop)
+        except requests.RequestException as exc:   # an OSError too: the network's, not the disk's
+            raise classify_error(exc, item.url) from None
+        except OSError as exc:
+            raise _write_error(exc, Path(exc.filename) if exc.filename else entry) from None
+
+    def _fetch_locked(self, item: DownloadItem, entry: Path, dest_dir: Path, tracker: _FileTracker,
+                      cancel: threading.Event, stop: threading.Event) -> Path:
         final = entry / item.filename
         if final.exists() and self._verify(final, item) is not None:
             final.unlink()   # a cache entry that no longer checks out is never used
@@ -413,18 +435,9 @@ class Downloader:
         with contextlib.suppress(OSError):
             if dest.exists() and os.path.samefile(src, dest):
                 return dest
-        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
         try:
-            try:
-                os.link(src, tmp)
-            except OSError:
-                shutil.copyfile(src, tmp)
-            os.replace(tmp, dest)
+            paths.atomic_link_or_copy(src, dest)
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
             if exc.errno == errno.ENOSPC:
                 raise DiskFull(f"the disk holding {dest.parent} is full", hint="free some space") from None
             raise WizardError(f"cannot write {dest}: {exc.strerror}",
@@ -450,15 +463,18 @@ class Downloader:
 
     def _plan_segments(self, part: _Part, ranges_ok: bool) -> None:
         size = part.size
-        if size and ranges_ok and self.segments > 1 and size >= 2 * self.min_segment:
-            n = min(self.segments, size // self.min_segment)
-            bounds = [size * k // n for k in range(n + 1)]
-            part.segments = [[bounds[k], bounds[k + 1], 0] for k in range(n)]
-            with part.path.open("wb") as f:
-                f.truncate(size)
-        else:
-            part.segments = [[0, size if size else -1, 0]]
-            part.path.write_bytes(b"")
+        try:
+            if size and ranges_ok and self.segments > 1 and size >= 2 * self.min_segment:
+                n = min(self.segments, size // self.min_segment)
+                bounds = [size * k // n for k in range(n + 1)]
+                part.segments = [[bounds[k], bounds[k + 1], 0] for k in range(n)]
+                with part.path.open("wb") as f:
+                    f.truncate(size)
+            else:
+                part.segments = [[0, size if size else -1, 0]]
+                part.path.write_bytes(b"")
+        except OSError as exc:
+            raise _write_error(exc, part.path) from None
         part.save(force=True)
 
     def _download(self, part: _Part, tracker: _FileTracker, cancel: threading.Event, stop: threading.Event,
@@ -626,12 +642,92 @@ class Downloader:
                         break
         except OSError as exc:
             if exc.errno == errno.ENOSPC:
-                part.save(force=True)
+                with contextlib.suppress(WizardError):
+                    part.save(force=True)   # the disk may be too full for the sidecar too
                 raise DiskFull(f"the disk holding {part.path.parent} is full",
                                hint="free some space and run again; the download resumes") from None
             raise
         part.save()
         return got_any
+
+
+def _write_error(exc: OSError, path: Path) -> WizardError:
+    """A failed write in words: a full disk (:class:`DiskFull`), else which file could not be written."""
+    if exc.errno == errno.ENOSPC:
+        return DiskFull(f"the disk holding {path.parent} is full",
+                        hint="free some space (or set TORCH_GPU_SETUP_CACHE_DIR to a bigger disk) and run again; "
+                             "the download resumes")
+    return WizardError(f"cannot write {path}: {exc.strerror or exc}",
+                       hint="check that the folder exists and that you may write there, or set "
+                            "TORCH_GPU_SETUP_CACHE_DIR to another folder")
+
+
+class _EntryLock:
+    """An exclusive lock on one cache entry, shared by every process using the cache.
+
+    ``fcntl.flock`` on POSIX, ``msvcrt.locking`` on Windows: both are released by the OS when the
+    holder dies, so a killed fetch never leaves the entry locked. Waiting polls, so a cancel
+    still stops a fetch that waits for another one.
+    """
+
+    POLL_S = 0.1
+
+    def __init__(self, path: Path, cancel: threading.Event, filename: str) -> None:
+        self.path = path
+        self.cancel = cancel
+        self.filename = filename
+        self.fd: int | None = None
+
+    def __enter__(self) -> _EntryLock:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            while not _try_lock(fd):
+                if self.cancel.wait(self.POLL_S):
+                    raise DownloadCancelled(f"download of {self.filename} cancelled",
+                                            hint="run the same command again to resume")
+        except BaseException:
+            os.close(fd)
+            raise
+        self.fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            _unlock(self.fd)
+            os.close(self.fd)
+            self.fd = None
+
+
+def _try_lock(fd: int) -> bool:
+    """Take the lock on ``fd`` without waiting; False when another holder has it."""
+    if sys.platform == "win32":   # pragma: no cover - Windows
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _unlock(fd: int) -> None:
+    if sys.platform == "win32":   # pragma: no cover - Windows
+        import msvcrt
+
+        with contextlib.suppress(OSError):
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        return
+    import fcntl
+
+    fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 def _body(resp: requests.Response, size: int) -> Iterator[bytes]:

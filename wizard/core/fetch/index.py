@@ -15,8 +15,11 @@ the target's tag list from :func:`wizard.core.fetch.tags.target_tags`, best tag 
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import html.parser
-from collections.abc import Iterable, Sequence
+import json
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin, urlsplit
@@ -30,7 +33,14 @@ from packaging.version import InvalidVersion, Version
 
 from wizard.core import messages as M
 from wizard.core.errors import InputError, WizardError
-from wizard.core.fetch.net import SIMPLE_ACCEPT, NetworkError, check_response, classify_error, make_session
+from wizard.core.fetch.net import (
+    SIMPLE_ACCEPT,
+    NetworkError,
+    check_response,
+    classify_error,
+    get_document,
+    make_session,
+)
 from wizard.core.text import T
 
 JSON_CONTENT_TYPE = "application/vnd.pypi.simple.v1+json"
@@ -91,18 +101,23 @@ class CheckResult:
 
 
 class _LinkParser(html.parser.HTMLParser):
-    def __init__(self) -> None:
+    """Fed a page piece by piece; keeps only the wheels it links to (not the page, not every tag)."""
+
+    def __init__(self, page_url: str) -> None:
         super().__init__(convert_charrefs=True)
+        self.page_url = page_url
         self.base: str | None = None
-        self.links: list[dict[str, str | None]] = []
+        self.wheels: list[WheelFile] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "base" and self.base is None:
-            self.base = dict(attrs).get("href")
+            self.base = urljoin(self.page_url, dict(attrs).get("href") or "")
         elif tag == "a":
             d = dict(attrs)
             if d.get("href"):
-                self.links.append(d)
+                w = _link_wheel(d, self.base or self.page_url)
+                if w is not None:
+                    self.wheels.append(w)
 
 
 def _parse_hash(fragment: str) -> dict[str, str]:
@@ -133,24 +148,48 @@ def _wheel(filename: str, url: str, hashes: dict[str, str], *, size: int | None 
                      metadata=metadata, yanked=yanked)
 
 
-def parse_html(text: str, page_url: str) -> list[WheelFile]:
-    """Wheels linked from a PEP 503 project page or a find-links flat page."""
-    parser = _LinkParser()
-    parser.feed(text)
-    base = urljoin(page_url, parser.base) if parser.base else page_url
-    wheels: list[WheelFile] = []
-    for a in parser.links:
-        href = a.get("href") or ""
-        url, fragment = urldefrag(urljoin(base, href))
-        filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
-        metadata = _metadata_attr(a.get("data-core-metadata"))
-        if metadata is None:
-            metadata = _metadata_attr(a.get("data-dist-info-metadata"))
-        w = _wheel(filename, url, _parse_hash(fragment), requires_python=a.get("data-requires-python"),
-                   metadata=metadata, yanked="data-yanked" in a)
-        if w is not None:
-            wheels.append(w)
-    return wheels
+def _link_wheel(a: dict[str, str | None], base: str) -> WheelFile | None:
+    """The wheel one ``<a>`` of a PEP 503 / find-links page links to, or None (not a wheel)."""
+    url, fragment = urldefrag(urljoin(base, a.get("href") or ""))
+    filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    metadata = _metadata_attr(a.get("data-core-metadata"))
+    if metadata is None:
+        metadata = _metadata_attr(a.get("data-dist-info-metadata"))
+    return _wheel(filename, url, _parse_hash(fragment), requires_python=a.get("data-requires-python"),
+                  metadata=metadata, yanked="data-yanked" in a)
+
+
+def parse_html(text: str | Iterable[str], page_url: str) -> list[WheelFile]:
+    """Wheels linked from a PEP 503 project page or a find-links flat page.
+
+    ``text`` may be the page in pieces as they arrive: only the wheels are kept, never the page.
+    """
+    parser = _LinkParser(page_url)
+    for piece in [text] if isinstance(text, str) else text:
+        parser.feed(piece)
+    parser.close()
+    return parser.wheels
+
+
+def _charset(content_type: str) -> str:
+    """The charset a Content-Type names, else UTF-8 (PEP 503 pages are UTF-8)."""
+    for param in content_type.split(";")[1:]:
+        key, _, value = param.strip().partition("=")
+        if key.lower() == "charset" and value.strip('"\' '):
+            name = value.strip('"\' ')
+            try:
+                codecs.lookup(name)
+            except LookupError:
+                break
+            return name
+    return "utf-8"
+
+
+def _decoded(pieces: Iterable[bytes], charset: str) -> Iterator[str]:
+    decoder = codecs.getincrementaldecoder(charset)(errors="replace")
+    for piece in pieces:
+        yield decoder.decode(piece)
+    yield decoder.decode(b"", final=True)
 
 
 def parse_json(data: Any, page_url: str) -> list[WheelFile]:
@@ -235,23 +274,24 @@ class IndexClient:
         self.format_seen: dict[str, str] = {}    # page URL -> "json" | "html"
 
     def _get_page(self, url: str) -> list[WheelFile]:
-        try:
-            resp = self.session.get(url, headers={"Accept": SIMPLE_ACCEPT})
-        except requests.RequestException as exc:
-            raise classify_error(exc, url) from None
-        check_response(resp, T(M.NET_WHAT_INDEX_PAGE))
-        ctype = resp.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        final = resp.url or url
-        if ctype == JSON_CONTENT_TYPE:
-            try:
-                data = resp.json()
-            except ValueError:
-                raise WizardError(f"the index page {final} is not valid JSON",
-                                  hint="check the index URL") from None
-            self.format_seen[url] = "json"
-            return parse_json(data, final)
-        self.format_seen[url] = "html"
-        return parse_html(resp.text, final)
+        # Read as it arrives, within a total deadline and a size cap (net.get_document): a
+        # trickling or endless page ends in words, and an HTML page is parsed piece by piece.
+        resp, body = get_document(self.session, url, T(M.NET_WHAT_INDEX_PAGE), headers={"Accept": SIMPLE_ACCEPT})
+        with resp:
+            content_type = resp.headers.get("Content-Type", "")
+            ctype = content_type.split(";")[0].strip().lower()
+            final = resp.url or url
+            if ctype == JSON_CONTENT_TYPE:
+                raw = b"".join(body)
+                try:
+                    data = json.loads(raw)
+                except (ValueError, RecursionError):
+                    raise WizardError(f"the index page {final} is not valid JSON",
+                                      hint="check the index URL") from None
+                self.format_seen[url] = "json"
+                return parse_json(data, final)
+            self.format_seen[url] = "html"
+            return parse_html(_decoded(body, _charset(content_type)), final)
 
     def project_files(self, project: str) -> list[WheelFile]:
         """Every wheel of ``project`` the index lists (any platform, any version)."""
@@ -350,14 +390,30 @@ class IndexClient:
         return self.find_best(project, f"=={version}", tags, python_version)
 
     def content_length(self, url: str) -> int | None:
-        """Size from a HEAD request, for pages that do not list sizes."""
+        """The file's size, for pages that do not list sizes: from HEAD, else from the first GET.
+
+        HEAD is only a shortcut: mirrors, proxies and object stores may refuse it (405, 501, a
+        5xx, a reset connection), so any HEAD failure falls back silently to a GET asking for the
+        first byte (``Range: bytes=0-0``), whose ``Content-Range`` (206) or ``Content-Length``
+        (200, a server without ranges) gives the size; its body is not read. Only that GET's
+        failure is an error.
+        """
+        with contextlib.suppress(requests.RequestException):
+            head = self.session.head(url, allow_redirects=True)
+            value = head.headers.get("Content-Length", "")
+            if head.status_code < 300 and value.isdigit():
+                return int(value)
         try:
-            resp = self.session.head(url, allow_redirects=True)
+            with self.session.get(url, headers={"Range": "bytes=0-0", "Accept-Encoding": "identity"},
+                                  stream=True) as resp:
+                check_response(resp, T(M.NET_WHAT_WHEEL))
+                total = resp.headers.get("Content-Range", "").rsplit("/", 1)[-1]
+                if resp.status_code == 206 and total.isdigit():
+                    return int(total)
+                value = resp.headers.get("Content-Length", "")
+                return int(value) if resp.status_code == 200 and value.isdigit() else None
         except requests.RequestException as exc:
             raise classify_error(exc, url) from None
-        check_response(resp, T(M.NET_WHAT_WHEEL))
-        value = resp.headers.get("Content-Length")
-        return int(value) if value and value.isdigit() else None
 
     def with_size(self, wheel: WheelFile) -> WheelFile:
         """The wheel with its size filled in from HEAD when the page gave none."""

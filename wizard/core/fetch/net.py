@@ -20,12 +20,14 @@ from __future__ import annotations
 import os
 import socket
 import ssl
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
 from wizard import __version__
@@ -38,10 +40,20 @@ from wizard.core.knowledge.mirrors import MIRROR_PRESETS as MIRROR_PRESETS
 from wizard.core.knowledge.mirrors import OFFICIAL_INDEX as OFFICIAL_INDEX
 from wizard.core.knowledge.mirrors import MirrorPreset as MirrorPreset
 from wizard.core.text import T, Text
+from wizard.core.units import format_bytes
 
 # (connect, read) seconds. Read is per socket read, not for the whole file, so a stalled response
 # is noticed within a minute while a slow but moving 3 GB download is never cut.
 DEFAULT_TIMEOUT: tuple[float, float] = (15.0, 60.0)
+
+# A small document (an index page, a .metadata file, a JSON lookup) is read whole, so it gets a
+# total deadline and a size cap besides the per-read timeout: a server trickling one byte every
+# few seconds never trips the read timeout, and an endless page would fill the memory. The largest
+# project page measured, pypi.org/simple/botocore/ as PEP 691 JSON, was 1.99 MB on 2026-12-01
+# (pypi.org/simple/torch/: 0.42 MB); 32 MiB leaves 16 times that. 300 s reads such a 2 MB page at
+# under 7 KB/s, far slower than any working index.
+PAGE_MAX_BYTES = 32 * 1024 * 1024
+PAGE_DEADLINE_S = 300.0
 
 # Environment variables naming an extra CA bundle, in the order they are honoured. PIP_CERT is
 # pip's --cert setting, so a user who configured pip for a corporate proxy gets the same trust here.
@@ -61,6 +73,8 @@ class NetConfig:
     ca_bundle: str | None = None      # extra CA bundle; default: the first of CA_BUNDLE_ENV that is set
     timeout: tuple[float, float] = DEFAULT_TIMEOUT
     trust_env: bool = True            # honour proxy variables and NO_PROXY from the environment
+    page_deadline_s: float = PAGE_DEADLINE_S   # total time for one small document (see above)
+    page_max_bytes: int = PAGE_MAX_BYTES       # largest small document read
 
 
 def ca_bundle_from_env(environ: Mapping[str, str] | None = None) -> str | None:
@@ -245,6 +259,84 @@ def proxy_auth_error(proxy: str | None, details: str = "") -> NetworkError:
     where = redact_url(proxy) if proxy else T(M.NET_THE_PROXY)
     return NetworkError("proxy-auth", T(M.NET_PROXY_AUTH, proxy=where), hint=T(M.NET_PROXY_AUTH_HINT),
                         details=details, status=407)
+
+
+def page_limits(session: requests.Session) -> tuple[float, int]:
+    """(total seconds, most bytes) for one small document read through ``session``."""
+    config = getattr(session, "config", None)
+    if isinstance(config, NetConfig):
+        return config.page_deadline_s, config.page_max_bytes
+    return PAGE_DEADLINE_S, PAGE_MAX_BYTES
+
+
+def iter_body(resp: requests.Response, what: Text | str = "", *, deadline_s: float = PAGE_DEADLINE_S,
+              max_bytes: int = PAGE_MAX_BYTES, chunk_size: int = 64 * 1024) -> Iterator[bytes]:
+    """The body of a streamed response, piece by piece as it arrives, within a total deadline and size.
+
+    ``read1`` hands over whatever one socket read returned (a plain ``read(n)`` would wait for n
+    bytes), so the deadline is checked after every arrival however slow; the size counts the
+    decoded bytes (a gzip body cannot inflate past the cap). Raises :class:`NetworkError`
+    (``timeout`` / ``too-big``) in words.
+    """
+    url = resp.url or ""
+    label = what if isinstance(what, Text) or not what else f"{what} "
+    start = time.monotonic()
+    received = 0
+    read1 = getattr(resp.raw, "read1", None)
+    while True:
+        try:
+            block = read1(chunk_size, decode_content=True) if read1 is not None \
+                else resp.raw.read(chunk_size, decode_content=True)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise classify_error(requests.exceptions.ConnectionError(exc), url) from None
+        if not block:
+            return
+        received += len(block)
+        if received > max_bytes:
+            raise NetworkError("too-big", T(M.NET_TOO_BIG, what=label, host=_host_of(url),
+                                            limit=format_bytes(max_bytes)),
+                               hint=T(M.NET_TOO_BIG_HINT), details=redact_url(url))
+        yield block
+        elapsed = time.monotonic() - start
+        if elapsed > deadline_s:
+            raise NetworkError("timeout", T(M.NET_TOO_SLOW, what=label, host=_host_of(url),
+                                            received=format_bytes(received), seconds=f"{elapsed:.0f}"),
+                               hint=T(M.NET_TOO_SLOW_HINT), details=redact_url(url))
+
+
+def get_document(session: requests.Session, url: str, what: Text | str = "",
+                 headers: Mapping[str, str] | None = None) -> tuple[requests.Response, Iterator[bytes]]:
+    """GET a small document: the checked response and its body as bounded pieces (:func:`iter_body`).
+
+    Connection failures and error statuses become :class:`NetworkError` in words. The caller
+    reads the pieces inside ``with resp:`` (or to the end) so the connection is released.
+    """
+    deadline_s, max_bytes = page_limits(session)
+    try:
+        resp = session.get(url, headers=dict(headers or {}), stream=True)
+    except requests.RequestException as exc:
+        raise classify_error(exc, url) from None
+    try:
+        check_response(resp, what)
+    except NetworkError:
+        resp.close()
+        raise
+    length = resp.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) > max_bytes:
+        resp.close()
+        label = what if isinstance(what, Text) or not what else f"{what} "
+        raise NetworkError("too-big", T(M.NET_TOO_BIG, what=label, host=_host_of(url), limit=format_bytes(max_bytes)),
+                           hint=T(M.NET_TOO_BIG_HINT), details=redact_url(url))
+    return resp, iter_body(resp, what, deadline_s=deadline_s, max_bytes=max_bytes)
+
+
+def read_document(session: requests.Session, url: str, what: Text | str = "",
+                  headers: Mapping[str, str] | None = None) -> tuple[requests.Response, bytes]:
+    """GET a small document whole, within the deadline and size cap (:func:`get_document`)."""
+    resp, body = get_document(session, url, what, headers)
+    with resp:
+        data = b"".join(body)
+    return resp, data
 
 
 def check_response(resp: requests.Response, what: str = "") -> None:

@@ -15,7 +15,6 @@ has none (macOS wheels, and PyPI copies); tags are the filename's own tag triple
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -28,6 +27,7 @@ import requests
 from wizard.core.errors import WizardError
 from wizard.core.fetch.index import IndexClient
 from wizard.core.fetch.net import OFFICIAL_INDEX, NetworkError, make_session, redact_url
+from wizard.core.paths import atomic_write_text
 
 SCHEMA = "observed-index/1"
 PROJECTS = ("torch", "torchvision", "torchaudio")
@@ -108,9 +108,7 @@ def refresh(index_base: str = OFFICIAL_INDEX, variants: Sequence[str] = DEFAULT_
     path = out or overlay_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(result.document, indent=1, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(result.document, indent=1, sort_keys=True))
     except OSError as exc:
         raise WizardError(f"cannot write {path}: {exc.strerror}", hint="check the folder's permissions") from None
     result.path = path

@@ -16,7 +16,6 @@ from __future__ import annotations
 import email.parser
 import hashlib
 import json
-import os
 import threading
 import zipfile
 from collections import deque
@@ -35,9 +34,10 @@ from wizard.core import messages as M
 from wizard.core.errors import WizardError
 from wizard.core.fetch.download import Downloader, DownloadItem, FileProgressCallback, ProgressCallback
 from wizard.core.fetch.index import IndexClient, WheelFile, parse_requirement
-from wizard.core.fetch.net import check_response, classify_error, make_session
+from wizard.core.fetch.net import make_session, read_document
 from wizard.core.fetch.tags import target_tags
 from wizard.core.model.machine import OsInfo, PythonTarget
+from wizard.core.paths import atomic_write_text
 from wizard.core.text import T
 
 MANIFEST = "wheelhouse.json"
@@ -152,17 +152,14 @@ class _Resolver:
 
     def _metadata(self, wheel: WheelFile) -> str:
         if wheel.metadata_url:
-            url = wheel.metadata_url
-            try:
-                resp = self.session.get(url)
-            except requests.RequestException as exc:
-                raise classify_error(exc, url) from None
-            check_response(resp, T(M.NET_WHAT_METADATA, file=wheel.filename))
+            # within a total deadline and a size cap, like an index page (net.read_document)
+            _resp, content = read_document(self.session, wheel.metadata_url,
+                                           T(M.NET_WHAT_METADATA, file=wheel.filename))
             want = (wheel.metadata or {}).get("sha256")
-            if want and hashlib.sha256(resp.content).hexdigest() != want:
+            if want and hashlib.sha256(content).hexdigest() != want:
                 raise WizardError(f"the metadata file of {wheel.filename} does not match the index's hash",
                                   hint="the index or a proxy is serving altered files; try another mirror")
-            return resp.content.decode("utf-8", "replace")
+            return content.decode("utf-8", "replace")
         # No PEP 658 file: download the wheel itself (it is needed anyway) and read its METADATA.
         path = self.downloader.fetch(_item(wheel), self.dest, cancel=self.cancel)
         return metadata_from_wheel(path)
@@ -263,6 +260,4 @@ def _write_manifest(dest: Path, index_url: str, requirements: list[str], wheels:
         "files": [{"filename": w.filename, "project": w.project, "version": str(w.version),
                    "sha256": w.sha256, "size": w.size} for w in wheels],
     }
-    tmp = dest / f".{MANIFEST}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    os.replace(tmp, dest / MANIFEST)
+    atomic_write_text(dest / MANIFEST, json.dumps(data, indent=2))

@@ -220,6 +220,9 @@ FIELDS: tuple[Field, ...] = (
 )
 _BY_DOTTED = {f.dotted: f for f in FIELDS}
 _SECTIONS = sorted({f.section for f in FIELDS})
+#: The largest answer file read (issue 15: bounded input). A full answer file is under 2 KB
+#: (``dump_answers`` of every field); 1 MiB is far above any real one.
+ANSWERS_MAX_CHARS = 1024 * 1024
 
 
 def _type_name(kind: type) -> str:
@@ -257,11 +260,17 @@ def parse_answers(text: str, source: str = "<answers>") -> dict[str, Any]:
 
     Raises :class:`ExitError` (exit code 2) naming every problem with its line.
     """
+    if len(text) > ANSWERS_MAX_CHARS:
+        raise ExitError(ExitCode.BAD_ANSWERS, f"{source}: {len(text)} characters; an answer file holds a few "
+                        f"settings (at most {ANSWERS_MAX_CHARS})", hint="give the right file with --answers")
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ExitError(ExitCode.BAD_ANSWERS, f"{source}: not valid TOML: {exc}",
                         hint="fix the line named; strings need quotes, e.g. version = \"2.13.0\"") from None
+    except RecursionError:
+        raise ExitError(ExitCode.BAD_ANSWERS, f"{source}: nested too deeply to be an answer file",
+                        hint="an answer file holds flat [sections] of settings") from None
     lines = _key_lines(text)
     problems: list[str] = []
     values: dict[str, Any] = {}
@@ -320,7 +329,10 @@ def read_answers(path: str | Path) -> dict[str, Any]:
     """Read and check an answer file (see :func:`parse_answers`)."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        with p.open("rb") as fh:   # no more than the cap is ever read (a device, a huge file)
+            raw = fh.read(ANSWERS_MAX_CHARS + 1)
+        # a file over the cap is refused by parse_answers: cut mid-character, it need not decode cleanly
+        text = raw.decode("utf-8", "replace" if len(raw) > ANSWERS_MAX_CHARS else "strict")
     except FileNotFoundError:
         raise ExitError(ExitCode.BAD_ANSWERS, f"no answer file at {p}", hint="give the path with --answers") from None
     except (OSError, UnicodeDecodeError) as exc:

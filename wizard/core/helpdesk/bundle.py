@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,8 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.tags import Tag
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
 
 from wizard import __version__
 from wizard.core.errors import WizardError
@@ -33,6 +35,7 @@ from wizard.core.fetch.wheelhouse import fetch_wheelhouse
 from wizard.core.helpdesk.exit_codes import ExitCode, ExitError
 from wizard.core.model.machine import Machine, OsInfo, PythonTarget
 from wizard.core.model.plan import Build, Choices, Plan
+from wizard.core.paths import atomic_write_text
 from wizard.core.plan.planner import make_plan
 
 BUNDLE_MANIFEST = "bundle.json"
@@ -186,9 +189,7 @@ def make_bundle(
         "notes": notes,
     }
     path = out / BUNDLE_MANIFEST
-    tmp = out / f".{BUNDLE_MANIFEST}.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(manifest, indent=2))
     return path
 
 
@@ -215,8 +216,11 @@ def open_bundle(root: Path) -> Bundle:
     """Read ``bundle.json`` and check every file against it, before anything is installed.
 
     Refused (:class:`ExitError` with ``BUNDLE_REFUSED``): no or unreadable manifest, a missing
-    file, a size or sha256 that differs, or a wheel in the folder that the manifest does not list
-    (pip would pick it up).
+    file, a size or sha256 that differs, anything in ``wheels/`` that the manifest does not list
+    (pip would pick it up: a source archive would run its ``setup.py``), a listed file there that
+    is not a wheel or is a link, and a target whose files or dependencies the bundle does not hold.
+    The install then gets ``wheels/`` as its only source, wheels only (``--no-index``,
+    ``--only-binary :all:``), so nothing outside the manifest can be installed or run.
     """
     root = Path(root)
     manifest = root / BUNDLE_MANIFEST
@@ -227,6 +231,8 @@ def open_bundle(root: Path) -> Bundle:
                       "give the folder torch-gpu-setup bundle --out wrote") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise _refuse(f"{manifest} cannot be read: {exc}") from None
+    except RecursionError:
+        raise _refuse(f"{manifest} is nested too deeply to be a bundle manifest") from None
     if not isinstance(data, dict) or data.get("schema") != BUNDLE_SCHEMA:
         raise _refuse(f"{manifest} is not a {BUNDLE_SCHEMA} manifest",
                       "this wizard reads bundles made by the same major version")
@@ -241,6 +247,11 @@ def open_bundle(root: Path) -> Bundle:
         if folder not in (WHEELS_DIR, INSTALLERS_DIR) or "/" in name or "\\" in name or name in ("", ".", ".."):
             raise _refuse(f"{manifest} names a file outside {WHEELS_DIR}/ and {INSTALLERS_DIR}/: {rel!r}")
         path = root / folder / name
+        if folder == WHEELS_DIR and not _is_wheel_name(name):
+            raise _refuse(f"the bundle lists {rel}, which is not a wheel: a bundle installs wheels only, "
+                          "and nothing that would have to be built (and run code) on this machine")
+        if path.is_symlink():
+            raise _refuse(f"{rel} is a link: a bundle holds its files themselves")
         if not path.is_file():
             raise _refuse(f"the bundle is incomplete: {rel} is missing")
         if path.stat().st_size != size or sha256_file(path) != sha256:
@@ -252,11 +263,73 @@ def open_bundle(root: Path) -> Bundle:
         installers = tuple(_installer_from(root, raw, {e[0] for e in entries}) for raw in data.get("installers", []))
     except (KeyError, TypeError, ValueError) as exc:
         raise _refuse(f"{manifest} is damaged: {exc!r}") from None
-    extra = sorted(p.name for p in (root / WHEELS_DIR).glob("*.whl") if p.name not in listed)
+    try:
+        present = [p.name for p in (root / WHEELS_DIR).iterdir()]
+    except OSError as exc:
+        raise _refuse(f"the bundle's {WHEELS_DIR}/ folder cannot be read: {exc.strerror}") from None
+    # Anything at all: pip's --find-links takes source archives too, and would build (run) them.
+    extra = sorted(name for name in present if name not in listed)
     if extra:
-        raise _refuse(f"the bundle holds wheels its manifest does not list: {', '.join(extra)}",
+        raise _refuse(f"the bundle holds files its manifest does not list: {', '.join(extra)}",
                       "remove them, or make the bundle again; nothing was installed")
+    for target in targets:
+        _check_complete(root, target, listed)
     return Bundle(root, targets, str(data.get("created", "")), str(data.get("wizard_version", "")), installers)
+
+
+def _is_wheel_name(name: str) -> bool:
+    """Whether ``name`` is a valid wheel file name (PEP 427): the only kind of file a bundle installs."""
+    if not name.endswith(".whl"):
+        return False
+    try:
+        parse_wheel_filename(name)
+    except (InvalidWheelFilename, InvalidVersion):
+        return False
+    return True
+
+
+def _check_complete(root: Path, target: BundleTarget, listed: set[str]) -> None:
+    """Refuse a target whose wheels, or whose wheels' dependencies, the bundle does not hold.
+
+    Each wheel's ``Requires-Dist`` (markers evaluated for the target, without extras) must be met
+    by a wheel of the target: a manifest entry removed together with its file is a damaged bundle
+    (exit 8), not a failed install for pip to discover.
+    """
+    from wizard.core.fetch.wheelhouse import marker_environment, metadata_from_wheel, requires_dist
+
+    missing = [name for name in target.files if name not in listed]
+    if missing:
+        raise _refuse(f"the bundle is incomplete: the build for {target.describe()} needs "
+                      f"{', '.join(missing)}, which the manifest does not list")
+    have: dict[str, Version] = {}
+    for name in target.files:
+        project, version, _build, _tags = parse_wheel_filename(name)
+        have[str(project)] = version
+    try:
+        env = marker_environment(target.python, target.os)
+    except KeyError:
+        env = None   # a platform the marker table does not know: only names are checked
+    needs: list[tuple[str, str]] = [("the manifest", r) for r in target.requirements]
+    for name in target.files:
+        try:
+            lines = requires_dist(metadata_from_wheel(root / WHEELS_DIR / name))
+        except WizardError as exc:
+            raise _refuse(f"{WHEELS_DIR}/{name} is not a valid wheel: {exc.message}") from None
+        needs += [(name, line) for line in lines]
+    for who, line in needs:
+        try:
+            req = Requirement(line)
+            if req.marker is not None and (env is None or not req.marker.evaluate({**env, "extra": ""})):
+                continue
+        except (InvalidRequirement, InvalidMarker, UndefinedComparison, UndefinedEnvironmentName):
+            continue   # pip would ignore or report it the same way; nothing to hold against the bundle
+        project = canonicalize_name(req.name)
+        held_version = have.get(project)
+        if held_version is None or (req.specifier and not req.specifier.contains(held_version, prereleases=True)):
+            held = f" (it holds {project} {held_version})" if held_version is not None else ""
+            raise _refuse(f"the bundle is incomplete: {who} needs {req}, which the bundle does not hold{held}",
+                          "make the bundle again with torch-gpu-setup bundle, and copy the whole folder; "
+                          "nothing was installed")
 
 
 def _installer_from(root: Path, raw: dict[str, Any], listed: set[str]) -> BundledInstaller:

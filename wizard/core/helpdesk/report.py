@@ -44,35 +44,67 @@ class Report:
         return json.dumps(self.data, indent=2, ensure_ascii=False) + "\n"
 
 
-def _redactor(user: str, home: str, hostname: str) -> Any:
-    names = [(home, "~")] if home and len(home) > 1 else []
-    if user:
-        # a user name inside a path, then anywhere as a whole word
-        names.append((user, "<user>"))
+#: Settings whose value is a list of host names (requests/curl ``NO_PROXY``): a user name inside
+#: one (``alice-laptop.corp``) is redacted too, where elsewhere only a whole word is.
+_HOST_LISTS = ("no_proxy",)
+
+
+def _redactor(users: Sequence[str], homes: Sequence[str], hostname: str) -> Any:
+    homes = sorted({h for h in homes if h and len(h) > 1}, key=len, reverse=True)   # /home/a/x before /home/a
+    users = [u for u in dict.fromkeys(users) if u]
+
     def redact(text: str) -> str:
         text = _URL_CREDENTIALS.sub(lambda m: m.group("scheme") + "<credentials>@", text)
         text = _AUTH_HEADER.sub(lambda m: m.group(1) + "<redacted>", text)
         text = _SECRET_PARAM.sub(lambda m: m.group(1) + "<redacted>", text)
-        for value, replacement in names:
-            if value == user:
-                text = re.sub(rf"(?<![\w.-]){re.escape(value)}(?![\w-])", replacement, text)
-            else:
-                text = text.replace(value, replacement)
-                text = text.replace(value.replace("\\", "/"), replacement)
+        for home in homes:
+            text = text.replace(home, "~")
+            text = text.replace(home.replace("\\", "/"), "~")
+        for user in users:
+            # a user name inside a path, then anywhere as a whole word
+            text = re.sub(rf"(?<![\w.-]){re.escape(user)}(?![\w-])", "<user>", text)
         if hostname and len(hostname) > 1:
             text = re.sub(rf"(?i)(?<![\w-]){re.escape(hostname)}(?![\w-])", "<host>", text)
         return text
+
+    def redact_hosts(text: str) -> str:
+        # In a host name a user name is one label or part of one: "-" and "." are boundaries here.
+        for user in users:
+            text = re.sub(rf"(?i)(?<![a-z0-9]){re.escape(user)}(?![a-z0-9])", "<user>", text)
+        return redact(text)
+
+    redact.hosts = redact_hosts   # type: ignore[attr-defined]
     return redact
 
 
-def _walk(value: Any, redact: Any) -> Any:
+def _walk(value: Any, redact: Any, key: str = "") -> Any:
     if isinstance(value, str):
-        return redact(value)
+        return redact.hosts(value) if key.lower() in _HOST_LISTS else redact(value)
     if isinstance(value, Mapping):
-        return {str(k): _walk(v, redact) for k, v in value.items()}
+        return {str(k): _walk(v, redact, str(k)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_walk(v, redact) for v in value]
     return value
+
+
+def invoking_user(environ: Mapping[str, str] | None = None) -> tuple[str, str]:
+    """(name, home) of the person who ran ``sudo`` (``SUDO_USER``, sudo(8) "ENVIRONMENT"), or ("", "").
+
+    Under sudo the process is root's, yet the paths and names in the logs are often the invoking
+    user's: both are redacted too.
+    """
+    env = os.environ if environ is None else environ
+    name = env.get("SUDO_USER", "").strip()
+    if not name or name == "root":
+        return "", ""
+    home = ""
+    try:
+        import pwd  # POSIX only; sudo is too
+
+        home = pwd.getpwnam(name).pw_dir
+    except (ImportError, KeyError):
+        home = ""
+    return name, home
 
 
 def _html_page(data: dict[str, Any]) -> str:
@@ -121,11 +153,14 @@ def build_report(
     user: str | None = None,
     home: str | None = None,
     hostname: str | None = None,
+    sudo_user: tuple[str, str] | None = None,
 ) -> Report:
     """Build the redacted diagnostics report (JSON data and HTML page).
 
     ``user``, ``home`` and ``hostname`` default to this session's; tests pass their own.
-    ``extra`` holds more facts (chosen environment, errors) and is redacted the same way.
+    ``sudo_user`` is (name, home) of the person who ran sudo, redacted as well (default:
+    :func:`invoking_user`). ``extra`` holds more facts (chosen environment, errors) and is
+    redacted the same way.
     """
     if user is None:
         try:
@@ -134,7 +169,9 @@ def build_report(
             user = ""
     home = str(Path.home()) if home is None else home
     hostname = socket.gethostname() if hostname is None else hostname
-    redact = _redactor(user, home.rstrip("/\\") if home not in ("/", "") else "", hostname)
+    invoker, invoker_home = invoking_user() if sudo_user is None else sudo_user
+    homes = [h.rstrip("/\\") for h in (home, invoker_home) if h not in ("/", "")]
+    redact = _redactor([user, invoker], homes, hostname)
     raw: dict[str, Any] = {
         "schema": REPORT_SCHEMA,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

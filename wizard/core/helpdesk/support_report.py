@@ -9,23 +9,26 @@ driver details (``nvidia-smi`` when present), the proxy settings and the wizard'
 
 from __future__ import annotations
 
+import errno
 import html
 import json
 import os
-import shutil
 import zipfile
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from wizard import __version__
+from wizard.core.detect.host import Host
+from wizard.core.detect.nvidia_smi import find_nvidia_smi
 from wizard.core.errors import WizardError
-from wizard.core.helpdesk.report import Report, build_report
+from wizard.core.helpdesk.report import Report, build_report, invoking_user
 from wizard.core.install import environments as envs
 from wizard.core.install import interpreters
 from wizard.core.model.machine import Machine
 from wizard.core.model.plan import Plan
+from wizard.core.paths import atomic_write
 from wizard.core.process import Command, run_command
 from wizard.core.verify.runner import VerifyResult
 
@@ -55,7 +58,7 @@ def load_last_run() -> dict[str, Any] | None:
     """The saved last install, or None."""
     try:
         data = json.loads((logs_dir() / LAST_RUN).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
 
@@ -70,9 +73,14 @@ def pip_list(python: str | None) -> dict[str, str] | str:
         return exc.one_line()
 
 
-def nvidia_smi_text() -> str | None:
-    """``nvidia-smi`` output (driver, GPUs, processes), or None when it is not installed."""
-    exe = shutil.which("nvidia-smi")
+def nvidia_smi_text(host: Host | None = None) -> str | None:
+    """``nvidia-smi`` output (driver, GPUs, processes), or None when there is no trusted one.
+
+    Found as detection finds it (:func:`~wizard.core.detect.nvidia_smi.find_nvidia_smi`): an
+    absolute PATH entry that is not the current folder, then the driver's fixed places. A
+    ``nvidia-smi`` planted in ``.`` or reached through an empty PATH entry is never run.
+    """
+    exe = find_nvidia_smi(host or Host.current())
     if exe is None:
         return None
     result = run_command(Command(argv=(exe,)), timeout_s=NVIDIA_SMI_TIMEOUT_S)
@@ -111,6 +119,7 @@ def collect_report(
     ``user``, ``home``, ``hostname`` and ``environ`` default to this session's (tests pass fakes).
     """
     env = os.environ if environ is None else environ
+    sudo_user = invoking_user(env)   # under sudo the person is SUDO_USER (sudo(8))
     last = load_last_run() if install_log is None else None
     log = list(install_log) if install_log is not None else list((last or {}).get("log", []))
     facts: dict[str, Any] = {
@@ -132,7 +141,7 @@ def collect_report(
         facts["doctor"] = doctor_findings(python, machine)
     facts.update(extra or {})
     report = build_report(machine, plan, log, verify, extra=facts, user=user, home=home,
-                          hostname=hostname if redact_hostname else "")
+                          hostname=hostname if redact_hostname else "", sudo_user=sudo_user)
     return Report(report.data, _with_extra_section(report))
 
 
@@ -152,10 +161,19 @@ def write_report_zip(report: Report, out: Path) -> Path:
     out = Path(out)
     if out.suffix.lower() != ".zip":
         raise WizardError(f"{out}: the report is a .zip file", hint="give a name ending in .zip with --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("report.html", report.html)
-        zf.writestr("report.json", report.json_text())
-    os.replace(tmp, out)
+
+    def fill(fh: BinaryIO) -> None:
+        with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("report.html", report.html)
+            zf.writestr("report.json", report.json_text())
+
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        # private (0600): it describes this machine, even redacted
+        atomic_write(out, fill, mode=0o600)
+    except OSError as exc:
+        full = exc.errno == errno.ENOSPC
+        raise WizardError(f"the report could not be written to {out}: {exc.strerror or exc}",
+                          hint="free some disk space, or give --out a file on another disk" if full else
+                          "give --out a file in a folder you can write to, e.g. ~/report.zip") from None
     return out

@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 
 from wizard.core import paths
-from wizard.core.errors import Cancelled, WizardError
+from wizard.core.errors import Cancelled, InputError, WizardError
 from wizard.core.install import pip_runner
 from wizard.core.install.interpreters import InterpreterInfo, inspect_interpreter, refuse_externally_managed
 from wizard.core.process import Command, run_command
@@ -184,6 +184,11 @@ def resolve_target(
         base_info = inspect_interpreter(base)
         prefix = envs_dir(platform, base_info.microsoft_store) / (default_name or "torch")
     check_path_length(str(prefix), platform, long_paths_enabled)
+    # A file where the folder (or one above it) would go is bad input, said before anything runs.
+    blocking = next((p for p in (prefix, *prefix.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise InputError(f"{blocking} is a file, so the environment {prefix} cannot be made there",
+                         hint="give --new-venv a folder that does not exist yet (or an empty one)")
     if (prefix / "pyvenv.cfg").is_file():
         return Target("venv", prefix, Path(venv_python(prefix, platform)), base_python=base)
     if prefix.exists() and any(prefix.iterdir()):

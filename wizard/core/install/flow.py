@@ -297,7 +297,8 @@ def pip_environment(request: InstallRequest, wheelhouse: Path | None) -> dict[st
     if request.proxy:
         env["PIP_PROXY"] = request.proxy
     if request.offline and wheelhouse is not None:
-        env.update({"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheelhouse)})
+        # Wheels only (a bundle, issue 15): pip never builds, so never runs a setup.py it finds.
+        env.update({"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheelhouse), "PIP_ONLY_BINARY": ":all:"})
     return env
 
 

@@ -8,6 +8,7 @@ written back to the same JSON shape, so ``detect --json`` output can be fed to `
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from enum import Enum
@@ -17,6 +18,11 @@ from typing import Any
 from wizard.core.errors import ProfileError
 
 PROFILE_SCHEMA = "machine-profile/1"
+#: Bounds on what a profile file may hold (issue 15: a hostile or broken file must end in words,
+#: not hang or exhaust the planner). The profiles in tests/profiles are under 4 KB with at most 4
+#: GPUs; 1 MiB and 1024 GPUs are far above any real machine, and 1024 GPUs plan in under a second.
+PROFILE_MAX_BYTES = 1024 * 1024
+PROFILE_MAX_GPUS = 1024
 
 OS_FAMILIES = ("linux", "windows", "macos")
 CPU_ARCHES = ("x86_64", "aarch64", "arm64", "x86")
@@ -285,6 +291,8 @@ class _Reader:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise self.fail(where, f"expected a number, got {_type_name(value)}")
+        if not math.isfinite(value):
+            raise self.fail(where, f"expected a number, got {value}")
         if value < 0:
             raise self.fail(where, "must not be negative")
         return float(value)
@@ -343,6 +351,8 @@ def machine_from_profile(data: Any, source: str = "<profile>") -> Machine:
     raw_gpus = r.get(top, "gpus", "")
     if not isinstance(raw_gpus, list):
         raise r.fail("gpus", f"expected a list, got {_type_name(raw_gpus)}")
+    if len(raw_gpus) > PROFILE_MAX_GPUS:
+        raise r.fail("gpus", f"{len(raw_gpus)} GPUs; a profile describes one machine (at most {PROFILE_MAX_GPUS})")
     gpus = [_gpu_from(r, r.obj(g, f"gpus[{i}]"), f"gpus[{i}]") for i, g in enumerate(raw_gpus)]
 
     disk = r.number(top, "disk_free_gib", "")
@@ -433,12 +443,21 @@ def _known(text: str) -> str:
     return T(text) if text in known else text
 
 
+def _not_a_number(name: str) -> Any:
+    raise ValueError(f"{name} is not a number a profile may hold")
+
+
 def load_profile(path: str | Path) -> Machine:
     """Read a profile file. Any problem becomes a :class:`ProfileError` naming the file."""
     p = Path(path)
     source = str(p)
     try:
-        text = p.read_text(encoding="utf-8")
+        with p.open("rb") as fh:
+            raw = fh.read(PROFILE_MAX_BYTES + 1)
+        if len(raw) > PROFILE_MAX_BYTES:
+            raise ProfileError(source, "(file)",
+                               f"is larger than {PROFILE_MAX_BYTES // 1024} KiB: not a machine profile")
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ProfileError(source, "(file)", "no such file") from None
     except IsADirectoryError:
@@ -446,8 +465,12 @@ def load_profile(path: str | Path) -> Machine:
     except (OSError, UnicodeDecodeError) as exc:
         raise ProfileError(source, "(file)", f"cannot be read: {exc}") from None
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_not_a_number)
     except json.JSONDecodeError as exc:
         problem = f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         raise ProfileError(source, "(file)", problem) from None
+    except RecursionError:
+        raise ProfileError(source, "(file)", "is nested too deeply to be a machine profile") from None
+    except ValueError as exc:   # NaN / Infinity (JSON has no such numbers; Python's reader allows them)
+        raise ProfileError(source, "(file)", str(exc)) from None
     return machine_from_profile(data, source)

@@ -239,7 +239,8 @@ class _Planner:
     def _covers(self, rel: Release, variant: str, targets: list[_GpuFacts]) -> bool:
         arch = rel.variants.get(self.platform, {}).get(variant)
         device = variant_device(variant)
-        for f in targets:
+        # Identical cards are asked once (a profile may list thousands: issue 15 #9).
+        for f in {(t.cc, t.gfx, t.usable_kind): t for t in targets}.values():
             if device == "cuda":
                 if arch is None or f.cc is None or arch.runs_on(f.cc) is None:
                     return False
@@ -662,7 +663,8 @@ def _companion_alternative(p: _Planner, device: str, targets: list[_GpuFacts], c
 
 def _dropped_gpu_alternatives(p: _Planner, chosen: list[_GpuFacts], targets: list[_GpuFacts],
                               alts: list[Build]) -> None:
-    dropped = [f for f in targets if f not in chosen]
+    kept = set(chosen)   # a set: a list's `in` made many GPUs quadratic (issue 15 #9)
+    dropped = [f for f in targets if f not in kept]
     if not dropped:
         return
     fixes = [_Fixes(), _Fixes(driver=True), _Fixes(python=True), _Fixes(driver=True, python=True)]
