@@ -224,3 +224,17 @@ def test_every_maxwell_or_newer_nvidia_id_and_every_rocm_amd_id_gets_its_archite
             if got != want or entry_json["known_by"] != "pci_id":
                 wrong.append((device, want, got))
     assert wrong == []
+
+
+def test_panther_lake_gets_xpu_and_on_linux_the_distribution_it_is_validated_on() -> None:
+    machine = load_profile(EXTRA / "ubuntu2404-core-ultra-lunar-lake.json")
+    ptl = dataclasses.replace(machine.gpus[0], name="Intel(R) Arc(TM) B390 GPU", pci_id="8086:b080")
+    linux = make_plan(dataclasses.replace(machine, gpus=[ptl])).to_json()
+    assert linux["recommended"]["variant"] == "xpu" and linux["gpus"][0]["family"] == "Xe3 (Panther Lake)"
+    assert any("Ubuntu 25.10" in w for w in linux["warnings"])
+    lunar = _plan(EXTRA / "ubuntu2404-core-ultra-lunar-lake.json")
+    assert not any("validates it on Linux" in w for w in lunar["warnings"])
+    windows = load_profile(EXTRA / "win11-core-ultra-meteor-lake.json")
+    on_windows = make_plan(dataclasses.replace(windows, gpus=[ptl])).to_json()
+    assert on_windows["recommended"]["variant"] == "xpu"
+    assert not any("validates it on Linux" in w for w in on_windows["warnings"])

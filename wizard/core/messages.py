@@ -183,6 +183,8 @@ WARN_PCI_ID_UNKNOWN_NAMED = ("{name}: the wizard's GPU catalog does not know PCI
 WARN_XPU_DRIVER = ("{names}: the XPU build needs Intel's GPU driver first: on Windows the Intel Arc & Iris Xe "
                    "graphics driver, on Linux the client GPU packages that Intel's 'PyTorch Prerequisites for Intel "
                    "GPUs' page lists.")
+WARN_XPU_LINUX_VALIDATED = ("{name}: PyTorch's Intel GPU guide validates it on Linux from {distro} on; an older "
+                            "distribution's kernel may not drive it yet.")
 WARN_JETSON = ("{name}: the wizard does not install GPU PyTorch on this Jetson. PyTorch's own aarch64 CUDA builds are "
                "made for server Arm (Grace) and do not run on Jetson Linux (L4T). Install NVIDIA's PyTorch for your "
                "JetPack version instead: NVIDIA's guide 'Installing PyTorch for Jetson Platform' "

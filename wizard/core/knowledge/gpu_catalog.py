@@ -40,6 +40,7 @@ class GpuIdentity:
     integrated: bool | None = None
     id_known: bool = False  # the PCI id is in the catalog at all
     basis: str = "name"  # "PCI device id", "chip code" or "name": what the answer came from
+    linux_validated: str | None = None  # Intel: the oldest Linux PyTorch's Intel GPU guide validates it on
 
 
 @dataclass(frozen=True)
@@ -214,11 +215,12 @@ def _intel(name: str, pci_id: str | None) -> GpuIdentity | None:
         rule = _intel_rule(str(entry.get("name") or ""), "intel_chips")
         if rule is not None:
             return GpuIdentity("intel", "pci_id", chip=entry.get("chip"), family=rule["family"], xpu=rule["xpu"],
-                               integrated=rule["integrated"], id_known=True, basis="PCI device id")
+                               integrated=rule["integrated"], id_known=True, basis="PCI device id",
+                               linux_validated=rule.get("linux_validated"))
     rule = _intel_rule(name, "intel_name_patterns") or _intel_rule(name, "intel_chips")
     if rule is not None:
         return GpuIdentity("intel", "name", family=rule["family"], xpu=rule["xpu"], integrated=rule["integrated"],
-                           id_known=entry is not None)
+                           id_known=entry is not None, linux_validated=rule.get("linux_validated"))
     if entry is not None:
         return GpuIdentity("intel", "name", chip=entry.get("chip"), id_known=True)
     return None

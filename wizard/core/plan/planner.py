@@ -68,6 +68,7 @@ class _GpuFacts:
     known_by: str | None = None  # "driver", "pci_id", "name" (plan --json gpus[].known_by); None: not known
     unknown_id: bool = False  # it has a PCI id, but neither the driver nor the catalog told the architecture by it
     jetson: bool = False  # a Jetson module's integrated GPU (L4T on aarch64)
+    linux_validated: str | None = None  # Intel: the oldest Linux PyTorch's Intel GPU guide validates it on
 
 
 # A Jetson's GPU is on the SoC, not on PCI: its name says what it is (detect, or the profile).
@@ -96,7 +97,8 @@ def _gpu_facts(index: int, gpu: Gpu, family: str, platform: str = "") -> _GpuFac
             return dataclasses.replace(base, ignore_reason=T(M.GPU_INTEL_NO_XPU))
         if family not in ("linux", "windows"):
             return dataclasses.replace(base, ignore_reason=T(M.GPU_XPU_OS))
-        return dataclasses.replace(base, architecture=ident.family or "Intel Arc", usable_kind="xpu")
+        return dataclasses.replace(base, architecture=ident.family or "Intel Arc", usable_kind="xpu",
+                                   linux_validated=ident.linux_validated)
     if gpu.vendor == "apple":
         return _GpuFacts(index, gpu, architecture="Apple silicon", usable_kind="mps" if family == "macos" else None,
                          ignore_reason="" if family == "macos" else T(M.GPU_APPLE_NOT_MACOS),
@@ -845,6 +847,10 @@ def _gpu_warnings(p: _Planner, rec: Build, device: str, chosen: list[_GpuFacts],
             w.append(T(M.WARN_GPU_NOT_USED, name=name, reason=f.ignore_reason))
     if device == "xpu":
         w.append(T(M.WARN_XPU_DRIVER, names=_names(chosen)))
+        if p.family == "linux":
+            for f in chosen:
+                if f.linux_validated:
+                    w.append(T(M.WARN_XPU_LINUX_VALIDATED, name=f.gpu.name, distro=f.linux_validated))
 
 
 def _amd_unserved(p: _Planner, f: _GpuFacts, rec: Build) -> None:
