@@ -99,9 +99,14 @@ def _check_amd_id(device: str) -> bool:
         if re.fullmatch(codename, entry["chip"] or ""):
             assert found is not None and found.gfx_arch and found.known_by == "pci_id", entry
             assert re.match(gfx, found.gfx_arch), (entry, found.gfx_arch)
-            assert found.family == cat.amd_family(found.gfx_arch) or found.gfx_arch == "gfx1152"
+            assert found.family == cat.amd_family(found.gfx_arch)
             return True
     return False
+
+
+def test_a_chips_family_and_its_gfx_targets_family_agree() -> None:
+    for rule in cat._catalog()["amd_chips"]:
+        assert cat.amd_family(rule["gfx"]) == rule["family"], rule
 
 
 def test_intel_arc_ids_get_xpu_and_older_graphics_do_not() -> None:
