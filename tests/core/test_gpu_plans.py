@@ -238,3 +238,11 @@ def test_panther_lake_gets_xpu_and_on_linux_the_distribution_it_is_validated_on(
     on_windows = make_plan(dataclasses.replace(windows, gpus=[ptl])).to_json()
     assert on_windows["recommended"]["variant"] == "xpu"
     assert not any("validates it on Linux" in w for w in on_windows["warnings"])
+
+
+def test_dgx_spark_is_not_taken_for_a_jetson() -> None:
+    machine = load_profile(EXTRA / "ubuntu2404-jetson-agx-thor.json")
+    spark = dataclasses.replace(machine.gpus[0], name="NVIDIA GB10", pci_id="10de:2e12", integrated=True)
+    plan = make_plan(dataclasses.replace(machine, gpus=[spark])).to_json()
+    assert plan["recommended"]["device"] == "cuda" and plan["gpus"][0]["compute_capability"] == "12.1"
+    assert not any("Jetson" in line for line in plan["explanation"] + plan["warnings"])

@@ -108,7 +108,8 @@ def _gpu_facts(index: int, gpu: Gpu, family: str, platform: str = "") -> _GpuFac
 
 def _nvidia_facts(index: int, gpu: Gpu, platform: str) -> _GpuFacts:
     """Compute capability from the driver, else the catalog (PCI id first, then the name)."""
-    jetson = platform == "linux-aarch64" and (gpu.integrated or bool(_JETSON_NAME.search(gpu.name)))
+    # By name only: DGX Spark's GB10 is an integrated aarch64 GPU too, but runs the server-Arm stack.
+    jetson = platform == "linux-aarch64" and bool(_JETSON_NAME.search(gpu.name))
     if gpu.compute_capability:
         cc = parse_cc(gpu.compute_capability)
         arch = gpu.architecture or gpu_catalog.architecture_name(gpu.compute_capability)
