@@ -60,7 +60,7 @@ def test_an_id_no_catalog_lists_falls_back_to_the_name_and_says_so() -> None:
     gpu = dataclasses.replace(machine.gpus[0], name="NVIDIA GeForce RTX 4090", pci_id="10de:ffff")
     plan = make_plan(dataclasses.replace(machine, gpus=[gpu])).to_json()
     assert plan["gpus"][0]["compute_capability"] == "8.9" and plan["gpus"][0]["known_by"] == "name"
-    assert any("10de:ffff" in w and "taken from its name" in w for w in plan["warnings"])
+    assert any("10de:ffff" in w and "taken from the name" in w for w in plan["warnings"])
 
 
 def test_core_ultra_arc_graphics_get_the_xpu_build_on_windows_and_linux() -> None:

@@ -178,8 +178,8 @@ WARN_GPU_SEPARATE_ENV = ("To use it, install {other} (listed under the alternati
 WARN_GPU_NOT_USED = "{name} is not used: {reason}."
 WARN_PCI_ID_UNKNOWN = ("{name}: the wizard's GPU catalog does not know the architecture of PCI id {pci_id}, and the "
                        "name does not tell it; install the driver so it reports it, or choose a build with --variant.")
-WARN_PCI_ID_UNKNOWN_NAMED = ("{name}: the wizard's GPU catalog does not know PCI id {pci_id}; its architecture was "
-                             "taken from its name and is confirmed once the driver reports it.")
+WARN_PCI_ID_UNKNOWN_NAMED = ("{name}: the wizard's GPU catalog does not know the architecture of PCI id {pci_id}; "
+                             "it was taken from the name and is confirmed once the driver reports it.")
 WARN_XPU_DRIVER = ("{names}: the XPU build needs Intel's GPU driver first: on Windows the Intel Arc & Iris Xe "
                    "graphics driver, on Linux the client GPU packages that Intel's 'PyTorch Prerequisites for Intel "
                    "GPUs' page lists.")
