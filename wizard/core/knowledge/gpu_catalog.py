@@ -181,9 +181,8 @@ def _nvidia(name: str, pci_id: str | None) -> GpuIdentity | None:
             if _rx(rule["pattern"]).search(name):
                 cc = str(rule["cc"])
                 break
-    if cc is None:
-        return GpuIdentity("nvidia", "name", chip=entry.get("chip") if entry else None,
-                           id_known=entry is not None) if entry else None
+    if cc is None:  # an id the catalog lists with a chip no rule places yet, or nothing at all
+        return GpuIdentity("nvidia", "name", chip=entry.get("chip"), id_known=True) if entry else None
     return GpuIdentity("nvidia", "name", chip=chip, family=architecture_name(cc), compute_capability=cc,
                        id_known=entry is not None, basis=basis)
 
