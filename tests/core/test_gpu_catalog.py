@@ -258,3 +258,15 @@ def test_the_shipped_table_is_the_generators_output() -> None:
         for entry in table.values():
             assert entry["chip"] == gen.chip_code(vendor, entry["name"])
     assert "torchruntime" in (ROOT / "NOTICE").read_text(encoding="utf-8")
+
+
+def test_every_catalog_rule_names_a_source_the_file_lists() -> None:
+    data = cat._catalog()
+    listed = set(data["sources"])
+    tables = ["nvidia_architectures", "nvidia_chips", "nvidia_name_patterns", "amd_chips", "amd_name_patterns",
+              "hsa_override", "intel_chips", "intel_name_patterns"]
+    for table in tables:
+        for rule in data[table]:
+            assert rule["source"] in listed, (table, rule)
+    # what only general knowledge says is marked inferred ([I]) in its source line
+    assert data["sources"]["intel-gen"].endswith("[I]")
