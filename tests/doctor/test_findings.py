@@ -37,6 +37,18 @@ def test_healthy_environment_has_no_finding(env: Path) -> None:
     assert d.notes and "not tried" in d.notes[0]   # --machine: the GPU probes are skipped, and said so
 
 
+def test_a_missing_attribute_is_noted_not_a_crash(env: Path) -> None:
+    install_stand_in(env, StandIn("2.14.1+cpu"))
+    init = env / "lib"
+    stand_in = next(init.glob("python3*/site-packages/torch/__init__.py"))
+    stand_in.write_text(stand_in.read_text().replace("backends = _NS()", "_gone = _NS()")
+                        .replace("backends.cudnn", "_gone.cudnn"))
+    d = check(env, "ubuntu2404-cpu-only")
+    assert d.findings == [] and d.healthy
+    assert any(n.startswith("Not available in this torch: torch.backends.cudnn.version() (AttributeError")
+               for n in d.notes)
+
+
 def test_no_torch(env: Path) -> None:
     d = check(env, "ubuntu2404-cpu-only")
     only(d, "no_torch")

@@ -623,6 +623,7 @@ DOCTOR_FIX_ACTIONS_FIRST = "Fix: {actions} first, then install {build} into this
 DOCTOR_FIX_ACTIONS_ONLY = "Fix: {actions}; the installed {build} then runs as it is."
 DOCTOR_FIX_BLOCKED = "The fix needs {actions} first; do that, then run torch-gpu-setup doctor --fix again."
 DOCTOR_CHECKING = "Looking at the PyTorch of {python}"
+DOCTOR_NOT_AVAILABLE = "Not available in this torch: {what}."
 DOCTOR_NOT_AN_ENVIRONMENT = "{path} is a folder but not a virtual or conda environment"
 DOCTOR_NOT_AN_ENVIRONMENT_HINT = "give the environment's folder (it holds pyvenv.cfg) or its python"
 DOCTOR_CANCELLED = "the check was cancelled"

@@ -161,6 +161,8 @@ def run_doctor(
     pins = read_pins(prefix) if prefix else []
     found = diagnose(facts, machine, kb, output=other, pins=pins)
     notes: list[str] = [T(M.DOCTOR_GPU_PROBES_SKIPPED)] if described and not probes else []
+    # attributes an old or odd torch lacks are noted, never a failure of the check
+    notes += [T(M.DOCTOR_NOT_AVAILABLE, what=str(m)) for m in facts.get("missing") or []]
     return Diagnosis(python=python, machine_id=machine.id, described=described, torch_version=found.torch_version,
                      findings=found.findings, fix=found.fix, fix_text=found.fix_text, notes=notes, facts=facts)
 
