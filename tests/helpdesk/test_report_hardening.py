@@ -1,5 +1,5 @@
-"""The support report under sudo, with host lists and planted tools (issue 15): each secret is planted,
-then looked for in every file of the zip."""
+"""The support report under sudo and with host lists, and tools planted in the current folder (issue 15):
+each secret is planted and looked for in every file of the zip; a planted tool never runs."""
 
 from __future__ import annotations
 
@@ -88,3 +88,42 @@ def test_a_trusted_nvidia_smi_still_runs(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("PATH", f"{tools}:/usr/bin:/bin")
     assert "Driver Version: 999.99" in (nvidia_smi_text() or "")
     assert marker.exists()
+
+
+def _fake_elevator(folder: Path, name: str, marker: Path) -> None:
+    tool = folder / name
+    tool.write_text(f'#!/bin/sh\necho "$0 $*" >> {marker}\n')
+    tool.chmod(tool.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+
+
+@pytest.mark.parametrize("path", ["", ".", "{cwd}"])
+@pytest.mark.parametrize("tool", ["sudo", "pkexec"])
+def test_driver_commands_never_run_a_planted_elevator(tool: str, path: str, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from wizard.core.drivers.installers import run_step_commands
+    from wizard.core.errors import WizardError
+    from wizard.core.process import Command
+
+    marker = tmp_path / "planted-ran"
+    work = tmp_path / "downloads"
+    work.mkdir()
+    _fake_elevator(work, tool, marker)
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("PATH", path.format(cwd=os.getcwd()) + ":" + str(tmp_path / "empty"))
+    with pytest.raises(WizardError, match=f"{tool} was not found in a folder on PATH that can be trusted"):
+        run_step_commands((Command(argv=(tool, "apt-get", "install", "-y", "nvidia-driver")),))
+    assert not marker.exists()
+
+
+def test_driver_commands_run_the_elevator_by_its_absolute_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from wizard.core.drivers.installers import run_step_commands
+    from wizard.core.process import Command
+
+    marker = tmp_path / "ran"
+    tools = tmp_path / "system-bin"
+    tools.mkdir()
+    _fake_elevator(tools, "sudo", marker)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", f"{tools}:/usr/bin:/bin")
+    run_step_commands((Command(argv=("sudo", "apt-get", "update")),))
+    assert marker.read_text() == f"{tools / 'sudo'} apt-get update\n"

@@ -30,7 +30,9 @@ from tests.net.server import IndexOptions, LoopbackServer, SyntheticWheel, make_
 from wizard.cli import main
 from wizard.core.errors import WizardError
 from wizard.core.fetch.download import Downloader
+from wizard.core.fetch.mirror_probe import probe_one
 from wizard.core.fetch.net import NetConfig, make_session
+from wizard.core.fetch.source import Source
 from wizard.core.fetch.wheelhouse import fetch_wheelhouse
 from wizard.core.install.pip_runner import classify_failure
 from wizard.core.model.machine import OsInfo, PythonTarget
@@ -148,12 +150,36 @@ def case_stalled_page(world: World, capsys: Any) -> Outcome:
     return outcome
 
 
+def case_trickling_mirror(world: World, capsys: Any) -> Outcome:
+    _publish(world)
+    world.server.add("/simple/torch/", b"<html>" + b" " * 40_000 + b"</html>", "text/html")
+    world.server.fault("/simple/torch/", rate=100, times=-1)
+    start = time.monotonic()
+    result = probe_one("slow", Source("index", world.server.url("/simple/")), make_session(), timeout=1.0)
+    assert time.monotonic() - start < 10 and not result.ok and "came too slowly" in (result.error or ""), result
+    return Outcome("words", result.error or "")
+
+
 def case_endless_page(world: World, capsys: Any) -> Outcome:
     _publish(world)
     huge = b"<html><body>" + b"<p>padding</p>\n" * 20_000 + b"</body></html>"
     world.server.add("/simple/torch/", huge, "text/html")
     outcome = world.fetch(["torch==2.13.0+cpu"], NetConfig(page_max_bytes=100_000))
     assert outcome.kind == "words" and "is larger than 100.0 KB" in outcome.text, outcome.text
+    return outcome
+
+
+def case_trickling_wheel(world: World, capsys: Any) -> Outcome:
+    torch = _publish(world, json_pages=True)
+    world.server.fault(torch.path("/simple"), rate=200, times=-1)    # 200 B/s, far under the floor
+    session = make_session()
+    slow_floor = Downloader(session, world.cache, backoff=0.01, max_attempts=2, min_rate=5_000, rate_window_s=0.5)
+    start = time.monotonic()
+    outcome = world.fetch(["torch==2.13.0+cpu"], downloader=slow_floor)
+    assert time.monotonic() - start < 20, "a trickling download is cut off"
+    assert outcome.kind == "words" and "came too slowly" in outcome.text and "gave up after 2 tries" in outcome.text, \
+        outcome.text
+    assert not (world.dest / torch.filename).exists()
     return outcome
 
 
@@ -331,6 +357,8 @@ CASES: dict[str, Callable[[World, Any], Outcome]] = {
     "index page trickling at 0.5 B/s": case_trickling_page,
     "index page stalled": case_stalled_page,
     "index page endless": case_endless_page,
+    "mirror probe trickling": case_trickling_mirror,
+    "wheel trickling at 200 B/s": case_trickling_wheel,
     "wheel of the wrong length": case_wrong_length,
     "disk full during a download": case_disk_full,
     "two fetches sharing one cache": case_concurrent_fetches,
@@ -386,5 +414,5 @@ def test_every_fault_ends_in_words(tmp_path: Path, capsys: pytest.CaptureFixture
     print("fault tally:", tally, *failures, sep="\n")
     assert failures == []
     assert tally == {"cases": len(CASES), "tracebacks": 0, "bad files left": 0, "user files lost": 0}
-    assert len(CASES) >= 20
+    assert len(CASES) >= 22
 

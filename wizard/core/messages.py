@@ -289,6 +289,9 @@ STEP_CANCELLED = "cancelled: {command}"
 STEP_CANCELLED_HINT = "run the remaining commands yourself"
 STEP_FAILED = "'{command}' failed (exit code {code})"
 STEP_FAILED_NO_PASSWORD = "the administrator password was not given"
+ELEVATOR_UNTRUSTED = ("{tool} was not found in a folder on PATH that can be trusted: one in the current folder, "
+                      "or reached through an empty or relative PATH entry, is never run")
+ELEVATOR_UNTRUSTED_HINT = "install {tool}, or run the listed commands yourself as administrator"
 STEP_FAILED_HINT = "read the output above; nothing after this command was run"
 ELEVATION_DECLINED = ("Windows asked for administrator permission and it was declined, so the installer did not "
                       "run and nothing was changed.")

@@ -41,6 +41,7 @@ from wizard.core.drivers.steps import (
     Step,
     Which,
     is_windows_elevation,
+    with_trusted_elevation,
 )
 from wizard.core.drivers.toolkit import fetch_redist, toolkit_steps
 from wizard.core.drivers.windows import (
@@ -204,7 +205,8 @@ def run_step_commands(commands: tuple[Command, ...], on_line: Callable[[str], No
     """
     results: list[CommandResult] = []
     for command in commands:
-        result = run_command(command, on_line=on_line, cancel=cancel)
+        # sudo / pkexec only from a trusted absolute path (steps.with_trusted_elevation)
+        result = run_command(with_trusted_elevation(command), on_line=on_line, cancel=cancel)
         results.append(result)
         check_step_result(command, result)
     return results

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import ntpath
 import os
@@ -129,6 +130,41 @@ def is_windows_elevation(command: Command) -> bool:
     argv = command.argv
     return (len(argv) >= 2 and ntpath.basename(argv[0]).lower() == "powershell.exe"
             and "$si.Verb = 'runas'" in argv[-1])
+
+
+#: The tools a Linux driver command may start with to get administrator rights (sudo(8), pkexec(1)).
+ELEVATION_TOOLS = ("sudo", "pkexec")
+
+
+def trusted_tool(name: str) -> str | None:
+    """The absolute path ``name`` runs from, found as detection finds ``nvidia-smi``, or None.
+
+    :meth:`wizard.core.detect.host.Host.trusted`: an absolute PATH entry that is not the current
+    folder; a tool planted in ``.`` or reached through an empty PATH entry is never run.
+    """
+    from wizard.core.detect.host import Host
+
+    host = Host.current()
+    return host.trusted(host.which(name))
+
+
+def with_trusted_elevation(command: Command, find: Which = trusted_tool) -> Command:
+    """``command`` with a leading ``sudo`` / ``pkexec`` replaced by the trusted absolute path it runs as.
+
+    The plan shows ``sudo apt-get ...`` (a list a person may run elsewhere); what the wizard itself
+    starts is the tool at its absolute path, or nothing: a :class:`WizardError` in words.
+    """
+    if not command.argv or command.argv[0] not in ELEVATION_TOOLS:
+        return command
+    exe = find(command.argv[0])
+    if exe is None:
+        from wizard.core import messages as M
+        from wizard.core.errors import WizardError
+        from wizard.core.text import T
+
+        raise WizardError(T(M.ELEVATOR_UNTRUSTED, tool=command.argv[0]),
+                          hint=T(M.ELEVATOR_UNTRUSTED_HINT, tool=command.argv[0]))
+    return dataclasses.replace(command, argv=(exe, *command.argv[1:]))
 
 
 def elevate(argv: list[str] | tuple[str, ...], *, platform: str | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ from wizard.core import messages as M
 from wizard.core.drivers.steps import FetchedInstaller, Step, installer_data
 from wizard.core.errors import WizardError
 from wizard.core.fetch.download import Downloader, DownloadItem, ProgressCallback
-from wizard.core.fetch.net import check_response, classify_error
+from wizard.core.fetch.net import read_document
 from wizard.core.knowledge.base import variant_cuda
 from wizard.core.text import T
 
@@ -140,16 +141,13 @@ def fetch_redist(step: Step, dest: Path, session: requests.Session, downloader: 
         raise WizardError(f"{step.title}: nothing the wizard can download for this platform",
                           hint="see the listed URLs")
     url = step.manifest_url
+    # a small document: read within a total deadline and a size cap (net.read_document)
+    _resp, body = read_document(session, url, url.rsplit("/", 1)[-1])
     try:
-        resp = session.get(url)
-    except requests.RequestException as exc:
-        raise classify_error(exc, url) from None
-    check_response(resp, url.rsplit("/", 1)[-1])
-    try:
-        data = resp.json()
-    except ValueError:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
         raise WizardError(f"{url.rsplit('/', 1)[-1]} is not JSON", hint="check the manifest URL",
-                          details=resp.text[:300]) from None
+                          details=body[:300].decode("utf-8", "replace")) from None
     files, notes = parse_redist_manifest(data, step.manifest_prefix, step.redist_platform,
                                          components=step.components, cuda_variant=step.cuda_variant)
     if not files:

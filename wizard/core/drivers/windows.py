@@ -14,7 +14,7 @@ import requests
 from wizard.core import messages as M
 from wizard.core.drivers.steps import Step, elevate, installer_data
 from wizard.core.errors import WizardError
-from wizard.core.fetch.net import check_response, classify_error, redact_url
+from wizard.core.fetch.net import read_document, redact_url
 from wizard.core.knowledge.gpu_catalog import pci_entry
 from wizard.core.model.machine import Machine
 from wizard.core.model.plan import Action
@@ -114,7 +114,7 @@ def parse_lookup_response(text: str, source: str = "the NVIDIA driver lookup") -
     """
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise WizardError(f"{source} did not answer with JSON", hint="try again later, or download the driver "
                           "from NVIDIA's page", details=text[:500]) from None
     if not isinstance(data, dict):
@@ -139,12 +139,9 @@ def parse_lookup_response(text: str, source: str = "the NVIDIA driver lookup") -
 
 def lookup_windows_driver(lookup_url: str, session: requests.Session) -> WindowsDriver:
     """Ask NVIDIA's lookup service (the query from :func:`windows_lookup_url`)."""
-    try:
-        resp = session.get(lookup_url)
-    except requests.RequestException as exc:
-        raise classify_error(exc, lookup_url) from None
-    check_response(resp, T(M.NET_WHAT_DRIVER_LOOKUP))
-    driver = parse_lookup_response(resp.text)
+    # a small answer: read within a total deadline and a size cap (net.read_document)
+    _resp, body = read_document(session, lookup_url, T(M.NET_WHAT_DRIVER_LOOKUP))
+    driver = parse_lookup_response(body.decode("utf-8", "replace"))
     lookup_host = urlsplit(lookup_url).hostname or ""
     parts = urlsplit(driver.url)
     host = parts.hostname or ""

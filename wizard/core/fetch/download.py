@@ -37,13 +37,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
 
+from wizard.core import messages as M
 from wizard.core import paths
 from wizard.core.errors import Cancelled, WizardError
 from wizard.core.fetch.net import NetworkError, check_response, classify_error, make_session, redact_url
+from wizard.core.text import T
 from wizard.core.units import format_bytes as format_bytes  # re-exported: callers of the downloader use it
 from wizard.core.units import format_duration
 
@@ -54,6 +57,12 @@ ProgressCallback = Callable[[int, int, float, "float | None"], None]
 FileProgressCallback = Callable[[int, int, int, float, "float | None"], None]
 
 CACHE_ENV = paths.CACHE_DIR_ENV
+# A response slower than this over a whole window is cut, as curl's --speed-limit/--speed-time do
+# (https://curl.se/docs/manpage.html#-Y): the read timeout alone never fires for a server that
+# trickles a byte every few seconds. 1 KB/s over 60 s cuts nothing useful: a 2.5 GB wheel at that
+# rate would take a month. The cut counts as a try without progress, so a trickle ends in words.
+MIN_RATE_BPS = 1000.0
+RATE_WINDOW_S = 60.0
 _SIDECAR_SCHEMA = "download-part/1"
 MiB = 1024 * 1024
 
@@ -249,7 +258,8 @@ class Downloader:
     def __init__(self, session: requests.Session | None = None, cache_dir: Path | None = None, *,
                  workers: int = 3, segments: int = 4, min_segment: int = 32 * MiB,
                  max_attempts: int = 6, backoff: float = 0.5, max_backoff: float = 10.0,
-                 chunk_size: int = 256 * 1024, free_space: Callable[[Path], int] = free_bytes) -> None:
+                 chunk_size: int = 256 * 1024, free_space: Callable[[Path], int] = free_bytes,
+                 min_rate: float = MIN_RATE_BPS, rate_window_s: float = RATE_WINDOW_S) -> None:
         self.session = session or make_session()
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self.workers = max(1, workers)
@@ -259,6 +269,8 @@ class Downloader:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.chunk_size = chunk_size
+        self.min_rate = min_rate
+        self.rate_window_s = rate_window_s
         self.free_space = free_space
         self.network_bytes = 0   # bytes received from the network by the last fetch_all
 
@@ -556,7 +568,8 @@ class Downloader:
                 if exc.status is not None and exc.status < 500 and exc.status != 429:
                     raise   # 404, 403, 407 ...: retrying cannot help
                 error = exc
-                progressed = progressed or seg[2] > done
+                # a trickle cut for being too slow is a try without progress, whatever it brought
+                progressed = exc.kind != "too-slow" and (progressed or seg[2] > done)
             except (requests.RequestException, OSError) as exc:
                 error = classify_error(exc, part.item.url)
                 progressed = seg[2] > done
@@ -616,6 +629,7 @@ class Downloader:
             part.etag = etag
         limit = seg[1] - seg[0] if seg[1] >= 0 else None
         got_any = False
+        window_start, window_bytes = time.monotonic(), 0
         try:
             # Unbuffered: every byte counted in the sidecar has already reached the OS, so a killed
             # process never leaves a sidecar claiming bytes that were still in a Python buffer.
@@ -636,6 +650,17 @@ class Downloader:
                     seg[2] += len(chunk)
                     got_any = True
                     tracker.add(len(chunk))
+                    window_bytes += len(chunk)
+                    now = time.monotonic()
+                    if now - window_start >= self.rate_window_s:
+                        if window_bytes < self.min_rate * (now - window_start):
+                            part.save(force=True)
+                            raise NetworkError(
+                                "too-slow", T(M.NET_TOO_SLOW, what=f"{part.item.filename} ",
+                                              host=urlsplit(part.item.url).hostname or "",
+                                              received=format_bytes(window_bytes), seconds=f"{now - window_start:.0f}"),
+                                hint=T(M.NET_TOO_SLOW_HINT), details=redact_url(part.item.url))
+                        window_start, window_bytes = now, 0
                     if time.monotonic() - part.last_saved >= 0.5:
                         part.save()   # after the data it describes was written
                     if limit is not None and seg[2] >= limit:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import requests
 
-from wizard.core.fetch.net import SIMPLE_ACCEPT, classify_error, make_session
+from wizard.core.fetch.net import PAGE_MAX_BYTES, SIMPLE_ACCEPT, NetworkError, classify_error, iter_body, make_session
 from wizard.core.fetch.source import Source
 
 #: Long enough for a slow but working mirror across the world; short enough to wait for.
@@ -55,9 +55,16 @@ def probe_one(name: str, source: Source, session: requests.Session, timeout: flo
         with session.get(url, headers={"Accept": SIMPLE_ACCEPT}, stream=True, timeout=(timeout, timeout)) as resp:
             if resp.status_code >= 400:
                 return ProbeResult(name, source, None, f"HTTP {resp.status_code}")
-            next(resp.iter_content(16384), b"")
+            # the first 16 KiB, within the probe's time in all: a trickling mirror is "no answer"
+            got = 0
+            for block in iter_body(resp, deadline_s=timeout, max_bytes=PAGE_MAX_BYTES):
+                got += len(block)
+                if got >= 16384:
+                    break
     except requests.RequestException as exc:
         return ProbeResult(name, source, None, classify_error(exc, url).message)
+    except NetworkError as exc:
+        return ProbeResult(name, source, None, exc.message)
     return ProbeResult(name, source, round(time.monotonic() - start, 3))
 
 

@@ -31,7 +31,7 @@ from wizard.core.drivers.installers import (
     installers_for,
     run_step_commands,
 )
-from wizard.core.drivers.steps import FetchedInstaller, Step
+from wizard.core.drivers.steps import FetchedInstaller, Step, trusted_tool
 from wizard.core.drivers.windows import windows_install_command
 from wizard.core.errors import ElevationDeclined, WizardError
 from wizard.core.helpdesk.bundle import BundledInstaller
@@ -89,10 +89,11 @@ def _host_family(platform: str) -> str:
 
 def _sudo_works() -> bool:
     """Whether ``sudo -n`` runs without a password here (``sudo -n true``: sudo(8), "-n")."""
-    if shutil.which("sudo") is None:
+    sudo = trusted_tool("sudo")   # never one planted in the current folder
+    if sudo is None:
         return False
     try:
-        return subprocess.run(["sudo", "-n", "true"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        return subprocess.run([sudo, "-n", "true"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL, timeout=30, check=False).returncode == 0
     except (OSError, subprocess.SubprocessError):
         return False

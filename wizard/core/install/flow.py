@@ -56,6 +56,7 @@ from wizard.core.fetch.wheelhouse import MANIFEST
 from wizard.core.install import environments as envs
 from wizard.core.install import interpreters, pip_runner, snapshots
 from wizard.core.knowledge.base import load_knowledge, variant_device
+from wizard.core.paths import atomic_write_text
 from wizard.core.process import Command, run_command
 from wizard.core.text import T
 from wizard.core.units import format_bytes
@@ -629,10 +630,8 @@ def record_last_install(outcome: InstallOutcome, request: InstallRequest) -> Non
             "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:
+        atomic_write_text(path, json.dumps(data, indent=2))
+    except (OSError, WizardError):
         pass  # a convenience only: verify then asks for --python
 
 
