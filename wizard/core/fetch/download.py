@@ -65,6 +65,14 @@ MIN_RATE_BPS = 1000.0
 RATE_WINDOW_S = 60.0
 _SIDECAR_SCHEMA = "download-part/1"
 MiB = 1024 * 1024
+# The resume record (sidecar) is written after every SAVE_EVERY_BYTES received or every
+# SAVE_EVERY_S, whichever comes first, but never more often than SAVE_MIN_GAP_S (each write is a
+# small fsynced file). By time alone it lagged up to 0.5 s of transfer: 10% of a file re-fetched
+# after a kill at 4 x 40 MB/s (issue 16); by bytes a kill costs at most about 2 MiB per file at
+# up to 100 MB/s, and 0.02 s of transfer beyond that.
+SAVE_EVERY_BYTES = 2 * MiB
+SAVE_EVERY_S = 0.5
+SAVE_MIN_GAP_S = 0.02
 
 
 def default_cache_dir() -> Path:
@@ -181,6 +189,14 @@ class _Part:
         self.size: int | None = item.size
         self.segments: list[list[int]] = []   # [start, end (exclusive, -1 = unknown), done]
         self.last_saved = 0.0
+        self.saved_bytes = 0   # done_bytes() when the sidecar was last written
+
+    def save_due(self, now: float | None = None) -> bool:
+        """Whether the resume record lags enough to be written (by bytes or by time)."""
+        now = time.monotonic() if now is None else now
+        since = now - self.last_saved
+        return since >= SAVE_EVERY_S or (
+            since >= SAVE_MIN_GAP_S and self.done_bytes() - self.saved_bytes >= SAVE_EVERY_BYTES)
 
     def load(self, discard: bool = True) -> bool:
         """Resume state from a previous run; False (and files removed) when it does not match.
@@ -225,9 +241,10 @@ class _Part:
         """Write the sidecar (after the data it describes was flushed by the caller)."""
         now = time.monotonic()
         with self.lock:
-            if not force and now - self.last_saved < 0.5:
+            if not force and not self.save_due(now):
                 return
             self.last_saved = now
+            self.saved_bytes = self.done_bytes()
             state = {"schema": _SIDECAR_SCHEMA, "url": self.item.url, "sha256": self.item.sha256,
                      "size": self.size, "etag": self.etag, "segments": [list(s) for s in self.segments]}
             try:
@@ -661,7 +678,7 @@ class Downloader:
                                               received=format_bytes(window_bytes), seconds=f"{now - window_start:.0f}"),
                                 hint=T(M.NET_TOO_SLOW_HINT), details=redact_url(part.item.url))
                         window_start, window_bytes = now, 0
-                    if time.monotonic() - part.last_saved >= 0.5:
+                    if part.save_due():
                         part.save()   # after the data it describes was written
                     if limit is not None and seg[2] >= limit:
                         break
