@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
-from wizard.core.errors import Cancelled, ElevationDeclined, WizardError
+from wizard.core.errors import Cancelled, ElevationDeclined, EnvironmentBusy, WizardError
 from wizard.core.helpdesk.exit_codes import ExitCode, code_for_error
 
 PROG = "torch-gpu-setup"
@@ -94,6 +94,8 @@ def report(exc: BaseException, verbose: bool = False, stream: TextIO | None = No
     if isinstance(exc, ElevationDeclined):
         # a script running `installers --run` tells a declined prompt from bad input
         return int(ExitCode.ELEVATION_DECLINED)
+    if isinstance(exc, EnvironmentBusy):  # install and rollback alike: a script may wait and retry
+        return int(ExitCode.ENVIRONMENT_BUSY)
     if exit_codes:
         code = code_for_error(error)
         if code == ExitCode.NETWORK_FAILURE:

@@ -16,6 +16,7 @@ from wizard.commands import unattended
 from wizard.commands.errors import log_on_failure
 from wizard.commands.options import add_build_choices
 from wizard.commands.progress import TerminalProgress
+from wizard.commands.stopping import cancelling
 from wizard.commands.verify import print_result
 from wizard.core.errors import WizardError
 from wizard.core.helpdesk.exit_codes import code_for_verdict
@@ -84,8 +85,9 @@ def run(args: argparse.Namespace) -> int:
         return unattended.run_cli(args)  # documented exit codes (wizard.core.helpdesk.exit_codes)
     request = build_request(args)
     ui = TerminalProgress(sys.stderr)
-    with log_on_failure(ui.lines, "install"):
-        outcome = run_install(request, ui)
+    # SIGINT/SIGTERM from here on: the same cancel-and-undo as the GUI's Cancel button (exit 130)
+    with log_on_failure(ui.lines, "install"), cancelling() as cancel:
+        outcome = run_install(request, ui, cancel)
     ui.clear()
     out = sys.stdout
     out.write(f"Installed into {outcome.target.prefix} ({outcome.target.kind.replace('_', ' ')})\n")

@@ -12,6 +12,7 @@ import json
 import sys
 from typing import Any
 
+from wizard.commands.stopping import cancelling
 from wizard.core.helpdesk.answers import FIELDS, Answers, merge_answers
 from wizard.core.helpdesk.exit_codes import ExitCode, ExitError
 from wizard.core.helpdesk.unattended import RESULT_PREFIX, RunLog, run_unattended
@@ -75,7 +76,8 @@ def run_cli(args: argparse.Namespace) -> int:
         return int(exc.code)
     log = RunLog(echo=lambda text: print(f"- {text}", file=sys.stderr, flush=True))
     try:
-        result = run_unattended(answers, log)
+        with cancelling() as cancel:  # SIGINT/SIGTERM: cancel, put the environment back, exit 130
+            result = run_unattended(answers, log, cancel=cancel)
     except KeyboardInterrupt:
         print("torch-gpu-setup: interrupted", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)

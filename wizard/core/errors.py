@@ -46,6 +46,10 @@ class Cancelled(WizardError):
     """The person (or a signal) stopped a flow; ``hint`` says what was put back."""
 
 
+class EnvironmentBusy(WizardError):
+    """Another run of the wizard is changing the same environment; this one changed nothing."""
+
+
 class ElevationDeclined(WizardError):
     """Windows asked for administrator permission (UAC) and the person declined: nothing ran.
 

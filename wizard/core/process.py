@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from wizard.core.errors import WizardError
@@ -33,6 +33,9 @@ from wizard.core.errors import WizardError
 TERMINATE_GRACE_S = 5.0
 # Lines kept in CommandResult.tail for failure classification and the "details" of an error.
 TAIL_LINES = 400
+# After a child exits, how long what it started may keep its output open before that leftover is
+# stopped: the last lines of a finished child arrive in milliseconds; 2 s is generous.
+LEFTOVER_DRAIN_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -145,18 +148,22 @@ def kill_tree(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _signal_tree(proc: subprocess.Popen[bytes], kill: bool) -> None:
-    if proc.poll() is not None:
-        return
+    if sys.platform != "win32":
+        # The group, even when its leader has already exited: a grandchild that stayed behind
+        # (a probe's child, a build backend) still belongs to it and is what must go. The group id
+        # cannot be reused while any member lives, so this reaches only the child's own tree.
+        try:
+            os.killpg(proc.pid, signal.SIGKILL if kill else signal.SIGTERM)
+            return
+        except (ProcessLookupError, PermissionError):
+            pass
     if sys.platform == "win32":
         # TerminateProcess either way: Windows has no SIGTERM for console children.
         with contextlib.suppress(OSError):
             proc.kill() if kill else proc.terminate()
         return
-    try:
-        os.killpg(proc.pid, signal.SIGKILL if kill else signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
-        with contextlib.suppress(OSError):
-            proc.kill() if kill else proc.terminate()
+    with contextlib.suppress(OSError):
+        proc.kill() if kill else proc.terminate()
 
 
 def stop_process(proc: subprocess.Popen[bytes], grace_s: float = TERMINATE_GRACE_S) -> None:
@@ -167,6 +174,130 @@ def stop_process(proc: subprocess.Popen[bytes], grace_s: float = TERMINATE_GRACE
     except subprocess.TimeoutExpired:
         _signal_tree(proc, kill=True)
         proc.wait()
+
+
+# ---------------------------------------------------------------- the reaper
+#
+# Children run in their own process group (so that stopping one stops its tree and a terminal's
+# Ctrl+C reaches only us), which also means nothing stops them when the wizard itself is killed:
+# pip went on installing for 4-14 s after a killed wizard (issue 15). The reaper is one small
+# ``/bin/sh`` per wizard process that reads the ids of the running groups from a pipe whose only
+# writer is the wizard. The kernel closes that pipe however the wizard ends (exit, crash, SIGKILL),
+# and then the reaper stops every group still listed: SIGTERM, and SIGKILL a second later for one
+# that ignores it. ``/bin/sh`` rather than a Python helper: it exists on every POSIX system, also
+# beside a frozen wizard whose ``sys.executable`` is the app itself. On Windows nothing is started
+# here (a job object is that platform's counterpart).
+REAPER_SHELL = "/bin/sh"
+#: Seconds between the reaper's SIGTERM and its SIGKILL; pip exits on SIGTERM at once (Python's
+#: default action), so a killed wizard's pip is gone within about this long.
+REAPER_GRACE_S = 1
+_REAPER_SCRIPT = r"""
+g=' '
+while IFS= read -r l; do
+  case "$l" in
+    +[1-9]*) g="$g${l#+} " ;;
+    -[1-9]*) i=${l#-}; case "$g" in *" $i "*) g="${g%% $i *} ${g#* $i }" ;; esac ;;
+  esac
+done
+[ "$g" = ' ' ] && exit 0
+for i in $g; do kill -s TERM -- "-$i" 2>/dev/null; done
+sleep GRACE
+for i in $g; do kill -s KILL -- "-$i" 2>/dev/null; done
+""".replace("GRACE", str(REAPER_GRACE_S))
+
+
+class Reaper:
+    """Stops the registered process groups when this process ends, however it ends (POSIX)."""
+
+    def __init__(self, shell: str = REAPER_SHELL) -> None:
+        self._shell = shell
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._groups: set[int] = set()
+
+    def register(self, pgid: int) -> None:
+        """Stop group ``pgid`` if this process dies before :meth:`unregister` is called for it."""
+        if pgid <= 1:  # never "every process" (-1) or our own group (0)
+            return
+        with self._lock:
+            self._groups.add(pgid)
+            self._send(f"+{pgid}\n")
+
+    def unregister(self, pgid: int) -> None:
+        """The group has ended (or was stopped): nothing to do for it any more."""
+        with self._lock:
+            if pgid in self._groups:
+                self._groups.discard(pgid)
+                self._send(f"-{pgid}\n")
+
+    @property
+    def pid(self) -> int | None:
+        """The reaper's own process id (None until the first group is registered)."""
+        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+
+    def _send(self, line: str) -> None:
+        # Called with the lock held. A reaper that died (someone killed it) is started again and
+        # told every group still running; a reaper that cannot start costs the guarantee, never
+        # the command.
+        for _attempt in range(2):
+            fresh = self._proc is None or self._proc.poll() is not None
+            if fresh:
+                self._proc = self._start()
+                if self._proc is None:
+                    return
+            assert self._proc is not None and self._proc.stdin is not None
+            text = "".join(f"+{g}\n" for g in sorted(self._groups)) if fresh else line
+            try:
+                self._proc.stdin.write(text.encode("ascii"))
+                self._proc.stdin.flush()
+                return
+            except OSError:
+                self._proc = None
+
+    def _start(self) -> subprocess.Popen[bytes] | None:
+        if sys.platform == "win32" or not os.path.exists(self._shell):
+            return None
+        try:
+            # Its own session: the terminal's Ctrl+C or hang-up must not stop the reaper before
+            # the wizard. close_fds (the default) and a pipe that is not inheritable: no other
+            # child holds the write end open, so the reaper sees the end of the wizard only.
+            return subprocess.Popen(
+                [self._shell, "-c", _REAPER_SCRIPT], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, env={"PATH": "/usr/bin:/bin"}, cwd="/", start_new_session=True,
+            )
+        except OSError:
+            return None
+
+
+#: The one reaper of this process; every child started by this module and by the probes is registered.
+REAPER = Reaper()
+
+_inherited_lock = threading.Lock()
+_inherited: set[int] = set()
+
+
+@contextlib.contextmanager
+def inherited_by_children(fd: int) -> Iterator[None]:
+    """Hand ``fd`` to every child started meanwhile (POSIX), and so to their children.
+
+    The environment lock (:mod:`wizard.core.install.envlock`) uses it: a lock held by an open file
+    is released only when the last process holding that file is gone, so a pip that outlives the
+    wizard keeps the environment locked until it has stopped too.
+    """
+    with _inherited_lock:
+        _inherited.add(fd)
+    try:
+        yield
+    finally:
+        with _inherited_lock:
+            _inherited.discard(fd)
+
+
+def _pass_fds() -> dict[str, object]:
+    if sys.platform == "win32":
+        return {}
+    with _inherited_lock:
+        return {"pass_fds": tuple(sorted(_inherited))} if _inherited else {}
 
 
 def _reader(stream: object, out: queue.Queue[list[str] | None]) -> None:
@@ -212,6 +343,7 @@ def run_command(
             env=command.full_env(),
             cwd=command.cwd,
             **popen_options(),  # type: ignore[call-overload]
+            **_pass_fds(),  # type: ignore[arg-type]
         )
     except OSError as exc:
         raise WizardError(
@@ -219,12 +351,25 @@ def run_command(
             hint="check that the interpreter or program exists and can be executed",
             details=command.display(),
         ) from exc
+    REAPER.register(proc.pid)  # its own group (popen_options): the group id is its pid
+    try:
+        return _follow(command, proc, started, on_line, cancel, timeout_s, grace_s)
+    finally:
+        REAPER.unregister(proc.pid)
+
+
+def _follow(
+    command: Command, proc: subprocess.Popen[bytes], started: float, on_line: Callable[[str], None] | None,
+    cancel: threading.Event | None, timeout_s: float | None, grace_s: float,
+) -> CommandResult:
     lines: queue.Queue[list[str] | None] = queue.Queue()
     reader = threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True)
     reader.start()
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     cancelled = timed_out = False
     finished_reading = False
+    leader_gone_at: float | None = None
+    swept = False
     try:
         while not finished_reading:
             if cancel is not None and cancel.is_set() and not cancelled:
@@ -233,6 +378,16 @@ def run_command(
             if timeout_s is not None and not timed_out and time.monotonic() - started > timeout_s:
                 timed_out = True
                 stop_process(proc, grace_s)
+            if leader_gone_at is None:
+                if proc.poll() is not None:
+                    leader_gone_at = time.monotonic()
+            elif time.monotonic() - leader_gone_at > LEFTOVER_DRAIN_S * (2 if swept else 1):
+                if swept:
+                    break  # it left our group too (a session of its own): keep what was read
+                # The child is gone but something it started still holds its output open (a
+                # hanging grandchild): without this the read would never end.
+                swept = True
+                kill_tree(proc)
             try:
                 batch = lines.get(timeout=0.05)
             except queue.Empty:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from wizard.core.process import kill_tree, popen_options
+from wizard.core.process import REAPER, kill_tree, popen_options
 
 
 @dataclass(frozen=True)
@@ -86,15 +86,19 @@ def run_command(argv: Sequence[str], timeout: float, env: Mapping[str, str] | No
         )
     except (OSError, ValueError) as exc:
         return CommandResult(args, None, error=str(exc) or type(exc).__name__)
+    REAPER.register(proc.pid)  # a probe still running when the wizard is killed goes with it
     try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        kill_tree(proc)
         try:
-            out, err = proc.communicate(timeout=1.0)
+            out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            out, err = b"", b""
-        return CommandResult(args, None, decode_output(out, fallback), decode_output(err, fallback), timed_out=True)
+            kill_tree(proc)  # the whole group, also when only a grandchild is left holding the pipe
+            try:
+                out, err = proc.communicate(timeout=1.0)
+            except subprocess.TimeoutExpired:
+                out, err = b"", b""
+            return CommandResult(args, None, decode_output(out, fallback), decode_output(err, fallback), timed_out=True)
+    finally:
+        REAPER.unregister(proc.pid)
     return CommandResult(args, proc.returncode, decode_output(out, fallback), decode_output(err, fallback))
 
 

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from wizard.core.errors import Cancelled, ChoiceError, ElevationDeclined, InputError, ProfileError, WizardError
+from wizard.core.errors import (
+    Cancelled,
+    ChoiceError,
+    ElevationDeclined,
+    EnvironmentBusy,
+    InputError,
+    ProfileError,
+    WizardError,
+)
 
 
 class ExitCode(IntEnum):
@@ -26,6 +34,7 @@ class ExitCode(IntEnum):
     INSTALL_FAILED = 7       # pip or the environment failed; the environment was put back
     BUNDLE_REFUSED = 8       # the offline bundle is damaged, incomplete or made for another machine
     ELEVATION_DECLINED = 9   # Windows asked for administrator permission (UAC) and it was declined
+    ENVIRONMENT_BUSY = 10    # another torch-gpu-setup run is changing this environment; nothing was changed
     INTERRUPTED = 130        # Ctrl+C (128 + SIGINT, the shell convention)
 
 
@@ -41,6 +50,7 @@ DESCRIPTIONS: dict[ExitCode, str] = {
     ExitCode.INSTALL_FAILED: "installation failed; the environment was put back",
     ExitCode.BUNDLE_REFUSED: "offline bundle damaged or made for another machine",
     ExitCode.ELEVATION_DECLINED: "Windows asked for administrator permission and it was declined; nothing ran",
+    ExitCode.ENVIRONMENT_BUSY: "another torch-gpu-setup run is changing this environment; nothing was changed",
     ExitCode.INTERRUPTED: "interrupted",
 }
 
@@ -79,6 +89,8 @@ def code_for_error(exc: WizardError) -> ExitCode:
         return ExitCode.INTERRUPTED
     if isinstance(exc, ElevationDeclined):
         return ExitCode.ELEVATION_DECLINED
+    if isinstance(exc, EnvironmentBusy):
+        return ExitCode.ENVIRONMENT_BUSY
     if isinstance(exc, (ChoiceError, ProfileError, InputError)):
         return ExitCode.BAD_ANSWERS
     from wizard.core.fetch.net import NetworkError  # requests: only once something failed

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,15 +179,17 @@ def _pending(build: Build) -> tuple[list[str], list[str]]:
     return driver, other
 
 
-def run_unattended(answers: Answers, log: RunLog | None = None, *, platform: str | None = None) -> RunResult:
+def run_unattended(answers: Answers, log: RunLog | None = None, *, platform: str | None = None,
+                   cancel: threading.Event | None = None) -> RunResult:
     """Run the whole flow for ``answers``; never raises a :class:`WizardError` (it becomes the result).
 
     ``platform`` (``sys.platform`` by default) is the host the driver policy acts on (tests).
+    ``cancel`` stops the install and puts the environment back (the CLI sets it on SIGINT/SIGTERM).
     """
     log = log or RunLog()
     result = RunResult(ExitCode.INSTALL_FAILED, "")
     try:
-        _run(answers, log, result, platform)
+        _run(answers, log, result, platform, cancel)
     except WizardError as exc:
         if isinstance(exc, DriverPolicyError):
             result.driver = exc.outcome
@@ -215,7 +218,8 @@ def _download_dir(answers: Answers) -> Path:
     return data_dir() / "nvidia-installers"
 
 
-def _run(answers: Answers, log: RunLog, result: RunResult, platform: str | None = None) -> None:
+def _run(answers: Answers, log: RunLog, result: RunResult, platform: str | None = None,
+         cancel: threading.Event | None = None) -> None:
     bundle: Bundle | None = None
     bundle_target: BundleTarget | None = None
     python: str | None = answers.python
@@ -272,7 +276,7 @@ def _run(answers: Answers, log: RunLog, result: RunResult, platform: str | None 
         consent=answers.consent, verify=answers.verify and not driver, expect_gpu=build.device != "cpu",
         proxy=answers.proxy,
     )
-    outcome = run_install(request, log)
+    outcome = run_install(request, log, cancel)
     result.outcome = outcome
     where = f"{build.label()} in {outcome.target.prefix}"
     if driver:

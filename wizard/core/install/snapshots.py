@@ -14,8 +14,9 @@ from typing import Any
 from wizard.core import messages as M
 from wizard.core.errors import WizardError
 from wizard.core.install import pip_runner
-from wizard.core.install.environments import LineCallback, data_dir, delete_created_venv, now
+from wizard.core.install.environments import LineCallback, data_dir, half_made, now
 from wizard.core.install.interpreters import list_distributions
+from wizard.core.install.removal import remove_created_venv
 from wizard.core.process import CommandResult, run_command
 from wizard.core.text import T
 
@@ -69,7 +70,13 @@ def take_snapshot(
     python: str | os.PathLike[str], prefix: Path, *, created_venv: bool = False,
     index_urls: tuple[str, ...] = (),
 ) -> Snapshot:
-    """Record the environment's distributions (and pin files) and store it in the data dir."""
+    """Record the environment's distributions (and pin files) and store it in the data dir.
+
+    A venv the wizard created whose first install never finished (:func:`half_made`: a run that
+    was killed) keeps that fact: its snapshot says "created", so a rerun that fails, or a later
+    rollback, removes it instead of "restoring" a half-made environment.
+    """
+    created_venv = created_venv or half_made(prefix)
     dists = {} if created_venv else list_distributions(python)
     snap = Snapshot(
         python=_key(python), prefix=str(prefix), taken_at=now(), distributions=dists,
@@ -154,9 +161,11 @@ def rollback(
     snap = snapshot or load_snapshot(python)
     prefix = Path(snap.prefix)
     if snap.created_venv:
-        deleted = delete_created_venv(prefix)
+        removal = remove_created_venv(prefix)
         snapshot_path(python).unlink(missing_ok=True)
-        return T(M.ROLLBACK_DELETED if deleted else M.ROLLBACK_GONE, prefix=str(prefix))
+        if removal.kept_dir is not None:
+            return T(M.ROLLBACK_DELETED_KEPT, prefix=str(prefix), count=len(removal.kept), kept=str(removal.kept_dir))
+        return T(M.ROLLBACK_DELETED if removal.deleted else M.ROLLBACK_GONE, prefix=str(prefix))
     # Pin files first: our own constraints would otherwise forbid reinstalling the old build.
     for name, path in pin_files(prefix).items():
         if name not in snap.pin_files:
