@@ -35,6 +35,7 @@ from wizard.core.fetch.net import NetConfig, make_session
 from wizard.core.fetch.source import Source
 from wizard.core.fetch.wheelhouse import fetch_wheelhouse
 from wizard.core.install.pip_runner import classify_failure
+from wizard.core.install.snapshots import snapshot_path, take_snapshot
 from wizard.core.model.machine import OsInfo, PythonTarget
 from wizard.core.paths import atomic_write_text
 
@@ -342,6 +343,20 @@ def case_planted_temp_link(world: World, capsys: Any) -> Outcome:
     return Outcome("ok")
 
 
+def case_planted_snapshot_link(world: World, capsys: Any) -> Outcome:
+    # the snapshot used a fixed "<digest>.tmp" beside it: a link planted there overwrote its target
+    victim = world.dest / "notes.txt"
+    prefix = world.root / "env"
+    prefix.mkdir()
+    python = prefix / "bin" / "python"
+    path = snapshot_path(python)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.with_suffix(".tmp").symlink_to(victim)
+    take_snapshot(python, prefix, created_venv=True)
+    assert json.loads(path.read_text())["created_venv"] is True
+    return Outcome("ok")
+
+
 def case_cpu_disk_full_words(world: World, capsys: Any) -> Outcome:
     failure = classify_failure(["ERROR: Could not install packages due to an OSError: [Errno 28] No space left "
                                 "on device"], 1)
@@ -371,6 +386,7 @@ CASES: dict[str, Callable[[World, Any], Outcome]] = {
     "answer file nested 100,000 deep": case_deep_answers,
     "--new-venv pointing at a file": case_new_venv_is_a_file,
     "temp file name with a planted link": case_planted_temp_link,
+    "snapshot temp name with a planted link": case_planted_snapshot_link,
     "disk full during a CPU install": case_cpu_disk_full_words,
 }
 
@@ -414,5 +430,5 @@ def test_every_fault_ends_in_words(tmp_path: Path, capsys: pytest.CaptureFixture
     print("fault tally:", tally, *failures, sep="\n")
     assert failures == []
     assert tally == {"cases": len(CASES), "tracebacks": 0, "bad files left": 0, "user files lost": 0}
-    assert len(CASES) >= 22
+    assert len(CASES) >= 23
 

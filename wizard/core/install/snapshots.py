@@ -17,6 +17,7 @@ from wizard.core.install import pip_runner
 from wizard.core.install.environments import LineCallback, data_dir, half_made, now
 from wizard.core.install.interpreters import list_distributions
 from wizard.core.install.removal import remove_created_venv
+from wizard.core.paths import atomic_write_text
 from wizard.core.process import CommandResult, run_command
 from wizard.core.text import T
 
@@ -86,9 +87,9 @@ def take_snapshot(
     )
     path = snapshot_path(python)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(snap.to_json(), indent=2), encoding="utf-8")
-    os.replace(tmp, path)  # atomic: a crash never leaves half a snapshot
+    # atomic, under a fresh temporary name: a crash never leaves half a snapshot, and a link planted
+    # at a predictable name is never written through (paths.atomic_write_text)
+    atomic_write_text(path, json.dumps(snap.to_json(), indent=2))
     return snap
 
 
