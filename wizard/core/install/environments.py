@@ -13,14 +13,18 @@ small functions that take the platform as an argument, so they are tested on Lin
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
+
+from packaging.version import InvalidVersion, Version
 
 from wizard.core import paths
 from wizard.core.errors import Cancelled, InputError, WizardError
@@ -191,8 +195,7 @@ def resolve_target(
                          hint="give --new-venv a folder that does not exist yet (or an empty one)")
     if (prefix / "pyvenv.cfg").is_file():
         return Target("venv", prefix, Path(venv_python(prefix, platform)), base_python=base)
-    # A folder that holds only our marker is one an earlier, stopped run had begun to make.
-    if prefix.exists() and any(p.name != CREATED_MARKER for p in prefix.iterdir()):
+    if prefix.exists() and any(prefix.iterdir()):
         raise WizardError(f"{prefix} exists and is not empty", hint="choose a new folder for --new-venv")
     return Target("new_venv", prefix, Path(venv_python(prefix, platform)), base_python=base)
 
@@ -205,18 +208,12 @@ def create_venv(
     """Create the venv of a ``new_venv`` target with its base interpreter and mark it as ours."""
     assert target.kind == "new_venv" and target.base_python
     base_info = inspect_interpreter(target.base_python)
-    # The marker first, "complete": false until the install finishes (mark_complete): a run killed
-    # at any later point leaves a folder that says it is the wizard's and half made.
-    target.prefix.mkdir(parents=True, exist_ok=True)
-    (target.prefix / CREATED_MARKER).write_text(
-        json.dumps({"created_by": APP_NAME, "created_at": now(), "base_python": target.base_python,
-                    "complete": False}),
-        encoding="utf-8",
-    )
+    target.prefix.parent.mkdir(parents=True, exist_ok=True)
     # Without pip's bundled installer: ensurepip unpacks and compiles an old pip (5.25 s of an
     # install, against 0.07 s without it: issue 16), which the install then upgraded anyway.
     # A current pip goes in once, from a wheel (provide_pip).
-    command = Command(argv=(target.base_python, "-m", "venv", str(target.prefix)), env={"PYTHONUTF8": "1"})
+    command = Command(argv=(target.base_python, "-m", "venv", "--without-pip", str(target.prefix)),
+                      env={"PYTHONUTF8": "1"})
     result = run_command(command, on_line=on_line, cancel=cancel, timeout_s=600)
     if not result.ok:
         delete_created_venv(target.prefix, force=True)
@@ -228,7 +225,122 @@ def create_venv(
             if base_info.platform == "linux" else "check that this Python includes the venv module",
             details="\n".join(result.tail[-30:]),
         )
+    (target.prefix / CREATED_MARKER).write_text(
+        json.dumps({"created_by": APP_NAME, "created_at": now(), "base_python": target.base_python}),
+        encoding="utf-8",
+    )
     return inspect_interpreter(target.python)
+
+
+#: Where the pip wheel for new environments is kept (in the cache folder), and how long one is used
+#: before the index is asked for a newer one (the upgrade it replaces always took the newest).
+PIP_WHEELS_DIR = "pip-wheels"
+PIP_WHEEL_FRESH_S = 7 * 24 * 3600
+# ensurepip's way of running the pip inside a wheel: the wheel on sys.path, pip run as __main__
+# (CPython Lib/ensurepip/__init__.py, _run_pip).
+_RUN_PIP_FROM_WHEEL = ("import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); "
+                       "runpy.run_module('pip', run_name='__main__', alter_sys=True)")
+# Where an interpreter keeps the pip wheel ensurepip would install: its _bundled folder, or the
+# folder Debian's python3-pip-whl puts it in (/usr/share/python-wheels).
+_FIND_BUNDLED_PIP = (
+    "import glob, os\n"
+    "try:\n"
+    "    import ensurepip\n"
+    "    folders = [os.path.join(os.path.dirname(ensurepip.__file__), '_bundled')]\n"
+    "except ImportError:\n"
+    "    folders = []\n"
+    "folders.append('/usr/share/python-wheels')\n"
+    "for f in folders:\n"
+    "    for w in glob.glob(os.path.join(f, 'pip-*.whl')):\n"
+    "        print(w)\n"
+)
+
+
+def _pip_wheel_version(path: Path) -> Version | None:
+    try:
+        return Version(path.name.split("-")[1])
+    except (IndexError, InvalidVersion):
+        return None
+
+
+def _newest_pip_wheel(paths: list[Path]) -> Path | None:
+    known = [(v, p) for p in paths if (v := _pip_wheel_version(p)) is not None]
+    return max(known)[1] if known else None
+
+
+def bundled_pip_wheel(base_python: str) -> Path | None:
+    """The pip wheel that ships with ``base_python`` (what ensurepip would install), if any."""
+    result = run_command(Command(argv=(base_python, "-I", "-c", _FIND_BUNDLED_PIP)), timeout_s=60)
+    return _newest_pip_wheel([Path(line) for line in result.tail if line.strip().endswith(".whl")]) \
+        if result.ok else None
+
+
+def _download_pip(base_python: str, runner: Path | None, dest: Path, env: Mapping[str, str] | None,
+                  on_line: LineCallback | None, cancel: threading.Event | None) -> Path | None:
+    """Fetch the newest pip wheel the user's pip configuration offers into ``dest``; None on failure."""
+    dest.mkdir(parents=True, exist_ok=True)
+    args = ("download", "--no-input", "--no-deps", "--only-binary=:all:", "--disable-pip-version-check",
+            "--dest", str(dest), f"pip>={pip_runner.PIP_MIN_RAW_PROGRESS}")
+    argv = (base_python, "-c", _RUN_PIP_FROM_WHEEL, str(runner), *args) if runner is not None \
+        else (base_python, "-m", "pip", *args)
+    before = {p.name for p in dest.glob("pip-*.whl")}
+    result = run_command(Command(argv=argv, env={"PYTHONUTF8": "1", **(env or {})}), on_line=on_line,
+                         cancel=cancel, timeout_s=600)
+    if result.cancelled:
+        raise Cancelled("cancelled while fetching pip", hint="the new environment was removed")
+    if not result.ok:
+        return None
+    wheels = list(dest.glob("pip-*.whl"))
+    for wheel in wheels:
+        if wheel.name in before:
+            os.utime(wheel)   # asked again today: fresh for another week
+    return _newest_pip_wheel(wheels)
+
+
+def provide_pip(
+    target: Target, on_line: LineCallback | None = None, cancel: threading.Event | None = None,
+    env: Mapping[str, str] | None = None, cache: Path | None = None,
+) -> tuple[InterpreterInfo, str | None]:
+    """Put one current pip into a venv made ``--without-pip``; returns (its info, warning or None).
+
+    The wheel: one fetched in the last week (the cache's ``pip-wheels``), else the newest the
+    user's pip configuration offers (``env`` as every pip call of the install), fetched with the
+    pip bundled with the base interpreter, else that bundled pip itself (an old pip: the install
+    then runs without machine-readable progress, as before). Unpacked by the wheel installer in
+    a fraction of a second; pip compiles its own bytecode as it runs.
+    """
+    from wizard.core.install.wheel_installer import ParallelInstaller, read_scheme
+
+    assert target.base_python is not None
+    folder = (cache or paths.cache_dir()) / PIP_WHEELS_DIR
+    cached = [p for p in folder.glob("pip-*.whl")
+              if (v := _pip_wheel_version(p)) is not None and v >= pip_runner.PIP_MIN_RAW_PROGRESS]
+    fresh = [p for p in cached if time.time() - p.stat().st_mtime < PIP_WHEEL_FRESH_S]
+    wheel = _newest_pip_wheel(fresh)
+    warning = None
+    if wheel is None:
+        bundled = bundled_pip_wheel(target.base_python)
+        version = _pip_wheel_version(bundled) if bundled is not None else None
+        if bundled is not None and version is not None and version >= pip_runner.PIP_MIN_RAW_PROGRESS:
+            wheel = bundled
+        else:
+            wheel = _download_pip(target.base_python, bundled, folder, env, on_line, cancel) \
+                or _newest_pip_wheel(cached)
+            if wheel is None and bundled is not None:
+                wheel = bundled
+                warning = (f"pip {version} could not be upgraded (continuing without a progress bar): "
+                           "the pip index could not be reached")
+    if wheel is None:
+        raise WizardError(
+            f"could not create a virtual environment with {target.base_python}: no pip to put into it",
+            hint="on Debian/Ubuntu install the venv module (sudo apt install python3-venv)",
+        )
+    if on_line is not None:
+        on_line(f"pip from {wheel}")
+    installer = ParallelInstaller(read_scheme(target.python), cancel=cancel)
+    installer.add(wheel, requested=True)
+    installer.finish(compile_bytecode=False)
+    return inspect_interpreter(target.python), warning
 
 
 def upgrade_pip_if_old(
@@ -252,33 +364,6 @@ def upgrade_pip_if_old(
         return info, (f"pip {info.pip_version} could not be upgraded (continuing without a progress bar): "
                       + pip_runner.classify_failure(result.tail, result.returncode).message)
     return inspect_interpreter(info.python), None
-
-
-def _marker(prefix: Path) -> dict[str, object] | None:
-    try:
-        data = json.loads((prefix / CREATED_MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def half_made(prefix: Path) -> bool:
-    """A venv the wizard created whose first install never finished (killed, power cut).
-
-    Only an explicit ``"complete": false`` counts: markers written before this field existed
-    belong to finished installs.
-    """
-    marker = _marker(prefix)
-    return marker is not None and marker.get("complete") is False
-
-
-def mark_complete(prefix: Path) -> None:
-    """Record in a created venv's marker that its install finished (a no-op for other environments)."""
-    marker = _marker(prefix)
-    if marker is None or marker.get("complete") is not False:
-        return
-    marker["complete"] = True
-    (prefix / CREATED_MARKER).write_text(json.dumps(marker), encoding="utf-8")
 
 
 def delete_created_venv(prefix: Path, force: bool = False) -> bool:

@@ -29,7 +29,7 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -55,8 +55,7 @@ from wizard.core.events import (
 from wizard.core.fetch.source import Source, parse_source
 from wizard.core.fetch.wheelhouse import MANIFEST
 from wizard.core.install import environments as envs
-from wizard.core.install import envlock, interpreters, pip_runner, snapshots
-from wizard.core.install.removal import remove_created_venv
+from wizard.core.install import interpreters, pip_runner, snapshots
 from wizard.core.knowledge.base import load_knowledge, variant_device
 from wizard.core.paths import atomic_write_text
 from wizard.core.process import Command, run_command
@@ -315,16 +314,10 @@ def _undo(target: envs.Target, created: bool, snapshot: snapshots.Snapshot | Non
     """Put the environment back after a failed or cancelled install; returns what was done."""
     emit(StepStarted("undo", T(M.FLOW_UNDO)))
     text: str
-    if created or (snapshot is not None and snapshot.created_venv):
-        # made by this run, or by an earlier one that was stopped half way (take_snapshot)
-        try:
-            removal = remove_created_venv(target.prefix, force=True)
-            snapshots.snapshot_path(target.python).unlink(missing_ok=True)
-            text = T(M.FLOW_UNDONE_REMOVED_KEPT, prefix=str(target.prefix), count=len(removal.kept),
-                     kept=str(removal.kept_dir)) if removal.kept_dir is not None \
-                else T(M.FLOW_UNDONE_REMOVED, prefix=str(target.prefix))
-        except WizardError as exc:
-            text = T(M.FLOW_ROLLBACK_FAILED, error=exc.one_line(), python=str(target.python))
+    if created:
+        envs.delete_created_venv(target.prefix, force=True)
+        snapshots.snapshot_path(target.python).unlink(missing_ok=True)
+        text = T(M.FLOW_UNDONE_REMOVED, prefix=str(target.prefix))
     elif snapshot is None:
         text = T(M.FLOW_NOTHING_CHANGED)
     else:
@@ -355,22 +348,7 @@ def run_install(
     cancel: threading.Event | None = None,
     platform: str | None = None,
 ) -> InstallOutcome:
-    """Install ``request`` (and verify it when asked); on failure or cancel, leave the environment as it was.
-
-    The environment is locked from the moment it is known until the end (:mod:`envlock`): a second
-    install or a rollback of it meanwhile stops at once with :class:`EnvironmentBusy`.
-    """
-    with contextlib.ExitStack() as locks:
-        return _run_install(request, emit, cancel, platform, locks)
-
-
-def _run_install(
-    request: InstallRequest,
-    emit: Emit | None,
-    cancel: threading.Event | None,
-    platform: str | None,
-    locks: contextlib.ExitStack,
-) -> InstallOutcome:
+    """Install ``request`` (and verify it when asked); on failure or cancel, leave the environment as it was."""
     emit = ignore if emit is None else emit
     cancel = cancel or threading.Event()
     plat = platform or sys.platform
@@ -384,7 +362,6 @@ def _run_install(
             default_name=envs.env_name_for(request.torch, request.variant), platform=plat,
             long_paths_enabled=envs.windows_long_paths_enabled(),
         )
-        locks.enter_context(envlock.hold(target.prefix, "install"))  # EnvironmentBusy passes as it is
         created = target.kind == "new_venv"
         if created:
             assert target.base_python is not None
@@ -413,17 +390,13 @@ def _run_install(
     snapshot: snapshots.Snapshot | None = None
     previous: bytes | None = None
     lines = _PipLines(emit)
-    if cancel.is_set():  # a signal during the download's last moments, or before anything ran
-        raise Cancelled(T(M.FLOW_CANCELLED), hint=T(M.FLOW_NOTHING_CHANGED))
     try:
         if created:
             _step(emit, "venv", T(M.FLOW_CREATE_VENV, prefix=str(target.prefix)))
-            # The snapshot first: from the first change on, "created by the wizard" is on record,
-            # however the run ends (a kill during venv creation included).
+            envs.create_venv(target, on_line=_log(emit), cancel=cancel)   # lean: --without-pip
             snapshot = snapshots.take_snapshot(target.python, target.prefix, created_venv=True, index_urls=index_urls)
-            info = envs.create_venv(target, on_line=_log(emit), cancel=cancel)
             emit(Status(T(M.FLOW_UPGRADE_PIP)))
-            info, warning = envs.upgrade_pip_if_old(info, on_line=_log(emit), cancel=cancel, env=pip_env)
+            info, warning = envs.provide_pip(target, on_line=_log(emit), cancel=cancel, env=pip_env)
             if warning:
                 warnings.append(warning)
                 emit(Status(warning))
@@ -432,18 +405,24 @@ def _run_install(
             _step(emit, "snapshot", T(M.FLOW_SNAPSHOT))
             previous = snapshots.stored_snapshot_bytes(target.python)
             snapshot = snapshots.take_snapshot(target.python, target.prefix, index_urls=index_urls)
-            if snapshot.created_venv:  # a venv of an earlier run that was stopped: still ours to remove
-                emit(Status(T(M.FLOW_HALF_MADE, prefix=str(target.prefix))))
             release_own_pins(target.prefix, plat)
             emit(StepFinished("snapshot"))
 
         _step(emit, "pip", T(M.FLOW_PIP, requirements=" ".join(request.requirements)))
-        command = _with_env(pip_runner.install_command(
-            target.python, requirements, find_links=[wheelhouse] if wheelhouse and not request.offline else [],
-            pip_version=info.pip_version, extra_args=source.pip_args() if source is not None else (),
-        ), pip_env)
-        emit(LogLine("$ " + command.display()))
-        result = run_command(command, on_line=lines, cancel=cancel, timeout_s=PIP_INSTALL_TIMEOUT_S)
+        with _staging_folder() as staging:
+            links = [wheelhouse] if wheelhouse and not request.offline else []
+            # A new environment: the wheels unpacked in parallel (wheel_installer); pip when it cannot.
+            fast = _install_fast(target.python, requirements, staging, links, source, info.pip_version, pip_env,
+                                 lines, emit, cancel) if created and fast_install_enabled() else None
+            if fast is not None:
+                result, lines.installed = fast
+            else:
+                command = _with_env(pip_runner.install_command(
+                    target.python, requirements, find_links=[*links, *([staging] if any(staging.iterdir()) else [])],
+                    pip_version=info.pip_version, extra_args=source.pip_args() if source is not None else (),
+                ), pip_env)
+                emit(LogLine("$ " + command.display()))
+                result = run_command(command, on_line=lines, cancel=cancel, timeout_s=PIP_INSTALL_TIMEOUT_S)
         if result.cancelled:
             raise Cancelled(T(M.FLOW_CANCELLED), hint=_undo(target, created, snapshot, emit, previous))
         if result.timed_out:
@@ -472,7 +451,6 @@ def _run_install(
     _step(emit, "pins", T(M.FLOW_PINS))
     after = interpreters.list_distributions(target.python)
     constraints, wrote_conf, messages = write_pins(target.prefix, target.python, after, plat)
-    envs.mark_complete(target.prefix)  # a venv of ours is whole now: a later install snapshots it as usual
     for message in messages:
         emit(Status(message))
     outcome = InstallOutcome(
@@ -490,13 +468,91 @@ def _run_install(
     return outcome
 
 
+#: ``pip`` here makes every install use pip itself (the fast path's fallback, for comparison).
+INSTALLER_ENV = "TORCH_GPU_SETUP_INSTALLER"
+
+
+def fast_install_enabled() -> bool:
+    """Whether a new environment is filled by the parallel wheel installer (the default) or by pip."""
+    return os.environ.get(INSTALLER_ENV, "").strip().lower() != "pip"
+
+
+@contextlib.contextmanager
+def _staging_folder() -> Iterator[Path]:
+    """A folder in the cache (the file system of the downloads: hard links work) for pip's files."""
+    import shutil
+    import tempfile
+
+    from wizard.core import paths
+
+    base = paths.cache_dir()
+    base.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="install-", dir=base))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _install_fast(python: Path, requirements: Sequence[str], staging: Path, links: Sequence[Path],
+                  source: Source | None, pip_version: str | None, pip_env: Mapping[str, str], lines: _PipLines,
+                  emit: Emit, cancel: threading.Event) -> tuple[Any, list[tuple[str, str]]] | None:
+    """The ``pip`` step of a new environment, fast (:mod:`wheel_installer`): returns (pip's result,
+    installed) or None when pip must install (what was unpacked by then is complete and recorded).
+
+    The big wheels, verified by the downloader, start unpacking at once; meanwhile ``pip download``
+    resolves the rest with the user's configuration into ``staging``; then every file is unpacked
+    by a pool of threads and the bytecode compiled by several processes. A failed ``pip download``
+    is returned like a failed ``pip install`` (the caller classifies and undoes it).
+    """
+    from wizard.core.install import wheel_installer as wi
+
+    try:
+        installer = wi.ParallelInstaller(wi.read_scheme(python), cancel=cancel)
+    except wi.FastPathUnavailable as exc:
+        emit(Status(T(M.FLOW_FAST_FALLBACK, why=str(exc))))
+        return None
+    requested = wi.requested_names(requirements)
+    big = [Path(r) for r in requirements if wi.is_wheel_path(r)]
+    try:
+        for wheel in big:
+            installer.add(wheel, requested=True)
+    except wi.FastPathUnavailable as exc:
+        emit(Status(T(M.FLOW_FAST_FALLBACK, why=str(exc))))
+        installer.finish(compile_bytecode=False)
+        return None
+    wi.link_into(staging, big)
+    emit(Status(T(M.FLOW_RESOLVE)))
+    command = _with_env(wi.download_command(
+        python, requirements, staging, find_links=links, extra_args=source.pip_args() if source is not None else (),
+        raw_progress=pip_runner.pip_supports_raw_progress(pip_version)), pip_env)
+    emit(LogLine("$ " + command.display()))
+    result = run_command(command, on_line=lines, cancel=cancel, timeout_s=PIP_INSTALL_TIMEOUT_S)
+    if not result.ok:
+        installer.cancel.set()
+        with contextlib.suppress(WizardError):
+            installer.wait()
+        return result, []
+    try:
+        wheels = wi.wheels_in(staging)
+        for wheel in wheels:
+            installer.add(wheel, requested=wheel.name.split("-")[0].lower().replace("_", "-") in requested)
+    except wi.FastPathUnavailable as exc:
+        emit(Status(T(M.FLOW_FAST_FALLBACK, why=str(exc))))
+        installer.finish(compile_bytecode=False)   # what is unpacked is a complete install: pip skips it
+        return None
+    emit(Status(T(M.FLOW_UNPACK, count=len(installer.wheels), size=format_bytes(installer.bytes),
+                  workers=installer.workers)))
+    installed = installer.finish(compile_bytecode=wi.compile_wanted({**os.environ, **pip_env}),
+                                 on_status=lambda text: emit(Status(text)))
+    return result, installed
+
+
 def run_rollback(python: str | os.PathLike[str], emit: Emit | None = None) -> str:
     """Undo the last install in an environment (the ``rollback`` flow); returns what was done."""
     emit = ignore if emit is None else emit
     _step(emit, "rollback", T(M.FLOW_ROLLBACK, python=str(python)))
-    prefix = snapshots.load_snapshot(python).prefix  # no snapshot: says so, before anything is locked
-    with envlock.hold(prefix, "rollback"):  # never while an install (or its pip) works on it
-        done = snapshots.rollback(python, on_line=_log(emit))
+    done = snapshots.rollback(python, on_line=_log(emit))
     emit(Undone(done))
     emit(Finished(True, done))
     return done

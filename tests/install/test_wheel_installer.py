@@ -1,0 +1,193 @@
+"""The fast path (issue 16): wheels unpacked in parallel into real venvs, pip's view of the result,
+and the install flow using it for a new environment (lean venv, a current pip put in once)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.install.conftest import LoopbackIndex, Recorder, build_wheel, installed, venv_py
+from wizard.core import messages as M
+from wizard.core.errors import WizardError
+from wizard.core.events import Status
+from wizard.core.install import environments as envs
+from wizard.core.install.flow import INSTALLER_ENV, InstallRequest, run_install
+from wizard.core.install.wheel_installer import (
+    INSTALLER_NAME,
+    FastPathUnavailable,
+    ParallelInstaller,
+    read_scheme,
+    requested_names,
+    wheels_in,
+)
+
+pytestmark = pytest.mark.usefixtures("isolated_pip")
+
+
+def _wheel(dest: Path, name: str, version: str, files: dict[str, bytes], *, entry_points: str = "",
+           damage: str | None = None) -> Path:
+    """A wheel with ``files`` (root or ``.data``), entry points, and a RECORD (one hash wrong on ``damage``)."""
+    info = f"{name}-{version}.dist-info"
+    content = dict(files)
+    content[f"{info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
+    content[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    if entry_points:
+        content[f"{info}/entry_points.txt"] = entry_points.encode()
+    rows = []
+    for arcname, data in content.items():
+        digest = hashlib.sha256(data + (b"x" if arcname == damage else b"")).digest()
+        rows.append(f"{arcname},sha256={base64.urlsafe_b64encode(digest).rstrip(b'=').decode()},{len(data)}")
+    rows.append(f"{info}/RECORD,,")
+    content[f"{info}/RECORD"] = ("\n".join(rows) + "\n").encode()
+    dest.mkdir(parents=True, exist_ok=True)
+    path = dest / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for arcname, data in content.items():
+            zf.writestr(arcname, data)
+    return path
+
+
+def _site(prefix: Path) -> Path:
+    return next((prefix / "lib").glob("python3.*/site-packages"))
+
+
+def _tool_wheel(tmp_path: Path) -> Path:
+    big = os.urandom(3 * 1024 * 1024)          # several blocks: the streamed hash must cover all of them
+    return _wheel(tmp_path / "wheels", "tool", "1.2", {
+        "tool/__init__.py": b"def main():\n    print('tool main')\n",
+        "tool/blob.bin": big,
+        "tool-1.2.data/scripts/tool-script": b"#!python\nimport tool\ntool.main()\n",
+        "tool-1.2.data/data/share/tool/readme.txt": b"shared data\n",
+    }, entry_points="[console_scripts]\ntool-cli = tool:main\n")
+
+
+def test_wheels_install_as_pip_would_and_pip_uninstalls_them(venv: Path, tmp_path: Path) -> None:
+    python = venv_py(venv)
+    installer = ParallelInstaller(read_scheme(python), workers=4)
+    installer.add(_tool_wheel(tmp_path), requested=True)
+    installer.add(build_wheel(tmp_path / "wheels", "helper", "2.0", payload_kib=64))
+    assert sorted(installer.finish()) == [("helper", "2.0"), ("tool", "1.2")]
+
+    assert installed(venv)["tool"] == "1.2" and installed(venv)["helper"] == "2.0"
+    site = _site(venv)
+    info = site / "tool-1.2.dist-info"
+    assert (info / "INSTALLER").read_text() == f"{INSTALLER_NAME}\n"
+    assert (info / "REQUESTED").exists() and not (site / "helper-2.0.dist-info" / "REQUESTED").exists()
+    # the console script runs; the .data script got this environment's interpreter
+    assert subprocess.run([str(venv / "bin" / "tool-cli")], capture_output=True, text=True,
+                          check=True).stdout == "tool main\n"
+    script = venv / "bin" / "tool-script"
+    assert script.read_text().startswith(f"#!{python}\n") and os.access(script, os.X_OK)
+    assert subprocess.run([str(script)], capture_output=True, text=True, check=True).stdout == "tool main\n"
+    assert (venv / "share" / "tool" / "readme.txt").read_text() == "shared data\n"
+    # bytecode compiled by the target interpreter and listed in RECORD
+    pyc = next((site / "tool" / "__pycache__").glob("__init__.cpython-*.pyc"))
+    record = (info / "RECORD").read_text()
+    assert f"tool/__pycache__/{pyc.name},," in record and "../../../bin/tool-cli,sha256=" in record
+
+    # pip removes every file of it: RECORD is complete
+    subprocess.run([str(python), "-m", "pip", "uninstall", "-y", "tool", "helper"], check=True, capture_output=True)
+    assert "tool" not in installed(venv)
+    leftovers = [p for p in (site / "tool", info, venv / "bin" / "tool-cli", script,
+                             venv / "share" / "tool" / "readme.txt") if p.exists()]
+    assert leftovers == []
+
+
+def test_a_file_that_does_not_match_record_is_a_damaged_wheel(venv: Path, tmp_path: Path) -> None:
+    wheel = _wheel(tmp_path / "wheels", "broken", "1.0", {"broken/__init__.py": b"x = 1\n"},
+                   damage="broken/__init__.py")
+    installer = ParallelInstaller(read_scheme(venv_py(venv)))
+    installer.add(wheel)
+    with pytest.raises(WizardError) as err:
+        installer.finish()
+    assert err.value.message == M.PIP_INVALID_WHEEL and "broken/__init__.py" in str(err.value.details)
+
+
+def test_a_wheel_escaping_the_environment_is_refused_before_writing(venv: Path, tmp_path: Path) -> None:
+    wheel = _wheel(tmp_path / "wheels", "evil", "1.0", {"../../../../evil.py": b"x = 1\n"})
+    installer = ParallelInstaller(read_scheme(venv_py(venv)))
+    with pytest.raises(WizardError):
+        installer.add(wheel)
+    installer.finish()
+    assert not list(tmp_path.rglob("evil.py"))
+
+
+def test_pip_no_compile_leaves_the_bytecode_to_the_first_import(venv: Path, tmp_path: Path) -> None:
+    installer = ParallelInstaller(read_scheme(venv_py(venv)))
+    installer.add(_tool_wheel(tmp_path))
+    installer.finish(compile_bytecode=False)
+    assert not (_site(venv) / "tool" / "__pycache__").exists()
+
+
+def test_only_wheels_go_the_fast_way(tmp_path: Path) -> None:
+    (tmp_path / "a-1.0-py3-none-any.whl").write_bytes(b"")
+    assert wheels_in(tmp_path) == [tmp_path / "a-1.0-py3-none-any.whl"]
+    (tmp_path / "b-1.0.tar.gz").write_bytes(b"")
+    with pytest.raises(FastPathUnavailable, match=r"b-1\.0\.tar\.gz"):
+        wheels_in(tmp_path)
+    assert requested_names(["/x/torch-2.13.0+cpu-cp311-cp311-linux_x86_64.whl", "numpy<2", "Foo_Bar==1"]) == \
+        {"torch", "numpy", "foo-bar"}
+
+
+# --------------------------------------------------------------------------- the flow
+
+
+def _pip_wheel() -> Path | None:
+    """A real current pip wheel (the e2e tests' download, else the one this Python bundles)."""
+    root = Path(__file__).resolve().parents[2] / ".pytest_cache" / "d" / "torch-2.13.0-cpu-wheels"
+    found = sorted(root.glob("pip-*.whl"))
+    return found[-1] if found else None
+
+
+def test_new_environment_is_lean_and_filled_by_the_fast_path(loopback_index: LoopbackIndex, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """--without-pip, one cached current pip put in, torch unpacked while pip resolves its dependency."""
+    pip_wheel = _pip_wheel()
+    if pip_wheel is None:
+        pytest.skip("no pip >= 24.1 wheel on this machine (run tests/install/test_cli_e2e.py once)")
+    cache = Path(os.environ["TORCH_GPU_SETUP_CACHE_DIR"]) / envs.PIP_WHEELS_DIR
+    cache.mkdir(parents=True)
+    shutil.copy(pip_wheel, cache)
+    wheels = tmp_path / "wheels"
+    loopback_index.add("whl/cpu", build_wheel(wheels, "torch", "1.0+cpu", requires=("helper>=1",), payload_kib=512))
+    loopback_index.add("whl/cpu", build_wheel(wheels, "helper", "1.0"))
+    target = tmp_path / "new-env"
+    events = Recorder()
+    outcome = run_install(InstallRequest(torch="1.0", variant="cpu", requirements=("torch==1.0+cpu",),
+                                         index_url=loopback_index.url("whl/cpu"), python=sys.executable,
+                                         new_venv=str(target), verify=False), events)
+    statuses = [getattr(s.text, 'template', None) for s in events.of(Status)]
+    assert M.FLOW_UNPACK in statuses and M.FLOW_FAST_FALLBACK not in statuses
+    assert {("helper", "1.0"), ("torch", "1.0+cpu")} <= set(outcome.installed)   # and the companions
+    packages = installed(target)
+    assert all(packages[name] == version for name, version in outcome.installed)
+    assert packages["pip"] == pip_wheel.name.split("-")[1]          # the cached pip, put in once
+    assert not any("/pip/" in r for r in loopback_index.requests)    # no upgrade from the index
+    assert (target / envs.CREATED_MARKER).is_file()
+    # the torch file itself was fetched once, by the wizard's downloader (pip found it in place)
+    assert sum("/files/torch-" in r for r in loopback_index.requests) == 1
+    # a working pip for the person, and the pins written through it
+    assert "constraint" in (target / "pip.conf").read_text()
+
+
+def test_pip_installs_when_asked_to(loopback_index: LoopbackIndex, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(INSTALLER_ENV, "pip")
+    wheels = tmp_path / "wheels"
+    loopback_index.add("whl/cpu", build_wheel(wheels, "torch", "1.0+cpu"))
+    target = tmp_path / "new-env"
+    events = Recorder()
+    run_install(InstallRequest(torch="1.0", variant="cpu", requirements=("torch==1.0+cpu",),
+                               index_url=loopback_index.url("whl/cpu"), python=sys.executable,
+                               new_venv=str(target), verify=False), events)
+    assert M.FLOW_UNPACK not in [getattr(s.text, 'template', None) for s in events.of(Status)]
+    assert installed(target)["torch"] == "1.0+cpu"
+    assert (_site(target) / "torch-1.0+cpu.dist-info" / "INSTALLER").read_text().strip() == "pip"
