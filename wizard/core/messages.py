@@ -450,6 +450,10 @@ FLOW_INSTALLED = "PyTorch is installed in {prefix}."
 FLOW_ROLLBACK = "Rolling back the last install of {python}"
 FLOW_UNDO = "Putting the environment back as it was"
 FLOW_UNDONE_REMOVED = "The new environment {prefix} was removed."
+FLOW_UNDONE_REMOVED_KEPT = ("The new environment {prefix} was removed; {count} files you had added to it "
+                            "were moved to {kept}.")
+FLOW_HALF_MADE = ("{prefix} was created by an earlier install that did not finish: if this one fails too, or "
+                  "is rolled back, the environment is removed")
 FLOW_UNDONE_RESTORED = "The environment was put back: {what}."
 FLOW_NOTHING_CHANGED = "Nothing was changed."
 FLOW_ROLLBACK_FAILED = ("Putting the environment back failed: {error}. Run torch-gpu-setup rollback --python "
@@ -661,3 +665,21 @@ ROLLBACK_DELETED = "deleted {prefix} (the wizard created it)"
 ROLLBACK_GONE = "{prefix} was already gone"
 ROLLBACK_MATCHES = "{prefix} already matches the snapshot of {taken_at}"
 ROLLBACK_RESTORED = "restored {prefix} to the snapshot of {taken_at}: removed {removed}, reinstalled {reinstalled}"
+ROLLBACK_DELETED_KEPT = ("deleted {prefix} (the wizard created it); {count} files you had added to it were moved "
+                         "to {kept}")
+ROLLBACK_KEEP_FAILED = ("could not move your files out of {prefix} ({error}); nothing was deleted ({moved} "
+                        "already moved to {kept})")
+ROLLBACK_KEEP_FAILED_HINT = ("allow writing next to the environment's folder or make room there, then run "
+                             "torch-gpu-setup rollback again")
+ROLLBACK_DELETE_FAILED = "could not delete {prefix} completely: {error}"
+ROLLBACK_DELETE_FAILED_HINT = ("close programs that use files in it (a terminal or an editor opened there), then run "
+                               "torch-gpu-setup rollback again")
+
+# --------------------------------------------------------------------------- one run per environment (envlock.py)
+
+LOCK_BUSY = "{prefix} is being changed by {who}; nothing was done"
+LOCK_OWNER = "another torch-gpu-setup run ({purpose}, process {pid}, since {since})"
+LOCK_SOMEONE = "another torch-gpu-setup run"
+LOCK_BUSY_HINT = "wait until it has finished, then try again"
+LOCK_BUSY_FINISHING_HINT = ("that run has ended, but programs it started are still stopping; try again in a few "
+                            "seconds")

@@ -195,7 +195,8 @@ def resolve_target(
                          hint="give --new-venv a folder that does not exist yet (or an empty one)")
     if (prefix / "pyvenv.cfg").is_file():
         return Target("venv", prefix, Path(venv_python(prefix, platform)), base_python=base)
-    if prefix.exists() and any(prefix.iterdir()):
+    # A folder that holds only our marker is one an earlier, stopped run had begun to make.
+    if prefix.exists() and any(p.name != CREATED_MARKER for p in prefix.iterdir()):
         raise WizardError(f"{prefix} exists and is not empty", hint="choose a new folder for --new-venv")
     return Target("new_venv", prefix, Path(venv_python(prefix, platform)), base_python=base)
 
@@ -208,7 +209,17 @@ def create_venv(
     """Create the venv of a ``new_venv`` target with its base interpreter and mark it as ours."""
     assert target.kind == "new_venv" and target.base_python
     base_info = inspect_interpreter(target.base_python)
-    target.prefix.parent.mkdir(parents=True, exist_ok=True)
+    # The marker first, "complete": false until the install finishes (mark_complete): a run killed
+    # at any later point leaves a folder that says it is the wizard's and half made.
+    target.prefix.mkdir(parents=True, exist_ok=True)
+    (target.prefix / CREATED_MARKER).write_text(
+        json.dumps({"created_by": APP_NAME, "created_at": now(), "base_python": target.base_python,
+                    "complete": False}),
+        encoding="utf-8",
+    )
+    # Without pip's bundled installer: ensurepip unpacks and compiles an old pip (5.25 s of an
+    # install, against 0.07 s without it: issue 16), which the install then upgraded anyway.
+    # A current pip goes in once, from a wheel (provide_pip).
     # Without pip's bundled installer: ensurepip unpacks and compiles an old pip (5.25 s of an
     # install, against 0.07 s without it: issue 16), which the install then upgraded anyway.
     # A current pip goes in once, from a wheel (provide_pip).
@@ -225,10 +236,6 @@ def create_venv(
             if base_info.platform == "linux" else "check that this Python includes the venv module",
             details="\n".join(result.tail[-30:]),
         )
-    (target.prefix / CREATED_MARKER).write_text(
-        json.dumps({"created_by": APP_NAME, "created_at": now(), "base_python": target.base_python}),
-        encoding="utf-8",
-    )
     return inspect_interpreter(target.python)
 
 
@@ -364,6 +371,33 @@ def upgrade_pip_if_old(
         return info, (f"pip {info.pip_version} could not be upgraded (continuing without a progress bar): "
                       + pip_runner.classify_failure(result.tail, result.returncode).message)
     return inspect_interpreter(info.python), None
+
+
+def _marker(prefix: Path) -> dict[str, object] | None:
+    try:
+        data = json.loads((prefix / CREATED_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def half_made(prefix: Path) -> bool:
+    """A venv the wizard created whose first install never finished (killed, power cut).
+
+    Only an explicit ``"complete": false`` counts: markers written before this field existed
+    belong to finished installs.
+    """
+    marker = _marker(prefix)
+    return marker is not None and marker.get("complete") is False
+
+
+def mark_complete(prefix: Path) -> None:
+    """Record in a created venv's marker that its install finished (a no-op for other environments)."""
+    marker = _marker(prefix)
+    if marker is None or marker.get("complete") is not False:
+        return
+    marker["complete"] = True
+    (prefix / CREATED_MARKER).write_text(json.dumps(marker), encoding="utf-8")
 
 
 def delete_created_venv(prefix: Path, force: bool = False) -> bool:

@@ -55,7 +55,8 @@ from wizard.core.events import (
 from wizard.core.fetch.source import Source, parse_source
 from wizard.core.fetch.wheelhouse import MANIFEST
 from wizard.core.install import environments as envs
-from wizard.core.install import interpreters, pip_runner, snapshots
+from wizard.core.install import envlock, interpreters, pip_runner, snapshots
+from wizard.core.install.removal import remove_created_venv
 from wizard.core.knowledge.base import load_knowledge, variant_device
 from wizard.core.paths import atomic_write_text
 from wizard.core.process import Command, run_command
@@ -314,10 +315,16 @@ def _undo(target: envs.Target, created: bool, snapshot: snapshots.Snapshot | Non
     """Put the environment back after a failed or cancelled install; returns what was done."""
     emit(StepStarted("undo", T(M.FLOW_UNDO)))
     text: str
-    if created:
-        envs.delete_created_venv(target.prefix, force=True)
-        snapshots.snapshot_path(target.python).unlink(missing_ok=True)
-        text = T(M.FLOW_UNDONE_REMOVED, prefix=str(target.prefix))
+    if created or (snapshot is not None and snapshot.created_venv):
+        # made by this run, or by an earlier one that was stopped half way (take_snapshot)
+        try:
+            removal = remove_created_venv(target.prefix, force=True)
+            snapshots.snapshot_path(target.python).unlink(missing_ok=True)
+            text = T(M.FLOW_UNDONE_REMOVED_KEPT, prefix=str(target.prefix), count=len(removal.kept),
+                     kept=str(removal.kept_dir)) if removal.kept_dir is not None \
+                else T(M.FLOW_UNDONE_REMOVED, prefix=str(target.prefix))
+        except WizardError as exc:
+            text = T(M.FLOW_ROLLBACK_FAILED, error=exc.one_line(), python=str(target.python))
     elif snapshot is None:
         text = T(M.FLOW_NOTHING_CHANGED)
     else:
@@ -348,7 +355,22 @@ def run_install(
     cancel: threading.Event | None = None,
     platform: str | None = None,
 ) -> InstallOutcome:
-    """Install ``request`` (and verify it when asked); on failure or cancel, leave the environment as it was."""
+    """Install ``request`` (and verify it when asked); on failure or cancel, leave the environment as it was.
+
+    The environment is locked from the moment it is known until the end (:mod:`envlock`): a second
+    install or a rollback of it meanwhile stops at once with :class:`EnvironmentBusy`.
+    """
+    with contextlib.ExitStack() as locks:
+        return _run_install(request, emit, cancel, platform, locks)
+
+
+def _run_install(
+    request: InstallRequest,
+    emit: Emit | None,
+    cancel: threading.Event | None,
+    platform: str | None,
+    locks: contextlib.ExitStack,
+) -> InstallOutcome:
     emit = ignore if emit is None else emit
     cancel = cancel or threading.Event()
     plat = platform or sys.platform
@@ -362,6 +384,7 @@ def run_install(
             default_name=envs.env_name_for(request.torch, request.variant), platform=plat,
             long_paths_enabled=envs.windows_long_paths_enabled(),
         )
+        locks.enter_context(envlock.hold(target.prefix, "install"))  # EnvironmentBusy passes as it is
         created = target.kind == "new_venv"
         if created:
             assert target.base_python is not None
@@ -390,11 +413,15 @@ def run_install(
     snapshot: snapshots.Snapshot | None = None
     previous: bytes | None = None
     lines = _PipLines(emit)
+    if cancel.is_set():  # a signal during the download's last moments, or before anything ran
+        raise Cancelled(T(M.FLOW_CANCELLED), hint=T(M.FLOW_NOTHING_CHANGED))
     try:
         if created:
             _step(emit, "venv", T(M.FLOW_CREATE_VENV, prefix=str(target.prefix)))
-            envs.create_venv(target, on_line=_log(emit), cancel=cancel)   # lean: --without-pip
+            # The snapshot first: from the first change on, "created by the wizard" is on record,
+            # however the run ends (a kill during venv creation included).
             snapshot = snapshots.take_snapshot(target.python, target.prefix, created_venv=True, index_urls=index_urls)
+            envs.create_venv(target, on_line=_log(emit), cancel=cancel)   # lean: --without-pip
             emit(Status(T(M.FLOW_UPGRADE_PIP)))
             info, warning = envs.provide_pip(target, on_line=_log(emit), cancel=cancel, env=pip_env)
             if warning:
@@ -405,6 +432,8 @@ def run_install(
             _step(emit, "snapshot", T(M.FLOW_SNAPSHOT))
             previous = snapshots.stored_snapshot_bytes(target.python)
             snapshot = snapshots.take_snapshot(target.python, target.prefix, index_urls=index_urls)
+            if snapshot.created_venv:  # a venv of an earlier run that was stopped: still ours to remove
+                emit(Status(T(M.FLOW_HALF_MADE, prefix=str(target.prefix))))
             release_own_pins(target.prefix, plat)
             emit(StepFinished("snapshot"))
 
@@ -451,6 +480,7 @@ def run_install(
     _step(emit, "pins", T(M.FLOW_PINS))
     after = interpreters.list_distributions(target.python)
     constraints, wrote_conf, messages = write_pins(target.prefix, target.python, after, plat)
+    envs.mark_complete(target.prefix)  # a venv of ours is whole now: a later install snapshots it as usual
     for message in messages:
         emit(Status(message))
     outcome = InstallOutcome(
@@ -552,7 +582,9 @@ def run_rollback(python: str | os.PathLike[str], emit: Emit | None = None) -> st
     """Undo the last install in an environment (the ``rollback`` flow); returns what was done."""
     emit = ignore if emit is None else emit
     _step(emit, "rollback", T(M.FLOW_ROLLBACK, python=str(python)))
-    done = snapshots.rollback(python, on_line=_log(emit))
+    prefix = snapshots.load_snapshot(python).prefix  # no snapshot: says so, before anything is locked
+    with envlock.hold(prefix, "rollback"):  # never while an install (or its pip) works on it
+        done = snapshots.rollback(python, on_line=_log(emit))
     emit(Undone(done))
     emit(Finished(True, done))
     return done
