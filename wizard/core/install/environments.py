@@ -220,9 +220,6 @@ def create_venv(
     # Without pip's bundled installer: ensurepip unpacks and compiles an old pip (5.25 s of an
     # install, against 0.07 s without it: issue 16), which the install then upgraded anyway.
     # A current pip goes in once, from a wheel (provide_pip).
-    # Without pip's bundled installer: ensurepip unpacks and compiles an old pip (5.25 s of an
-    # install, against 0.07 s without it: issue 16), which the install then upgraded anyway.
-    # A current pip goes in once, from a wheel (provide_pip).
     command = Command(argv=(target.base_python, "-m", "venv", "--without-pip", str(target.prefix)),
                       env={"PYTHONUTF8": "1"})
     result = run_command(command, on_line=on_line, cancel=cancel, timeout_s=600)
