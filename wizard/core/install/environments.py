@@ -301,21 +301,16 @@ def _download_pip(base_python: str, runner: Path | None, dest: Path, env: Mappin
     return _newest_pip_wheel(wheels)
 
 
-def provide_pip(
-    target: Target, on_line: LineCallback | None = None, cancel: threading.Event | None = None,
-    env: Mapping[str, str] | None = None, cache: Path | None = None,
-) -> tuple[InterpreterInfo, str | None]:
-    """Put one current pip into a venv made ``--without-pip``; returns (its info, warning or None).
+def pip_wheel_for(base_python: str, on_line: LineCallback | None = None, cancel: threading.Event | None = None,
+                  env: Mapping[str, str] | None = None, cache: Path | None = None) -> tuple[Path | None, str | None]:
+    """The pip wheel a new environment gets; returns (wheel or None, warning or None). Changes no environment.
 
-    The wheel: one fetched in the last week (the cache's ``pip-wheels``), else the newest the
-    user's pip configuration offers (``env`` as every pip call of the install), fetched with the
-    pip bundled with the base interpreter, else that bundled pip itself (an old pip: the install
-    then runs without machine-readable progress, as before). Unpacked by the wheel installer in
-    a fraction of a second; pip compiles its own bytecode as it runs.
+    One fetched in the last week (the cache's ``pip-wheels``), else the newest the user's pip
+    configuration offers (``env`` as every pip call of the install), fetched with the pip bundled
+    with the base interpreter, else that bundled pip itself (an old pip: the install then runs
+    without machine-readable progress, as before). The install asks for it while the big wheels
+    download (it only writes to the cache).
     """
-    from wizard.core.install.wheel_installer import ParallelInstaller, read_scheme
-
-    assert target.base_python is not None
     folder = (cache or paths.cache_dir()) / PIP_WHEELS_DIR
     cached = [p for p in folder.glob("pip-*.whl")
               if (v := _pip_wheel_version(p)) is not None and v >= pip_runner.PIP_MIN_RAW_PROGRESS]
@@ -323,17 +318,34 @@ def provide_pip(
     wheel = _newest_pip_wheel(fresh)
     warning = None
     if wheel is None:
-        bundled = bundled_pip_wheel(target.base_python)
+        bundled = bundled_pip_wheel(base_python)
         version = _pip_wheel_version(bundled) if bundled is not None else None
         if bundled is not None and version is not None and version >= pip_runner.PIP_MIN_RAW_PROGRESS:
             wheel = bundled
         else:
-            wheel = _download_pip(target.base_python, bundled, folder, env, on_line, cancel) \
-                or _newest_pip_wheel(cached)
+            wheel = _download_pip(base_python, bundled, folder, env, on_line, cancel) or _newest_pip_wheel(cached)
             if wheel is None and bundled is not None:
                 wheel = bundled
                 warning = (f"pip {version} could not be upgraded (continuing without a progress bar): "
                            "the pip index could not be reached")
+    return wheel, warning
+
+
+def provide_pip(
+    target: Target, on_line: LineCallback | None = None, cancel: threading.Event | None = None,
+    env: Mapping[str, str] | None = None, cache: Path | None = None,
+    chosen: tuple[Path | None, str | None] | None = None,
+) -> tuple[InterpreterInfo, str | None]:
+    """Put one current pip into a venv made ``--without-pip``; returns (its info, warning or None).
+
+    The wheel is :func:`pip_wheel_for`'s (``chosen`` when the install already asked for it),
+    unpacked by the wheel installer in a fraction of a second; pip compiles its own bytecode as
+    it runs.
+    """
+    from wizard.core.install.wheel_installer import ParallelInstaller, read_scheme
+
+    assert target.base_python is not None
+    wheel, warning = chosen or pip_wheel_for(target.base_python, on_line, cancel, env, cache)
     if wheel is None:
         raise WizardError(
             f"could not create a virtual environment with {target.base_python}: no pip to put into it",

@@ -407,6 +407,9 @@ def _run_install(
     emit(StepFinished("prepare"))
 
     # Before anything changes: a wrong source, a cut download or a cancel leaves no environment to undo.
+    # A new environment's pip is looked for (written to the cache only) while the big wheels download.
+    pip_wheel = _PipPrefetch(target.base_python, pip_environment(request, None), cancel) \
+        if created and target.base_python and not request.offline else None
     wheelhouse, requirements, source = gather_wheels(request, source, tag_python, emit, cancel)
     pip_env = pip_environment(request, wheelhouse)
     index_urls = (source.location,) if source is not None and source.kind == "index" else ()
@@ -423,7 +426,8 @@ def _run_install(
             snapshot = snapshots.take_snapshot(target.python, target.prefix, created_venv=True, index_urls=index_urls)
             envs.create_venv(target, on_line=_log(emit), cancel=cancel)   # lean: --without-pip
             emit(Status(T(M.FLOW_UPGRADE_PIP)))
-            info, warning = envs.provide_pip(target, on_line=_log(emit), cancel=cancel, env=pip_env)
+            info, warning = envs.provide_pip(target, on_line=_log(emit), cancel=cancel, env=pip_env,
+                                             chosen=pip_wheel.get(emit) if pip_wheel is not None else None)
             if warning:
                 warnings.append(warning)
                 emit(Status(warning))
@@ -496,6 +500,30 @@ def _run_install(
         emit(StepFinished("verify"))
     emit(Finished(True, T(M.FLOW_INSTALLED, prefix=str(target.prefix))))
     return outcome
+
+
+class _PipPrefetch:
+    """:func:`envs.pip_wheel_for` on a thread of its own, started before the big wheels download."""
+
+    def __init__(self, base_python: str, env: Mapping[str, str], cancel: threading.Event) -> None:
+        self.lines: list[str] = []
+        self.result: tuple[Path | None, str | None] | None = None
+        self.thread = threading.Thread(target=self._run, args=(base_python, env, cancel), daemon=True,
+                                       name="pip-prefetch")
+        self.thread.start()
+
+    def _run(self, base_python: str, env: Mapping[str, str], cancel: threading.Event) -> None:
+        try:
+            self.result = envs.pip_wheel_for(base_python, self.lines.append, cancel, env)
+        except Exception:   # provide_pip asks again on the flow's thread and reports it
+            self.result = None
+
+    def get(self, emit: Emit) -> tuple[Path | None, str | None] | None:
+        """The wheel and warning (None: ask again), its log lines passed on from the flow's thread."""
+        self.thread.join()
+        for line in self.lines:
+            emit(LogLine(line))
+        return self.result
 
 
 #: ``pip`` here makes every install use pip itself (the fast path's fallback, for comparison).

@@ -219,33 +219,39 @@ def _plan_wheel(path: Path, scheme: Scheme, requested: bool) -> _Wheel:
 
 
 def _write_member(zf: zipfile.ZipFile, member: _Member, python: Path, cancel: threading.Event) -> tuple[str, str]:
-    """Unpack one file, checking its sha256 against RECORD; returns its RECORD (hash, size)."""
+    """Unpack one file, checking its sha256 against RECORD; returns its RECORD (hash, size).
+
+    One hash over the bytes as they come out of the zip: that is the RECORD check and, unless a
+    ``#!python`` line was rewritten, also the hash of the file written.
+    """
     if cancel.is_set():
         raise Cancelled("cancelled while unpacking")
-    digest = hashlib.sha256()
+    check = hashlib.sha256()
     written = 0
-    with zf.open(member.name) as src:
-        first = src.read(BLOCK)
-        check = hashlib.sha256(first)
-        data = first
-        if member.fix_shebang and first.startswith(b"#!python"):
+    rewritten: bytes | None = None
+    with zf.open(member.name) as src, open(member.dest, "wb") as out:
+        data = src.read(BLOCK)
+        if member.fix_shebang and data.startswith(b"#!python"):
             # a script in .data/scripts: "#!python" becomes this environment's interpreter (PEP 427)
-            data = f"#!{python}\n".encode() + first.split(b"\n", 1)[1] if b"\n" in first else f"#!{python}\n".encode()
-        with open(member.dest, "wb") as out:
-            while True:
-                out.write(data)
-                digest.update(data)
-                written += len(data)
-                data = src.read(BLOCK)
-                if not data:
-                    break
-                check.update(data)
+            check.update(data)
+            rest = data.split(b"\n", 1)[1] if b"\n" in data else b""
+            rewritten = f"#!{python}\n".encode() + rest
+            out.write(rewritten)
+            written += len(rewritten)
+            data = src.read(BLOCK)
+        while data:
+            check.update(data)
+            out.write(data)
+            written += len(data)
+            data = src.read(BLOCK)
     if member.expected is not None and _b64_sha256(check.digest()) != member.expected:
         raise WizardError(T(M.PIP_INVALID_WHEEL), hint=T(M.PIP_INVALID_WHEEL_HINT),
                           details=f"{member.name}: sha256 does not match RECORD")
     if member.executable:
         os.chmod(member.dest, os.stat(member.dest).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    return _b64_sha256(digest.digest()), str(written)
+    if rewritten is not None:
+        return _b64_sha256(hashlib.sha256(member.dest.read_bytes()).digest()), str(written)
+    return member.expected or _b64_sha256(check.digest()), str(written)
 
 
 class ParallelInstaller:
