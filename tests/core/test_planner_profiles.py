@@ -49,6 +49,10 @@ EXPECTED: dict[str, tuple[str, str | None, str | None, list[str], list[bool]]] =
     "ubuntu2404-gh200-aarch64": ("ready", "2.14", "cu130", [], [True]),
     "debian12-system-python-rtx3090": ("ready", "2.14", "cu126", [], [True]),
     "win11-no-python-rtx3070": ("action_required", "2.14", "cu126", ["python_install"], [True]),
+    # Windows environment folders (tests/install/test_windows_environment.py): the build is unchanged
+    "win11-longname-longpaths-off-rtx4070": ("ready", "2.14", "cu126", [], [True]),
+    "win11-store-python-rtx4070": ("ready", "2.14", "cu126", [], [True]),
+    "win11-chinese-user-rtx4070": ("ready", "2.14", "cu126", [], [True]),
     # the GPU catalog's cases (tests/core/test_gpu_plans.py)
     "win11-core-ultra-meteor-lake": ("ready", "2.14", "xpu", [], [True]),
     "ubuntu2404-core-ultra-lunar-lake": ("ready", "2.14", "xpu", [], [True]),

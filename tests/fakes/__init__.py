@@ -436,6 +436,7 @@ def simulated_host(machine: Machine, tmp: Path, *, nvml_source: str = "nvml") ->
         "nvml": nvml, "home": tmp / "home", "cwd": str(tmp / "cwd"), "data_dir": str(tmp / "data"),
         "cache_dir": str(tmp / "cache"), "temp_dir": str(tmp),
         "disk_free_bytes": lambda _path: int(disk_free), "own_executable": sys.executable,
+        "long_paths_enabled": lambda: machine.os.long_paths_enabled if machine.os.family == "windows" else None,
     }
     if machine.os.family == "linux":
         root = tmp / "root"

@@ -34,7 +34,9 @@ def test_tampered_bundle_is_refused_before_anything_is_installed(
     assert code == 0, capsys.readouterr().err
     manifest = json.loads((out / BUNDLE_MANIFEST).read_text())
     files = {f["path"]: f["sha256"] for f in manifest["files"]}
-    assert set(files) == {f"wheels/torch-{TORCH}+cpu-py3-none-any.whl", "wheels/filelock-3.0.0-py3-none-any.whl"}
+    # numpy too: every install adds it, offline as online (the index's stand-in numpy)
+    assert set(files) == {f"wheels/torch-{TORCH}+cpu-py3-none-any.whl", "wheels/filelock-3.0.0-py3-none-any.whl",
+                          "wheels/numpy-2.2.6-py3-none-any.whl"}
     assert all(sha256_file(out / p) == h for p, h in files.items())
     target = manifest["targets"][0]
     assert target["label"] == "ubuntu2404-cpu-only" and target["plan"]["recommended"]["variant"] == "cpu"

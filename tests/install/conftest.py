@@ -68,6 +68,19 @@ class LoopbackIndex:
     slow: set[str] = field(default_factory=set)  # file names served at ~200 KiB/s
     requests: list[str] = field(default_factory=list)
     port: int = 0
+    #: Serve a stand-in numpy in every root that has none: every install adds numpy
+    #: (``flow.companion_requirements``) and PyTorch's variant indexes mirror it.
+    numpy: bool = True
+    _numpy: list[Path] = field(default_factory=list)
+
+    def numpy_wheels(self) -> list[Path]:
+        """The stand-in numpy wheels (a 1.x for torch before 2.3.1, a 2.x), built once per index."""
+        if not self._numpy:
+            import tempfile
+
+            folder = Path(tempfile.mkdtemp(prefix="numpy-wheels-"))
+            self._numpy = [build_wheel(folder, "numpy", v) for v in ("1.26.4", "2.2.6")]
+        return self._numpy
 
     def add(self, root: str, wheel: Path) -> None:
         """Publish a wheel under ``/<root>/<project>/``."""
@@ -79,6 +92,9 @@ class LoopbackIndex:
         return f"http://127.0.0.1:{self.port}/{root.strip('/')}/"
 
     def find(self, filename: str) -> Path | None:
+        for wheel in self._numpy if self.numpy else ():
+            if wheel.name == filename:
+                return wheel
         for projects in self.roots.values():
             for wheels in projects.values():
                 for wheel in wheels:
@@ -129,6 +145,8 @@ def _handler(index: LoopbackIndex) -> type[http.server.BaseHTTPRequestHandler]:
                 depth = len(root.split("/"))
                 if "/".join(parts[:depth]) == root and len(parts) == depth + 1:
                     wheels = projects.get(_normalize(parts[depth]))
+                    if wheels is None and index.numpy and _normalize(parts[depth]) == "numpy":
+                        wheels = index.numpy_wheels()
                     if wheels is None:
                         self._send(404, b"not found")
                         return

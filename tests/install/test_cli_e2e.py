@@ -12,6 +12,7 @@ import pytest
 
 from tests.install.conftest import LoopbackIndex, installed, venv_py
 from wizard.cli import main
+from wizard.core.install.flow import FIRST_PROGRAM
 
 TORCH_VERSION = "2.13.0"
 
@@ -47,10 +48,10 @@ def torch_wheels(request: pytest.FixtureRequest) -> tuple[Path, str]:
     if python is None:
         pytest.skip("python3.11 is not on PATH: the torch 2.13.0 CPU wheel used here is cp311")
     cache = Path(str(request.config.cache.mkdir("torch-2.13.0-cpu-wheels")))
-    if not list(cache.glob(f"torch-{TORCH_VERSION}*.whl")) or not list(cache.glob("pip-*.whl")):
+    if not all(list(cache.glob(p)) for p in (f"torch-{TORCH_VERSION}*.whl", "pip-*.whl", "numpy-*.whl")):
         result = subprocess.run(
             [python, "-m", "pip", "download", "--only-binary=:all:", "-d", str(cache),
-             f"torch=={TORCH_VERSION}", "pip>=24.1"],
+             f"torch=={TORCH_VERSION}", "pip>=24.1", "numpy"],   # numpy: every install adds it
             capture_output=True, text=True, timeout=900)
         if result.returncode != 0 or not list(cache.glob(f"torch-{TORCH_VERSION}*.whl")):
             pytest.skip(f"no torch {TORCH_VERSION} CPU wheel could be had: {result.stderr.strip()[-300:]}")
@@ -83,6 +84,12 @@ def test_install_verify_rollback_end_to_end(torch_wheels: tuple[Path, str], loop
     assert int(packages["pip"].split(".")[0]) >= 24  # upgraded for --progress-bar=raw
     pins = (env_dir / "torch-gpu-setup-constraints.txt").read_text()
     assert f"torch=={TORCH_VERSION}+cpu" in pins and "constraint" in (env_dir / "pip.conf").read_text()
+    # the first program the install prints (and the Finish page shows) runs there: numpy came too
+    assert "First program:" in out and "numpy" in packages
+    first = subprocess.run([str(venv_py(env_dir)), "-c", FIRST_PROGRAM], capture_output=True, text=True,
+                           timeout=300)
+    assert first.returncode == 0 and first.stdout.startswith(f"{TORCH_VERSION}+cpu cpu (1000, 1000) True"), \
+        first.stderr[-2000:]
 
     # the big wheel came through the wizard's downloader into the cache's wheelhouse; pip used that copy
     wheel_gets = [unquote(r) for r in loopback_index.requests

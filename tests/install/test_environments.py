@@ -111,7 +111,7 @@ def test_long_windows_paths_are_refused_unless_enabled() -> None:
     envs.check_path_length(long, "linux", long_paths_enabled=None)
     with pytest.raises(WizardError) as err:
         envs.check_path_length(long, "win32", long_paths_enabled=None)
-    assert "too long for Windows" in err.value.message and "LongPathsEnabled" in err.value.hint
+    assert "characters Windows allows" in err.value.message and "LongPathsEnabled" in err.value.hint
 
 
 def test_rollback_plan() -> None:

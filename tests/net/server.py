@@ -390,12 +390,23 @@ class IndexOptions:
     absolute_hrefs: bool = True
 
 
+#: The numpy every install adds (``flow.companion_requirements``); PyTorch's variant indexes mirror
+#: it (../shared/research/torch-matrix.md, "Variant indexes also mirror the third-party
+#: dependencies"), so a test index does too unless told otherwise.
+NUMPY = (make_wheel("numpy", "1.26.4"), make_wheel("numpy", "2.2.6"))   # torch < 2.3.1 gets numpy<2
+
+
 def publish(server: LoopbackServer, prefix: str, wheels: Iterable[SyntheticWheel],
-            options: IndexOptions | None = None, flat_page: str | None = None) -> None:
+            options: IndexOptions | None = None, flat_page: str | None = None, numpy: bool = True) -> None:
     """Serve ``wheels`` as a PEP 503 index at ``prefix`` (``/whl/cpu``): project pages, files,
-    ``.metadata`` files, a PEP 691 JSON twin, and optionally a find-links page at ``flat_page``."""
+    ``.metadata`` files, a PEP 691 JSON twin, and optionally a find-links page at ``flat_page``.
+
+    A stand-in numpy is added when ``wheels`` hold none (``numpy=False``: a torch-only mirror)."""
     opts = options or IndexOptions()
     prefix = prefix.rstrip("/")
+    wheels = list(wheels)
+    if numpy and not any(w.project == "numpy" for w in wheels):
+        wheels += NUMPY
     by_project: dict[str, list[SyntheticWheel]] = {}
     for w in wheels:
         by_project.setdefault(w.project, []).append(w)

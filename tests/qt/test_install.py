@@ -193,7 +193,9 @@ def test_autopilot_installs_and_verifies_on_this_machine(
     state = wizard.state
     assert pilot.exit_code == 0, "\n".join(state.install_log[-40:] + state.errors)
     assert state.verify is not None and state.verify.verdict == "cpu-only"
-    assert installed(env_dir)["torch"] == f"{TORCH_VERSION}+cpu"
+    packages = installed(env_dir)
+    assert packages["torch"] == f"{TORCH_VERSION}+cpu"
+    assert "numpy" in packages and "torchvision" not in packages   # numpy comes without torchvision too
     names = sorted(p.name for p in shots.glob("*.png"))
     assert len(names) == 8 and names[-1] == "08-finish.png"  # no Drivers page: a CPU build needs no action
     if options.lang == "en":

@@ -213,9 +213,10 @@ PROFILE_DIR = Path(__file__).resolve().parents[1] / "profiles"
 
 
 @pytest.mark.parametrize(("profile", "title", "buttons", "keep", "blocked"), [
-    ("win10-py38-rtx3080.json", "Python first", {"open_button", "check_button"},
+    # Windows: the winget command is shown, with Copy and Run (disabled for a simulated machine)
+    ("win10-py38-rtx3080.json", "Python first", {"open_button", "check_button", "copy", "run_button"},
      "works with the Python you have now", "Install is off: first install Python 3.12"),
-    ("extra/win11-no-python-rtx3070.json", "Python first", {"open_button", "check_button"},
+    ("extra/win11-no-python-rtx3070.json", "Python first", {"open_button", "check_button", "copy", "run_button"},
      "No build works with the Python you have: install Python 3.12.", "Install is off: first install Python 3.12"),
     ("extra/ubuntu2404-cpu-lowdisk.json", "Free disk space", {"open_button", "check_button"},
      "No build fits in the space you have.", "Install is off: first free disk space"),
@@ -237,6 +238,9 @@ def test_each_kind_of_action_gets_its_own_words_and_buttons(qtbot: QtBot, tmp_pa
         assert getattr(page, name).isVisibleTo(page) == (name in buttons), name
     if "check_button" in buttons:   # a simulated machine is not this computer: nothing to check again here
         assert not page.check_button.isEnabled()  # type: ignore[attr-defined]
+    if title == "Python first":
+        assert "winget install --exact --id Python.Python.3.12 --scope user" in shown
+        assert not page.run_button.isEnabled()  # type: ignore[attr-defined]
     assert keep in shown
     assert page.keep_radio.isEnabled() == ("No build" not in keep)  # type: ignore[attr-defined]
     advance(qtbot, wizard)
@@ -264,3 +268,30 @@ def test_a_source_from_the_command_line_is_not_remembered(qtbot: QtBot, tmp_path
     state.custom_index = "https://mirror.example/whl/cu126/"   # the person typed one in the window
     state.remember()
     assert store.value("custom_index") == "https://mirror.example/whl/cu126/"
+
+
+def test_the_environment_page_uses_the_plans_folder_and_checks_a_chosen_one(qtbot: QtBot, tmp_path: Path) -> None:
+    wizard = open_wizard(qtbot, tmp_path, PROFILE_DIR / "extra" / "win11-longname-longpaths-off-rtx4070.json")
+    while wizard.currentId() != PageId.ENVIRONMENT:
+        advance(qtbot, wizard)
+    page = wizard.currentPage()
+    shown = texts(page)
+    # a simulated Windows machine gets its own Windows folder, short enough, and the reason
+    assert page.paths["new"].text() == "C:\\Users\\christopher.johnson\\torch-envs\\torch-2.14.1-cu126"  # type: ignore[attr-defined]
+    assert "Why this folder: Windows limits paths to 260 characters" in shown
+    assert "reg add HKLM\\SYSTEM\\CurrentControlSet\\Control\\FileSystem" in shown
+    assert page.isComplete()
+    long = "C:\\Users\\christopher.johnson\\AppData\\Local\\torch-gpu-setup\\envs\\torch-2.14.1-cu126"
+    page.paths["new"].setText(long)  # type: ignore[attr-defined]
+    page.paths["new"].textEdited.emit(long)  # type: ignore[attr-defined]
+    assert not page.isComplete()
+    assert f"This folder will not work: this folder's path is {len(long)} characters long" in texts(page)
+
+
+def test_the_environment_page_in_chinese_says_why_in_chinese(qtbot: QtBot, tmp_path: Path) -> None:
+    wizard = open_wizard(qtbot, tmp_path, PROFILE_DIR / "extra" / "win11-chinese-user-rtx4070.json", lang="zh_CN")
+    while wizard.currentId() != PageId.ENVIRONMENT:
+        advance(qtbot, wizard)
+    page = wizard.currentPage()
+    assert page.paths["new"].text() == "C:\\torch-envs\\torch-2.14.1-cu126"  # type: ignore[attr-defined]
+    assert "plain letters" not in texts(page) and "C:\\Users\\张三" in texts(page)

@@ -20,7 +20,7 @@ from wizard.commands.stopping import cancelling
 from wizard.commands.verify import print_result
 from wizard.core.errors import WizardError
 from wizard.core.helpdesk.exit_codes import code_for_verdict
-from wizard.core.install.flow import InstallRequest, run_install
+from wizard.core.install.flow import FIRST_PROGRAM, InstallRequest, run_install
 
 
 def register(sub: Any) -> None:
@@ -103,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
                   + ")\n")
     out.write(f"Activate: {outcome.activate}\n")
     out.write(f"Undo:     torch-gpu-setup rollback --python {outcome.python}\n")
+    out.write("First program:\n" + "".join(f"  {line}\n" for line in FIRST_PROGRAM.splitlines()))
     if outcome.verify is None:
         return 0
     print_result(outcome.verify, out)

@@ -121,8 +121,21 @@ def _run_installs(iplan: InstallerPlan, fetched: list[FetchedInstaller], yes: bo
     if any(s.kind == "driver_wsl" for s in iplan.steps):
         raise WizardError("inside WSL the driver is installed on the Windows side, never here",
                           hint="see the steps above")
+    python = tuple(c for s in iplan.steps if s.kind == "python_windows" for c in s.commands)
+    if python:
+        # winget --scope user: no administrator rights, and the only step when Python is missing
+        print("This command installs Python for you (no administrator rights):", file=sys.stderr)
+        for c in python:
+            print(f"  $ {c.display()}", file=sys.stderr)
+        if not _confirm("Run it now?", yes):
+            print("Not run.", file=sys.stderr)
+            return 1
+        run_step_commands(python, on_line=lambda line: print(line, file=sys.stderr))
+        print("Python is installed: run torch-gpu-setup again (a new terminal sees it on PATH).", file=sys.stderr)
     commands = tuple(c for s in iplan.steps if s.kind == "driver_linux" for c in s.commands)
     commands += tuple(f.command for f in fetched if f.command is not None)
+    if not commands and python:
+        return 0
     if not commands:
         if any(s.kind == "driver_windows" for s in iplan.steps):
             raise WizardError("the Windows driver must be downloaded first", hint="add --fetch DIR to --run")

@@ -30,6 +30,7 @@ ACTION_KINDS = {
     "reboot": "a restart",
     "free_disk": "freeing disk space",
     "cuda_toolkit": "the CUDA toolkit",
+    "enable_long_paths": "enabling long paths",
 }
 
 # --------------------------------------------------------------------------- planner: GPUs not used
@@ -67,7 +68,7 @@ PLATFORM_NO_WHEELS_WINDOWS_ARM = ("PyTorch publishes no wheels for {os} on {arch
 # --------------------------------------------------------------------------- planner: actions
 
 ACTION_PYTHON_INSTALL = ("Install 64-bit Python {python} (python.org or your package manager); the wizard then "
-                         "creates a new environment with it. {problem}")
+                         "creates a new environment with it. Now: {problem}")
 DRIVER_WHERE_WSL = ("Update the NVIDIA driver on the Windows side (from NVIDIA or Windows Update); "
                     "never install a Linux driver inside WSL.")
 DRIVER_WHERE_WINDOWS = "Install it from NVIDIA's driver download page or the NVIDIA app."
@@ -84,6 +85,33 @@ ACTION_REBOOT_SECURE_BOOT = ("Secure Boot is on: the driver's kernel module must
 ACTION_REBOOT_DRIVER_LOADS = "Restart the computer so the NVIDIA driver loads."
 ACTION_FREE_DISK = ("{build} needs about {need} GiB (downloads and the installed environment); only {free} GiB "
                     "are free. Free some space or choose another folder for the environment.")
+
+FILE_LOCKED = "{path} is in use by another program and could not be changed"
+FILE_LOCKED_HINT = ("close any Python or program that uses this environment (a terminal, an editor, Jupyter); if an "
+                    "antivirus is scanning it, wait a moment; then try again")
+
+# --------------------------------------------------------------------------- planner: where the environment goes
+
+NO_BASE_PYTHON = "no Python interpreter was found to create the environment with"
+NO_BASE_PYTHON_HINT = ("install Python 3.12 (on Windows: winget install -e --id Python.Python.3.12), then start "
+                       "again, or pass --python PATH")
+
+ENV_WHY_DATA_DIR = "the wizard's own folder for environments: nothing else on this computer changes"
+ENV_WHY_STORE = ("Microsoft Store Python cannot write to its usual AppData folder (Windows redirects it), so "
+                 "the environment goes below your user folder")
+ENV_WHY_HOME_UNKNOWN = "the user folder is not known, so a short folder at the root of drive C: is used"
+ENV_WHY_NOT_ASCII = ("{usual} contains characters other than plain letters, which some Python tools on Windows "
+                     "mishandle, so a short folder with plain letters is used")
+ENV_WHY_TOO_LONG = ("Windows limits paths to 260 characters and long paths are off here: {usual} ({length} "
+                    "characters) leaves too little room for torch's files (at most {room}), so a shorter folder "
+                    "is used. Enabling long paths lets the usual folder work")
+ENV_PATH_TOO_LONG = ("this folder's path is {length} characters long: torch's files would reach {longest} of "
+                     "the {limit} characters Windows allows while long paths are off. Choose a folder of at "
+                     "most {room} characters (e.g. C:\\torch-envs\\cu126), or enable long paths")
+ENV_PATH_TOO_LONG_HINT = ("choose a folder of at most {room} characters, or enable long paths as administrator: "
+                          "{command}")
+ACTION_ENABLE_LONG_PATHS = ("Optional: enable Windows long paths (administrator rights) so environments may "
+                            "live in longer folders: {command}")
 
 # --------------------------------------------------------------------------- planner: why not the recommended one
 
@@ -241,6 +269,13 @@ SECURE_BOOT_SIGNING = ("Secure Boot is on: the NVIDIA kernel module must be sign
                        "The wizard cannot enroll a key itself: after the install you will be asked at the next "
                        "boot (a blue MokManager screen) to enroll it with the one-time password you chose.")
 STEP_DRIVER_MANUAL = "Install the NVIDIA driver"
+STEP_PYTHON = "Install Python {version} (64-bit)"
+PYTHON_NOTE_WINDOWS_INSTALLER = ("Or the python.org installer for this user only, silently: "
+                                 "python-{version}.x-amd64.exe /quiet InstallAllUsers=0 PrependPath=1")
+PYTHON_NOTE_INSTALL_MANAGER = "Or the Python install manager: py install {version}"
+PYTHON_NOTE_LINUX = ("Install it with your distribution's package manager (e.g. sudo apt install python{version} "
+                     "python{version}-venv), or per user with uv: uv python install {version}")
+PYTHON_NOTE_MACOS = "Install it from python.org, or with Homebrew: brew install python@{version}"
 DISTRO_UNKNOWN = ("{distro} is not one the wizard has commands for: install the NVIDIA driver with your "
                   "distribution's package manager, or NVIDIA's CUDA repository ('nvidia-open' / 'cuda-drivers'). "
                   "The NVIDIA .run installer is an expert fallback: it bypasses the package manager and breaks on "

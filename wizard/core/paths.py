@@ -10,13 +10,16 @@ import contextlib
 import os
 import secrets
 import shutil
+import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 import platformdirs
 
+T_ = TypeVar("T_")
 APP_NAME = "torch-gpu-setup"
 DATA_DIR_ENV = "TORCH_GPU_SETUP_DATA_DIR"
 CACHE_DIR_ENV = "TORCH_GPU_SETUP_CACHE_DIR"
@@ -52,9 +55,57 @@ def log_dir() -> Path:
 DEFAULT_FILE_MODE = 0o644
 
 
+# Windows refuses to replace or delete a file another process holds open: an antivirus scanning a
+# file just written, the search indexer, or a running Python holding a .pyd (WinError 5
+# ERROR_ACCESS_DENIED, 32 ERROR_SHARING_VIOLATION; Microsoft Learn, "System Error Codes (0-499)").
+# Scans end within a second or two, so a short backoff (about 4 s in all) gets through; a
+# running Python does not end by itself, and the message says so.
+LOCK_WINERRORS = (5, 32)
+LOCK_RETRY_DELAYS_S = (0.1, 0.25, 0.5, 1.0, 2.0)
+
+
+def is_lock_error(exc: OSError, platform: str | None = None) -> bool:
+    """Whether ``exc`` is Windows saying another process holds the file."""
+    return (platform or sys.platform) == "win32" and getattr(exc, "winerror", None) in LOCK_WINERRORS
+
+
+def retry_on_lock(operation: Callable[[], T_], what: str, *, platform: str | None = None,
+                  sleep: Callable[[float], None] = time.sleep) -> T_:
+    """Run ``operation``; on a Windows file lock retry with a short backoff, then fail in words.
+
+    ``what`` names the file or folder for the message. Other errors pass through at once.
+    """
+    for delay in LOCK_RETRY_DELAYS_S:
+        try:
+            return operation()
+        except OSError as exc:
+            if not is_lock_error(exc, platform):
+                raise
+            sleep(delay)
+    try:
+        return operation()
+    except OSError as exc:
+        if not is_lock_error(exc, platform):
+            raise
+        from wizard.core import messages as M
+        from wizard.core.errors import WizardError
+        from wizard.core.text import T
+
+        raise WizardError(T(M.FILE_LOCKED, path=what), hint=T(M.FILE_LOCKED_HINT), details=str(exc)) from exc
+
+
+def remove_tree(path: Path, *, platform: str | None = None, sleep: Callable[[float], None] = time.sleep) -> None:
+    """``shutil.rmtree`` that waits out a Windows file lock (see :func:`retry_on_lock`)."""
+    def remove() -> None:
+        if Path(path).exists():
+            shutil.rmtree(path)
+
+    retry_on_lock(remove, str(path), platform=platform, sleep=sleep)
+
+
 def _replace(src: Path, dest: Path) -> None:
-    """``os.replace`` (the one place a later retry for Windows file locks belongs)."""
-    os.replace(src, dest)
+    """``os.replace``, waiting out a Windows file lock."""
+    retry_on_lock(lambda: os.replace(src, dest), str(dest))
 
 
 def atomic_write(path: Path, fill: Callable[[BinaryIO], None], *, mode: int = DEFAULT_FILE_MODE) -> Path:

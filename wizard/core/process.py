@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import ntpath
 import os
+import posixpath
 import queue
 import re
 import shlex
@@ -38,6 +40,53 @@ TAIL_LINES = 400
 LEFTOVER_DRAIN_S = 2.0
 
 
+#: Variables the bundled app's own start-up points into the bundle (PyInstaller's Qt hooks, PySide6):
+#: a child Python or pip must not load the bundle's Qt plugins or modules.
+_BUNDLE_VARIABLES = ("QT_PLUGIN_PATH", "QT_QPA_PLATFORM_PLUGIN_PATH", "QML2_IMPORT_PATH", "QML_IMPORT_PATH",
+                     "PYTHONHOME", "PYTHONPATH")
+
+
+def child_environment(base: Mapping[str, str], *, frozen: bool | None = None, bundle_dir: str | None = None,
+                      platform: str | None = None) -> dict[str, str]:
+    """The environment a child gets: ``base`` without what the bundled app added for itself.
+
+    The frozen app (PyInstaller) runs with the bundle's folders on ``PATH`` (PySide6 adds its own
+    on Windows) and Qt variables that point into the bundle; a target Python, pip or
+    nvidia-smi started with them would load the bundle's DLLs and plugins instead of its own
+    (PyInstaller manual, "Common Issues and Pitfalls", launching external programs). From
+    source (not frozen) nothing changes. Linux's ``LD_LIBRARY_PATH`` is put back earlier, by the
+    runtime hook packaging/rthook_child_env.py.
+    """
+    env = dict(base)
+    if frozen is None:
+        frozen = bool(getattr(sys, "frozen", False))
+    if not frozen:
+        return env
+    plat = platform or sys.platform
+    bundle = bundle_dir or getattr(sys, "_MEIPASS", None) or os.path.dirname(sys.executable)
+    windows = plat == "win32"
+    sep = ";" if windows else ":"
+
+    def norm(path: str) -> str:
+        return ntpath.normcase(ntpath.normpath(path)) if windows else posixpath.normpath(path)
+
+    root = norm(bundle)
+    slash = "\\" if windows else "/"
+
+    def inside(path: str) -> bool:
+        p = norm(path)
+        return p == root or p.startswith(root.rstrip(slash) + slash)
+
+    for name in [k for k in env if k.upper() == "PATH"]:
+        kept = [p for p in env[name].split(sep) if p and not inside(p)]
+        env[name] = sep.join(kept)
+    for name in [k for k in env if k.upper() in _BUNDLE_VARIABLES]:
+        parts = [p for p in env[name].split(sep) if p]
+        if parts and all(inside(p) for p in parts):
+            del env[name]
+    return env
+
+
 @dataclass(frozen=True)
 class Command:
     """A child process to run: argv, environment overrides and working directory.
@@ -54,7 +103,7 @@ class Command:
 
     def full_env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
         """The complete environment for the child: ``base`` (default os.environ) plus overrides."""
-        merged = dict(os.environ if base is None else base)
+        merged = child_environment(os.environ if base is None else base)
         for name in self.unset:
             merged.pop(name, None)
         merged.update(self.env)
@@ -157,6 +206,8 @@ def _signal_tree(proc: subprocess.Popen[bytes], kill: bool) -> None:
             return
         except (ProcessLookupError, PermissionError):
             pass
+    if proc.poll() is not None:
+        return
     if sys.platform == "win32":
         # TerminateProcess either way: Windows has no SIGTERM for console children.
         with contextlib.suppress(OSError):

@@ -4,281 +4,301 @@
 <context>
     <name>ActionsPage</name>
     <message>
-        <location filename="../qt/pages/actions.py" line="241"/>
+        <location filename="../qt/pages/actions.py" line="248"/>
         <source>Driver and tools</source>
         <translation>驱动和工具</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="243"/>
-        <location filename="../qt/pages/actions.py" line="335"/>
+        <location filename="../qt/pages/actions.py" line="250"/>
+        <location filename="../qt/pages/actions.py" line="350"/>
         <source>Update the driver</source>
         <translation>更新驱动</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="246"/>
+        <location filename="../qt/pages/actions.py" line="253"/>
         <source>Keep the driver as it is</source>
         <translation>保持现有驱动</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="244"/>
+        <location filename="../qt/pages/actions.py" line="251"/>
         <source>&amp;Update the driver, then use the recommended build</source>
         <translation>更新驱动，然后使用推荐的版本(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="227"/>
-        <location filename="../qt/pages/actions.py" line="247"/>
+        <location filename="../qt/pages/actions.py" line="234"/>
+        <location filename="../qt/pages/actions.py" line="254"/>
         <source>Use the newest build that &amp;works without it</source>
         <translation>使用无需更新即可运行的最新版本(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="179"/>
+        <location filename="../qt/pages/actions.py" line="186"/>
         <source>&amp;Copy command</source>
         <translation>复制命令(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="294"/>
+        <location filename="../qt/pages/actions.py" line="302"/>
         <source>&amp;Run it now…</source>
         <translation>立即运行(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="294"/>
+        <location filename="../qt/pages/actions.py" line="302"/>
         <source>&amp;Open the download page</source>
         <translation>打开下载页面(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="181"/>
+        <location filename="../qt/pages/actions.py" line="188"/>
         <source>Show how to get the CUDA &amp;toolkit (only to compile CUDA extensions)</source>
         <translation>显示如何获取 CUDA 工具包（仅编译 CUDA 扩展时需要）(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="182"/>
+        <location filename="../qt/pages/actions.py" line="189"/>
         <source>PyTorch brings its own CUDA libraries; the toolkit is only needed to compile extensions. Download it from {0}.</source>
         <translation>PyTorch 自带所需的 CUDA 库；只有编译扩展时才需要工具包。下载地址：{0}。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="250"/>
+        <location filename="../qt/pages/actions.py" line="257"/>
         <source>After a driver update: restart the computer, then start this wizard again. It remembers your choices and checks the driver again.</source>
         <translation>更新驱动后：请重启电脑，然后再次打开本向导。向导会记住您的选择，并重新检查驱动。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="296"/>
-        <location filename="../qt/pages/actions.py" line="301"/>
+        <location filename="../qt/pages/actions.py" line="304"/>
+        <location filename="../qt/pages/actions.py" line="309"/>
         <source>Not available for a simulated machine.</source>
         <translation>模拟的机器无法使用此功能。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="248"/>
+        <location filename="../qt/pages/actions.py" line="255"/>
         <source>{0} works with the driver you have now.</source>
         <translation>{0} 可以在您现有的驱动上运行。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="180"/>
+        <location filename="../qt/pages/actions.py" line="187"/>
         <source>Check &amp;again</source>
         <translation>重新检查(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="190"/>
+        <location filename="../qt/pages/actions.py" line="197"/>
         <source>Python first</source>
         <translation>先安装 Python</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="191"/>
+        <location filename="../qt/pages/actions.py" line="198"/>
         <source>The recommended build needs another Python. Choose one of the two ways.</source>
         <translation>推荐的版本需要另一个 Python。请从下面两种方式中选择一种。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="192"/>
+        <location filename="../qt/pages/actions.py" line="199"/>
         <source>Install Python {0}</source>
         <translation>安装 Python {0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="193"/>
+        <location filename="../qt/pages/actions.py" line="200"/>
         <source>&amp;Install Python {0}, then use the recommended build</source>
         <translation>安装 Python {0}，然后使用推荐的版本(&amp;I)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="194"/>
+        <location filename="../qt/pages/actions.py" line="201"/>
         <source>Download Python {0} (64-bit) from python.org and install it; on Windows tick &quot;Add python.exe to PATH&quot;. Then press Check again.</source>
         <translation>从 python.org 下载并安装 Python {0}（64 位）；在 Windows 上请勾选“Add python.exe to PATH”。然后点击“重新检查”。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="196"/>
+        <location filename="../qt/pages/actions.py" line="203"/>
         <source>Keep the Python you have</source>
         <translation>保留现有的 Python</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="197"/>
+        <location filename="../qt/pages/actions.py" line="204"/>
         <source>Use the newest build that &amp;works with it</source>
         <translation>使用能在它上面运行的最新版本(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="198"/>
+        <location filename="../qt/pages/actions.py" line="205"/>
         <source>{0} works with the Python you have now.</source>
         <translation>{0} 可以在您现有的 Python 上运行。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="199"/>
+        <location filename="../qt/pages/actions.py" line="206"/>
         <source>No build works with the Python you have: install Python {0}.</source>
         <translation>没有版本能在您现有的 Python 上运行：请安装 Python {0}。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="200"/>
+        <location filename="../qt/pages/actions.py" line="207"/>
         <source>After installing Python: press Check again, or start this wizard again.</source>
         <translation>安装 Python 后：点击“重新检查”，或重新打开本向导。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="201"/>
+        <location filename="../qt/pages/actions.py" line="208"/>
         <source>Open the Python &amp;download page</source>
         <translation>打开 Python 下载页面(&amp;D)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="205"/>
-        <location filename="../qt/pages/actions.py" line="207"/>
+        <location filename="../qt/pages/actions.py" line="212"/>
+        <location filename="../qt/pages/actions.py" line="214"/>
         <source>Free disk space</source>
         <translation>释放磁盘空间</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="206"/>
+        <location filename="../qt/pages/actions.py" line="213"/>
         <source>The recommended build needs more free disk space. Choose one of the two ways.</source>
         <translation>推荐的版本需要更多可用磁盘空间。请从下面两种方式中选择一种。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="208"/>
+        <location filename="../qt/pages/actions.py" line="215"/>
         <source>&amp;Free space, then use the recommended build</source>
         <translation>释放空间，然后使用推荐的版本(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="209"/>
+        <location filename="../qt/pages/actions.py" line="216"/>
         <source>PyTorch goes into {0}. Delete what you no longer need on that disk (or choose a folder on a bigger disk on the Environment page), then press Check again.</source>
         <translation>PyTorch 将安装到 {0}。请删除该磁盘上不再需要的内容（或在“环境”页上选择更大磁盘上的文件夹），然后点击“重新检查”。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="212"/>
+        <location filename="../qt/pages/actions.py" line="219"/>
         <source>Keep the disk as it is</source>
         <translation>保持磁盘现状</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="213"/>
+        <location filename="../qt/pages/actions.py" line="220"/>
         <source>Use the newest build that &amp;fits</source>
         <translation>使用放得下的最新版本(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="214"/>
+        <location filename="../qt/pages/actions.py" line="221"/>
         <source>{0} fits in the space you have now.</source>
         <translation>{0} 可以放进您现有的空间。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="215"/>
+        <location filename="../qt/pages/actions.py" line="222"/>
         <source>No build fits in the space you have.</source>
         <translation>没有版本能放进您现有的空间。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="216"/>
+        <location filename="../qt/pages/actions.py" line="223"/>
         <source>After freeing space: press Check again.</source>
         <translation>释放空间后：点击“重新检查”。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="217"/>
+        <location filename="../qt/pages/actions.py" line="224"/>
         <source>Open the &amp;folder</source>
         <translation>打开文件夹(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="221"/>
+        <location filename="../qt/pages/actions.py" line="228"/>
         <source>Restart first</source>
         <translation>先重启电脑</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="222"/>
+        <location filename="../qt/pages/actions.py" line="229"/>
         <source>The new driver is installed but not running yet. Choose one of the two ways.</source>
         <translation>新驱动已安装，但尚未运行。请从下面两种方式中选择一种。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="223"/>
+        <location filename="../qt/pages/actions.py" line="230"/>
         <source>Restart the computer</source>
         <translation>重启电脑</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="224"/>
+        <location filename="../qt/pages/actions.py" line="231"/>
         <source>&amp;Restart, then use the recommended build</source>
         <translation>重启，然后使用推荐的版本(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="225"/>
+        <location filename="../qt/pages/actions.py" line="232"/>
         <source>Save your work, restart the computer, then start this wizard again.</source>
         <translation>请保存工作，重启电脑，然后再次打开本向导。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="226"/>
+        <location filename="../qt/pages/actions.py" line="233"/>
         <source>Do not restart now</source>
         <translation>现在不重启</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="228"/>
+        <location filename="../qt/pages/actions.py" line="235"/>
         <source>{0} works without the restart.</source>
         <translation>{0} 无需重启即可运行。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="229"/>
+        <location filename="../qt/pages/actions.py" line="236"/>
         <source>No build works before the restart.</source>
         <translation>重启之前没有可用的版本。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="230"/>
+        <location filename="../qt/pages/actions.py" line="237"/>
         <source>It remembers your choices and checks the driver again.</source>
         <translation>向导会记住您的选择，并重新检查驱动。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="235"/>
+        <location filename="../qt/pages/actions.py" line="242"/>
         <source>Nothing more is needed</source>
         <translation>无需其他操作</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="236"/>
+        <location filename="../qt/pages/actions.py" line="243"/>
         <source>The recommended build runs on this computer as it is now.</source>
         <translation>推荐的版本可以直接在这台电脑上运行。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="237"/>
+        <location filename="../qt/pages/actions.py" line="244"/>
         <source>Done</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="237"/>
+        <location filename="../qt/pages/actions.py" line="244"/>
         <source>&amp;Use the recommended build</source>
         <translation>使用推荐的版本(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="242"/>
+        <location filename="../qt/pages/actions.py" line="249"/>
         <source>The recommended build needs a newer NVIDIA driver. Choose one of the two ways.</source>
         <translation>推荐的版本需要更新的 NVIDIA 驱动。请从下面两种方式中选择一种。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="249"/>
+        <location filename="../qt/pages/actions.py" line="256"/>
         <source>No build works without the update.</source>
         <translation>不更新驱动就没有可用的版本。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="336"/>
+        <location filename="../qt/pages/actions.py" line="348"/>
+        <source>Install Python</source>
+        <translation>安装 Python</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="348"/>
+        <source>Run this command?</source>
+        <translation>要运行这条命令吗？</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="351"/>
         <source>Run these commands with administrator rights?</source>
         <translation>以管理员权限运行这些命令吗？</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="340"/>
+        <location filename="../qt/pages/actions.py" line="355"/>
         <source>The command cannot be run from here.</source>
         <translation>无法在这里运行此命令。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="341"/>
+        <location filename="../qt/pages/actions.py" line="356"/>
         <source>Run it in a terminal: {0}</source>
         <translation>请在终端中运行：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="364"/>
+        <location filename="../qt/pages/actions.py" line="380"/>
+        <source>Python is installed. Checking the computer again…</source>
+        <translation>Python 已安装。正在重新检查这台电脑…</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="383"/>
         <source>Done. Restart the computer so the new driver loads.</source>
         <translation>完成。请重启电脑以加载新驱动。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="369"/>
+        <location filename="../qt/pages/actions.py" line="389"/>
+        <source>The Python install failed: {0}</source>
+        <translation>Python 安装失败：{0}</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="391"/>
         <source>The driver command failed: {0}</source>
         <translation>驱动命令执行失败：{0}</translation>
     </message>
@@ -467,114 +487,197 @@
     </message>
 </context>
 <context>
+    <name>DoctorPage</name>
+    <message>
+        <location filename="../qt/pages/doctor.py" line="120"/>
+        <source>Choose the environment&apos;s folder</source>
+        <translation>选择环境所在的文件夹</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/doctor.py" line="125"/>
+        <source>Choose the Python interpreter</source>
+        <translation>选择 Python 解释器</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/doctor.py" line="148"/>
+        <source>Checking {0}…</source>
+        <translation>正在检查 {0}…</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/doctor.py" line="173"/>
+        <source>no torch</source>
+        <translation>未安装 torch</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/doctor.py" line="182"/>
+        <source>Checked {0}.</source>
+        <translation>已检查 {0}。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/doctor.py" line="208"/>
+        <source>Recommended next step:</source>
+        <translation>建议的下一步：</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/doctor.py" line="210"/>
+        <source>Next shows the installation into this same environment; a snapshot is taken first, so it can be rolled back.</source>
+        <translation>“下一步”将展示向同一环境的安装；安装前会先拍快照，因此可以回滚。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/doctor.py" line="215"/>
+        <source>Check an existing environment</source>
+        <translation>检查现有环境</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/doctor.py" line="216"/>
+        <source>The wizard looks at the PyTorch installed in an environment and says what is wrong and how to fix it.</source>
+        <translation>向导会检查环境中已安装的 PyTorch，说明问题所在以及修复方法。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/doctor.py" line="218"/>
+        <source>Pick a Python found on this computer, or choose an environment folder or an interpreter, then press Check.</source>
+        <translation>从本机找到的 Python 中选择一个，或选择环境文件夹或解释器，然后点击“检查”。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/doctor.py" line="220"/>
+        <source>Environment folder or Python interpreter</source>
+        <translation>环境文件夹或 Python 解释器</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/doctor.py" line="221"/>
+        <source>&amp;Folder…</source>
+        <translation>文件夹(&amp;F)…</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/doctor.py" line="222"/>
+        <source>&amp;Interpreter…</source>
+        <translation>解释器(&amp;I)…</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/doctor.py" line="223"/>
+        <source>&amp;Check</source>
+        <translation>检查(&amp;C)</translation>
+    </message>
+</context>
+<context>
     <name>EnvironmentPage</name>
     <message>
-        <location filename="../qt/pages/environment.py" line="102"/>
+        <location filename="../qt/pages/environment.py" line="103"/>
         <source>Python {0} (simulated machine)</source>
         <translation>Python {0}（模拟的机器）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="144"/>
+        <location filename="../qt/pages/environment.py" line="145"/>
         <source>Where should PyTorch go?</source>
         <translation>PyTorch 安装到哪里？</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="145"/>
+        <location filename="../qt/pages/environment.py" line="146"/>
         <source>A new, separate environment is safest: nothing else on this computer changes.</source>
         <translation>新建一个独立的环境最安全：电脑上的其他内容都不会改变。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="146"/>
+        <location filename="../qt/pages/environment.py" line="147"/>
         <source>Create a &amp;new environment (recommended)</source>
         <translation>新建环境（推荐）(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="147"/>
+        <location filename="../qt/pages/environment.py" line="148"/>
         <source>Use an &amp;existing virtual or conda environment</source>
         <translation>使用现有的虚拟环境或 conda 环境(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="148"/>
+        <location filename="../qt/pages/environment.py" line="149"/>
         <source>Use a Python &amp;interpreter directly</source>
         <translation>直接使用某个 Python 解释器(&amp;I)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="150"/>
+        <location filename="../qt/pages/environment.py" line="151"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="151"/>
+        <location filename="../qt/pages/environment.py" line="152"/>
         <source>Folder for the new environment</source>
         <translation>新环境所在的文件夹</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="152"/>
+        <location filename="../qt/pages/environment.py" line="153"/>
         <source>Folder of the environment</source>
         <translation>环境所在的文件夹</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="153"/>
+        <location filename="../qt/pages/environment.py" line="154"/>
         <source>Path of python or python.exe</source>
         <translation>python 或 python.exe 的路径</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="154"/>
+        <location filename="../qt/pages/environment.py" line="155"/>
         <source>&amp;Python used to create it:</source>
         <translation>用于创建环境的 Python(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="155"/>
+        <location filename="../qt/pages/environment.py" line="156"/>
         <source>&amp;Replace them (a snapshot is taken first; you can roll back)</source>
         <translation>替换它们（会先保存快照，可以回滚）(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="190"/>
+        <location filename="../qt/pages/environment.py" line="191"/>
         <source>Choose a Python interpreter</source>
         <translation>选择 Python 解释器</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="192"/>
+        <location filename="../qt/pages/environment.py" line="193"/>
         <source>Choose a folder</source>
         <translation>选择文件夹</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="238"/>
+        <location filename="../qt/pages/environment.py" line="239"/>
         <source>This environment could not be read: {0}</source>
         <translation>无法读取此环境：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="252"/>
+        <location filename="../qt/pages/environment.py" line="256"/>
+        <source>This folder will not work: {0}</source>
+        <translation>这个文件夹不可用：{0}</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/environment.py" line="258"/>
         <source>No Python on this computer can run PyTorch; the next pages say which one to install.</source>
         <translation>这台电脑上没有能运行 PyTorch 的 Python；后面的页面会说明应安装哪个版本。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="255"/>
+        <location filename="../qt/pages/environment.py" line="261"/>
         <source>PyTorch publishes no wheels for this Python: choose another one.</source>
         <translation>PyTorch 没有为这个 Python 发布 wheel：请选择另一个。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="257"/>
+        <location filename="../qt/pages/environment.py" line="263"/>
         <source>A new environment is created at the path above; if the install fails or is cancelled, it is removed again.</source>
         <translation>将在上面的路径新建环境；如果安装失败或被取消，它会被删除。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="260"/>
+        <location filename="../qt/pages/environment.py" line="266"/>
+        <source>Why this folder: {0}.</source>
+        <translation>为什么是这个文件夹：{0}。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/environment.py" line="271"/>
         <source>Reading the environment…</source>
         <translation>正在读取环境…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="262"/>
+        <location filename="../qt/pages/environment.py" line="273"/>
         <source>This environment already has: {0}. They will be replaced by {1}.</source>
         <translation>此环境中已有：{0}。它们将被替换为 {1}。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="265"/>
+        <location filename="../qt/pages/environment.py" line="276"/>
         <source>This environment already has torch {0}; it is kept.</source>
         <translation>此环境中已有 torch {0}，将予以保留。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="268"/>
+        <location filename="../qt/pages/environment.py" line="279"/>
         <source>No torch in this environment yet; other packages are left as they are.</source>
         <translation>此环境中还没有 torch；其他软件包保持不变。</translation>
     </message>
@@ -628,107 +731,107 @@
 <context>
     <name>FinishPage</name>
     <message>
-        <location filename="../qt/pages/finish.py" line="69"/>
+        <location filename="../qt/pages/finish.py" line="63"/>
         <source>Finished</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="70"/>
+        <location filename="../qt/pages/finish.py" line="64"/>
         <source>What happened, and how to start.</source>
         <translation>结果如何，以及如何开始使用。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="71"/>
+        <location filename="../qt/pages/finish.py" line="65"/>
         <source>&amp;Save diagnostics report…</source>
         <translation>保存诊断报告(&amp;S)…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="72"/>
+        <location filename="../qt/pages/finish.py" line="66"/>
         <source>&amp;Copy for helpdesk</source>
         <translation>复制给技术支持(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="73"/>
+        <location filename="../qt/pages/finish.py" line="67"/>
         <source>&amp;Roll back…</source>
         <translation>回滚(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="79"/>
+        <location filename="../qt/pages/finish.py" line="73"/>
         <source>This was a simulation of “{0}”: nothing was installed.</source>
         <translation>这是对“{0}”的模拟：没有安装任何内容。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="83"/>
+        <location filename="../qt/pages/finish.py" line="77"/>
         <source>The installation was rolled back.</source>
         <translation>安装已撤销。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="85"/>
+        <location filename="../qt/pages/finish.py" line="79"/>
         <source>PyTorch was not installed.</source>
         <translation>PyTorch 没有安装。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="87"/>
+        <location filename="../qt/pages/finish.py" line="81"/>
         <source>PyTorch is installed, but the demo did not finish.</source>
         <translation>PyTorch 已安装，但演示没有运行完。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="89"/>
+        <location filename="../qt/pages/finish.py" line="83"/>
         <source>PyTorch works on your GPU.</source>
         <translation>PyTorch 已经可以在您的 GPU 上运行。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="90"/>
+        <location filename="../qt/pages/finish.py" line="84"/>
         <source>PyTorch works, on the processor (CPU) only.</source>
         <translation>PyTorch 可以运行，但只使用处理器（CPU）。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="91"/>
+        <location filename="../qt/pages/finish.py" line="85"/>
         <source>PyTorch is installed, but the demo found a problem (see the Verify page).</source>
         <translation>PyTorch 已安装，但演示发现了问题（请查看验证页面）。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="100"/>
+        <location filename="../qt/pages/finish.py" line="94"/>
         <source>&lt;b&gt;To use it&lt;/b&gt;, open a terminal and activate the environment:&lt;br&gt;&lt;code&gt;{0}&lt;/code&gt;&lt;br&gt;then run this first program:</source>
         <translation>&lt;b&gt;使用方法&lt;/b&gt;：打开终端并激活环境：&lt;br&gt;&lt;code&gt;{0}&lt;/code&gt;&lt;br&gt;然后运行这个入门程序：</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="104"/>
+        <location filename="../qt/pages/finish.py" line="98"/>
         <source>A first program to run once PyTorch is installed:</source>
         <translation>PyTorch 安装好之后可以运行的入门程序：</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="128"/>
+        <location filename="../qt/pages/finish.py" line="122"/>
         <source>Save diagnostics report</source>
         <translation>保存诊断报告</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="137"/>
+        <location filename="../qt/pages/finish.py" line="131"/>
         <source>Saved {0} and {1}.</source>
         <translation>已保存 {0} 和 {1}。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="145"/>
+        <location filename="../qt/pages/finish.py" line="139"/>
         <source>Copied. Paste it into your message to the helpdesk.</source>
         <translation>已复制。请把它粘贴到发给技术支持的消息中。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="149"/>
+        <location filename="../qt/pages/finish.py" line="143"/>
         <source>Roll back</source>
         <translation>回滚</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="150"/>
+        <location filename="../qt/pages/finish.py" line="144"/>
         <source>Undo this installation?</source>
         <translation>要撤销这次安装吗？</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="151"/>
+        <location filename="../qt/pages/finish.py" line="145"/>
         <source>A new environment is deleted; an existing one returns to its snapshot.</source>
         <translation>新建的环境会被删除；已有的环境会恢复到快照时的状态。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/finish.py" line="165"/>
+        <location filename="../qt/pages/finish.py" line="159"/>
         <source>Rolling back…</source>
         <translation>正在撤销…</translation>
     </message>
@@ -744,169 +847,169 @@
 <context>
     <name>InstallPage</name>
     <message>
-        <location filename="../qt/pages/install.py" line="126"/>
+        <location filename="../qt/pages/install.py" line="125"/>
         <source>Installing</source>
         <extracomment>The install flow&apos;s steps this page shows (wizard.core.events.INSTALL_STEPS; verify has its own page).</extracomment>
         <translation>正在安装</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="127"/>
+        <location filename="../qt/pages/install.py" line="126"/>
         <source>Downloading and installing PyTorch. You can cancel; everything is then undone.</source>
         <translation>正在下载并安装 PyTorch。您可以随时取消，所有改动都会被撤销。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="128"/>
+        <location filename="../qt/pages/install.py" line="127"/>
         <source>File</source>
         <translation>文件</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="128"/>
+        <location filename="../qt/pages/install.py" line="127"/>
         <source>Size</source>
         <translation>大小</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="128"/>
+        <location filename="../qt/pages/install.py" line="127"/>
         <source>Progress</source>
         <translation>进度</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="129"/>
+        <location filename="../qt/pages/install.py" line="128"/>
         <source>Speed / time left</source>
         <translation>速度 / 剩余时间</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="130"/>
+        <location filename="../qt/pages/install.py" line="129"/>
         <source>Show &amp;log</source>
         <translation>显示日志(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="131"/>
+        <location filename="../qt/pages/install.py" line="130"/>
         <source>Try &amp;again</source>
         <translation>重试(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="140"/>
+        <location filename="../qt/pages/install.py" line="139"/>
         <source>Check the environment</source>
         <translation>检查环境</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="141"/>
+        <location filename="../qt/pages/install.py" line="140"/>
         <source>Create the environment</source>
         <translation>创建环境</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="140"/>
+        <location filename="../qt/pages/install.py" line="139"/>
         <source>Download</source>
         <translation>下载</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="132"/>
+        <location filename="../qt/pages/install.py" line="131"/>
         <source>&lt; &amp;Change the choices</source>
         <translation>&lt; 修改选择(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="133"/>
+        <location filename="../qt/pages/install.py" line="132"/>
         <source>Find the &amp;fastest mirror</source>
         <translation>查找最快的镜像(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="135"/>
-        <location filename="../qt/pages/install.py" line="314"/>
+        <location filename="../qt/pages/install.py" line="134"/>
+        <location filename="../qt/pages/install.py" line="310"/>
         <source>&amp;Use {0} and try again</source>
         <translation>使用{0}并重试(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="136"/>
+        <location filename="../qt/pages/install.py" line="135"/>
         <source>pip is downloading: %p%</source>
         <translation>pip 正在下载：%p%</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="141"/>
+        <location filename="../qt/pages/install.py" line="140"/>
         <source>Snapshot</source>
         <translation>快照</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="142"/>
+        <location filename="../qt/pages/install.py" line="141"/>
         <source>Install with pip</source>
         <translation>用 pip 安装</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="142"/>
+        <location filename="../qt/pages/install.py" line="141"/>
         <source>Pin the build</source>
         <translation>锁定版本</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="217"/>
+        <location filename="../qt/pages/install.py" line="216"/>
         <source>done</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="238"/>
+        <location filename="../qt/pages/install.py" line="237"/>
         <source>PyTorch is installed. Next: prove that it works.</source>
         <translation>PyTorch 已安装。下一步：验证它能正常工作。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="246"/>
+        <location filename="../qt/pages/install.py" line="245"/>
         <source>The installation did not finish.</source>
         <translation>安装没有完成。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="251"/>
+        <location filename="../qt/pages/install.py" line="250"/>
         <source>The download server could not be reached from here. A mirror closer to you may work (in mainland China: usually faster).</source>
         <translation>无法从这里连接下载服务器。离您更近的镜像可能可用（在中国大陆通常更快）。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="260"/>
+        <location filename="../qt/pages/install.py" line="259"/>
         <source>Cancelled. {0}</source>
         <translation>已取消。{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="276"/>
+        <location filename="../qt/pages/install.py" line="275"/>
         <source>PyTorch&apos;s own server</source>
         <translation>PyTorch 官方服务器</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="276"/>
+        <location filename="../qt/pages/install.py" line="275"/>
         <source>the Alibaba Cloud mirror</source>
         <translation>阿里云镜像</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="277"/>
+        <location filename="../qt/pages/install.py" line="276"/>
         <source>the Shanghai Jiao Tong University mirror</source>
         <translation>上海交通大学镜像</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="278"/>
+        <location filename="../qt/pages/install.py" line="277"/>
         <source>the Nanjing University mirror</source>
         <translation>南京大学镜像</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="287"/>
+        <location filename="../qt/pages/install.py" line="286"/>
         <source>Asking each mirror…</source>
         <translation>正在逐个询问镜像…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="307"/>
+        <location filename="../qt/pages/install.py" line="303"/>
         <source>{0}: answered in {1:.2f} s</source>
         <translation>{0}：{1:.2f} 秒内响应</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="308"/>
+        <location filename="../qt/pages/install.py" line="304"/>
         <source>{0}: no answer</source>
         <translation>{0}：无响应</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="311"/>
+        <location filename="../qt/pages/install.py" line="307"/>
         <source>No mirror answered.</source>
         <translation>没有镜像响应。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="325"/>
+        <location filename="../qt/pages/install.py" line="321"/>
         <source>Simulated machine: nothing is installed. These commands would run:</source>
         <translation>模拟的机器：不会安装任何内容。实际会运行以下命令：</translation>
     </message>
     <message>
-        <location filename="../qt/pages/install.py" line="338"/>
+        <location filename="../qt/pages/install.py" line="334"/>
         <source>simulated</source>
         <translation>模拟</translation>
     </message>
@@ -914,48 +1017,48 @@
 <context>
     <name>SetupWizard</name>
     <message>
-        <location filename="../qt/wizard.py" line="96"/>
+        <location filename="../qt/wizard.py" line="104"/>
         <source>PyTorch GPU setup</source>
         <translation>PyTorch GPU 安装向导</translation>
     </message>
     <message>
-        <location filename="../qt/wizard.py" line="97"/>
+        <location filename="../qt/wizard.py" line="105"/>
         <source>&amp;Next &gt;</source>
         <translation>下一步(&amp;N) &gt;</translation>
     </message>
     <message>
-        <location filename="../qt/wizard.py" line="98"/>
+        <location filename="../qt/wizard.py" line="106"/>
         <source>&lt; &amp;Back</source>
         <translation>&lt; 上一步(&amp;B)</translation>
     </message>
     <message>
-        <location filename="../qt/wizard.py" line="99"/>
-        <location filename="../qt/wizard.py" line="139"/>
+        <location filename="../qt/wizard.py" line="107"/>
+        <location filename="../qt/wizard.py" line="147"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../qt/wizard.py" line="100"/>
+        <location filename="../qt/wizard.py" line="108"/>
         <source>&amp;Finish</source>
         <translation>完成(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../qt/wizard.py" line="133"/>
+        <location filename="../qt/wizard.py" line="141"/>
         <source>Stop the installation?</source>
         <translation>要停止安装吗？</translation>
     </message>
     <message>
-        <location filename="../qt/wizard.py" line="134"/>
+        <location filename="../qt/wizard.py" line="142"/>
         <source>Everything done so far is undone: a new environment is deleted, an existing one is put back as it was.</source>
         <translation>到目前为止的所有改动都会被撤销：新建的环境会被删除，已有的环境会恢复原样。</translation>
     </message>
     <message>
-        <location filename="../qt/wizard.py" line="137"/>
+        <location filename="../qt/wizard.py" line="145"/>
         <source>Stop the demo?</source>
         <translation>要停止演示吗？</translation>
     </message>
     <message>
-        <location filename="../qt/wizard.py" line="138"/>
+        <location filename="../qt/wizard.py" line="146"/>
         <source>PyTorch stays installed.</source>
         <translation>PyTorch 会保持已安装状态。</translation>
     </message>
@@ -1300,102 +1403,102 @@
 <context>
     <name>VerifyPage</name>
     <message>
-        <location filename="../qt/pages/verify.py" line="93"/>
+        <location filename="../qt/pages/verify.py" line="94"/>
         <source>PyTorch imports</source>
         <translation>PyTorch 能够导入</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="93"/>
+        <location filename="../qt/pages/verify.py" line="94"/>
         <source>The GPU is visible</source>
         <translation>GPU 可见</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="94"/>
+        <location filename="../qt/pages/verify.py" line="95"/>
         <source>The build supports this GPU</source>
         <translation>此版本支持这块 GPU</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="94"/>
+        <location filename="../qt/pages/verify.py" line="95"/>
         <source>Computations are correct</source>
         <translation>计算结果正确</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="95"/>
+        <location filename="../qt/pages/verify.py" line="96"/>
         <source>Half and bfloat16 precision</source>
         <translation>半精度和 bfloat16 精度</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="95"/>
+        <location filename="../qt/pages/verify.py" line="96"/>
         <source>A first model learns</source>
         <translation>第一个模型能够学习</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="96"/>
+        <location filename="../qt/pages/verify.py" line="97"/>
         <source>A small network trains</source>
         <translation>小型网络能够训练</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="96"/>
+        <location filename="../qt/pages/verify.py" line="97"/>
         <source>Speed against the datasheet</source>
         <translation>速度与规格参数对比</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="97"/>
+        <location filename="../qt/pages/verify.py" line="98"/>
         <source>Several GPUs work together</source>
         <translation>多块 GPU 协同工作</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="97"/>
+        <location filename="../qt/pages/verify.py" line="98"/>
         <source>GPU memory</source>
         <translation>GPU 显存</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="102"/>
+        <location filename="../qt/pages/verify.py" line="103"/>
         <source>Proving that it works</source>
         <translation>验证能否正常工作</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="105"/>
+        <location filename="../qt/pages/verify.py" line="106"/>
         <source>A short demo runs in the new environment: it trains a small network on the processor (this build uses no GPU).</source>
         <translation>在新环境中运行一个简短的演示：在处理器上训练一个小型网络（此版本不使用 GPU）。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="108"/>
+        <location filename="../qt/pages/verify.py" line="109"/>
         <source>A short demo runs in the new environment: it trains a small network on the GPU.</source>
         <translation>将在新环境中运行一个简短的演示：在 GPU 上训练一个小型网络。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="109"/>
+        <location filename="../qt/pages/verify.py" line="110"/>
         <source>training loss, falling as the network learns</source>
         <translation>训练损失，随网络学习而下降</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="110"/>
+        <location filename="../qt/pages/verify.py" line="111"/>
         <source>training step</source>
         <translation>训练步数</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="111"/>
+        <location filename="../qt/pages/verify.py" line="112"/>
         <source>loss</source>
         <translation>损失</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="138"/>
+        <location filename="../qt/pages/verify.py" line="140"/>
         <source>Simulated machine: nothing was installed, so nothing is verified.</source>
         <translation>模拟的机器：没有安装任何内容，因此不做验证。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="213"/>
+        <location filename="../qt/pages/verify.py" line="215"/>
         <source>The demo was stopped.</source>
         <translation>演示已停止。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="214"/>
+        <location filename="../qt/pages/verify.py" line="216"/>
         <source>PyTorch stays installed; run torch-gpu-setup verify later.</source>
         <translation>PyTorch 仍保持安装；稍后可运行 torch-gpu-setup verify。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/verify.py" line="224"/>
+        <location filename="../qt/pages/verify.py" line="226"/>
         <source>Ran on the processor: no GPU speed to measure.</source>
         <translation>在处理器上运行：没有 GPU 速度可测。</translation>
     </message>
@@ -1403,24 +1506,34 @@
 <context>
     <name>WelcomePage</name>
     <message>
-        <location filename="../qt/pages/welcome.py" line="44"/>
+        <location filename="../qt/pages/welcome.py" line="55"/>
         <source>Set up PyTorch for your graphics card</source>
         <translation>为您的显卡安装 PyTorch</translation>
     </message>
     <message>
-        <location filename="../qt/pages/welcome.py" line="45"/>
+        <location filename="../qt/pages/welcome.py" line="56"/>
         <source>This wizard finds the PyTorch build that fits this computer, installs it and proves that it works.</source>
         <translation>本向导会找到适合这台电脑的 PyTorch 版本，完成安装，并验证它能正常工作。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/welcome.py" line="48"/>
+        <location filename="../qt/pages/welcome.py" line="59"/>
         <source>&lt;p&gt;&lt;b&gt;What will happen&lt;/b&gt;&lt;/p&gt;&lt;ol&gt;&lt;li&gt;The wizard looks at your graphics cards, driver and Python.&lt;/li&gt;&lt;li&gt;It recommends a PyTorch build and explains why.&lt;/li&gt;&lt;li&gt;It downloads PyTorch into a new, separate Python environment.&lt;/li&gt;&lt;li&gt;It runs a short training demo to prove that the GPU is used.&lt;/li&gt;&lt;/ol&gt;&lt;p&gt;&lt;b&gt;How long:&lt;/b&gt; about 5 to 30 minutes, mostly the download (0.2 to 4 GB).&lt;/p&gt;&lt;p&gt;&lt;b&gt;What it touches:&lt;/b&gt; only the environment folder you choose and a download cache. &lt;b&gt;What it does not touch:&lt;/b&gt; your system Python, your other environments, and your driver (unless you ask for a driver update and confirm it).&lt;/p&gt;&lt;p&gt;You can cancel at any time; a cancelled installation is undone.&lt;/p&gt;</source>
         <translation>&lt;p&gt;&lt;b&gt;将要进行的步骤&lt;/b&gt;&lt;/p&gt;&lt;ol&gt;&lt;li&gt;向导检查您的显卡、驱动和 Python。&lt;/li&gt;&lt;li&gt;推荐一个 PyTorch 版本，并说明理由。&lt;/li&gt;&lt;li&gt;把 PyTorch 下载并安装到一个新的、独立的 Python 环境中。&lt;/li&gt;&lt;li&gt;运行一个简短的训练演示，证明确实用上了 GPU。&lt;/li&gt;&lt;/ol&gt;&lt;p&gt;&lt;b&gt;需要多久：&lt;/b&gt;大约 5 到 30 分钟，主要花在下载上（0.2 到 4 GB）。&lt;/p&gt;&lt;p&gt;&lt;b&gt;会改动的内容：&lt;/b&gt;只有您选择的环境文件夹和一个下载缓存。&lt;b&gt;不会改动的内容：&lt;/b&gt;系统自带的 Python、您的其他环境，以及您的驱动（除非您要求更新驱动并确认）。&lt;/p&gt;&lt;p&gt;您可以随时取消；取消的安装会被完全撤销。&lt;/p&gt;</translation>
     </message>
     <message>
-        <location filename="../qt/pages/welcome.py" line="58"/>
+        <location filename="../qt/pages/welcome.py" line="69"/>
         <source>&amp;Language:</source>
         <translation>语言(&amp;L)：</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/welcome.py" line="70"/>
+        <source>&amp;Set up PyTorch in a new environment</source>
+        <translation>在新环境中安装 PyTorch(&amp;S)</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/welcome.py" line="71"/>
+        <source>&amp;Check an existing environment (PyTorch does not use the GPU, import torch fails …)</source>
+        <translation>检查现有环境（PyTorch 不使用 GPU、import torch 失败……）(&amp;C)</translation>
     </message>
 </context>
 <context>
@@ -1486,6 +1599,10 @@
         <translation>CUDA 工具包</translation>
     </message>
     <message>
+        <source>enabling long paths</source>
+        <translation>启用长路径</translation>
+    </message>
+    <message>
         <source>its architecture could not be told from its name or PCI id (install the NVIDIA driver so it can report it)</source>
         <translation>无法从名称或 PCI ID 判断其架构（请安装 NVIDIA 驱动，以便由驱动报告）</translation>
     </message>
@@ -1496,10 +1613,6 @@
     <message>
         <source>its gfx architecture could not be told (install ROCm so rocm_agent_enumerator can report it)</source>
         <translation>无法判断其 gfx 架构（请安装 ROCm，以便 rocm_agent_enumerator 报告）</translation>
-    </message>
-    <message>
-        <source>integrated Intel graphics are not used for PyTorch here; only discrete Arc and Data Center GPUs get the XPU build</source>
-        <translation>这里不把 Intel 集成显卡用于 PyTorch；只有独立的 Arc 和数据中心 GPU 使用 XPU 版本</translation>
     </message>
     <message>
         <source>XPU builds exist for Linux and Windows only</source>
@@ -1516,6 +1629,26 @@
     <message>
         <source>not usable by PyTorch</source>
         <translation>PyTorch 无法使用</translation>
+    </message>
+    <message>
+        <source>PyTorch&apos;s XPU build supports Intel Arc GPUs, Core Ultra processors with Arc graphics and Data Center GPU Max, not these graphics</source>
+        <translation>PyTorch 的 XPU 版本支持 Intel Arc 显卡、带 Arc 显卡的 Core Ultra 处理器和数据中心 GPU Max，不支持这款显卡</translation>
+    </message>
+    <message>
+        <source>no ROCm build lists {gfx}</source>
+        <translation>没有任何 ROCm 版本包含 {gfx}</translation>
+    </message>
+    <message>
+        <source>no PyTorch build that fits this machine carries code for it</source>
+        <translation>适合这台机器的 PyTorch 版本都不含适用于它的代码</translation>
+    </message>
+    <message>
+        <source>one PyTorch build cannot drive two GPU vendors, and this one serves the {device} GPUs</source>
+        <translation>一个 PyTorch 版本无法同时驱动两家厂商的显卡，这个版本服务的是 {device} 显卡</translation>
+    </message>
+    <message>
+        <source>a Jetson&apos;s integrated GPU needs NVIDIA&apos;s PyTorch for JetPack: PyTorch&apos;s own aarch64 CUDA builds are made for server Arm and do not run on L4T</source>
+        <translation>Jetson 的集成 GPU 需要 NVIDIA 为 JetPack 提供的 PyTorch：PyTorch 自己的 aarch64 CUDA 版本是为服务器 Arm 构建的，无法在 L4T 上运行</translation>
     </message>
     <message>
         <source>no Python interpreter was found</source>
@@ -1550,8 +1683,8 @@
         <translation>PyTorch 没有为 {arch} 上的 {os} 发布 wheel（Windows on Arm 只有每日构建版）</translation>
     </message>
     <message>
-        <source>Install 64-bit Python {python} (python.org or your package manager); the wizard then creates a new environment with it. {problem}</source>
-        <translation>请安装 64 位 Python {python}（从 python.org 或用包管理器）；向导随后用它创建新环境。{problem}</translation>
+        <source>Install 64-bit Python {python} (python.org or your package manager); the wizard then creates a new environment with it. Now: {problem}</source>
+        <translation>请安装 64 位 Python {python}（来自 python.org 或系统的包管理器）；向导随后会用它创建新环境。目前：{problem}</translation>
     </message>
     <message>
         <source>Update the NVIDIA driver on the Windows side (from NVIDIA or Windows Update); never install a Linux driver inside WSL.</source>
@@ -1564,10 +1697,6 @@
     <message>
         <source>Install it with your distribution&apos;s package manager (e.g. &apos;sudo ubuntu-drivers install&apos;).</source>
         <translation>请用发行版的包管理器安装（例如 &apos;sudo ubuntu-drivers install&apos;）。</translation>
-    </message>
-    <message>
-        <source>Choose the R580 branch: it is the last one that supports Maxwell, Pascal and Volta GPUs.</source>
-        <translation>请选择 R580 分支：它是支持 Maxwell、Pascal 和 Volta 显卡的最后一个分支。</translation>
     </message>
     <message>
         <source>No NVIDIA driver is installed. {build} needs driver {min_driver} or newer (CUDA {cuda}). {where}</source>
@@ -1596,6 +1725,54 @@
     <message>
         <source>{build} needs about {need} GiB (downloads and the installed environment); only {free} GiB are free. Free some space or choose another folder for the environment.</source>
         <translation>{build} 大约需要 {need} GiB（下载文件和安装后的环境）；目前只有 {free} GiB 可用。请释放一些空间，或为环境选择其他文件夹。</translation>
+    </message>
+    <message>
+        <source>{path} is in use by another program and could not be changed</source>
+        <translation>{path} 正被其他程序使用，无法更改</translation>
+    </message>
+    <message>
+        <source>close any Python or program that uses this environment (a terminal, an editor, Jupyter); if an antivirus is scanning it, wait a moment; then try again</source>
+        <translation>请关闭正在使用此环境的 Python 或其他程序（终端、编辑器、Jupyter）；如果杀毒软件正在扫描它，请稍等片刻；然后重试</translation>
+    </message>
+    <message>
+        <source>no Python interpreter was found to create the environment with</source>
+        <translation>找不到可用来创建环境的 Python 解释器</translation>
+    </message>
+    <message>
+        <source>install Python 3.12 (on Windows: winget install -e --id Python.Python.3.12), then start again, or pass --python PATH</source>
+        <translation>请安装 Python 3.12（Windows 上：winget install -e --id Python.Python.3.12），然后重新开始，或使用 --python PATH 指定</translation>
+    </message>
+    <message>
+        <source>the wizard&apos;s own folder for environments: nothing else on this computer changes</source>
+        <translation>向导专用的环境文件夹：这台电脑上的其他内容都不会改变</translation>
+    </message>
+    <message>
+        <source>Microsoft Store Python cannot write to its usual AppData folder (Windows redirects it), so the environment goes below your user folder</source>
+        <translation>Microsoft Store 版 Python 无法写入通常的 AppData 文件夹（Windows 会重定向它），因此环境放在您的用户文件夹下</translation>
+    </message>
+    <message>
+        <source>the user folder is not known, so a short folder at the root of drive C: is used</source>
+        <translation>用户文件夹未知，因此使用 C 盘根目录下的一个短文件夹</translation>
+    </message>
+    <message>
+        <source>{usual} contains characters other than plain letters, which some Python tools on Windows mishandle, so a short folder with plain letters is used</source>
+        <translation>{usual} 含有非英文字母的字符，Windows 上的一些 Python 工具处理不好这种路径，因此改用一个只含英文字母的短文件夹</translation>
+    </message>
+    <message>
+        <source>Windows limits paths to 260 characters and long paths are off here: {usual} ({length} characters) leaves too little room for torch&apos;s files (at most {room}), so a shorter folder is used. Enabling long paths lets the usual folder work</source>
+        <translation>Windows 限制路径不超过 260 个字符，而这台电脑未启用长路径：{usual}（{length} 个字符）给 torch 文件留的空间不够（最多 {room} 个字符），因此改用一个更短的文件夹。启用长路径后即可使用通常的文件夹</translation>
+    </message>
+    <message>
+        <source>this folder&apos;s path is {length} characters long: torch&apos;s files would reach {longest} of the {limit} characters Windows allows while long paths are off. Choose a folder of at most {room} characters (e.g. C:\torch-envs\cu126), or enable long paths</source>
+        <translation>这个文件夹的路径长 {length} 个字符：在未启用长路径时，torch 的文件路径会达到 {longest} 个字符，超过 Windows 允许的 {limit} 个字符。请选择不超过 {room} 个字符的文件夹（例如 C:\torch-envs\cu126），或启用长路径</translation>
+    </message>
+    <message>
+        <source>choose a folder of at most {room} characters, or enable long paths as administrator: {command}</source>
+        <translation>请选择不超过 {room} 个字符的文件夹，或以管理员身份启用长路径：{command}</translation>
+    </message>
+    <message>
+        <source>Optional: enable Windows long paths (administrator rights) so environments may live in longer folders: {command}</source>
+        <translation>可选：启用 Windows 长路径（需要管理员权限），这样环境就可以放在路径更长的文件夹中：{command}</translation>
     </message>
     <message>
         <source>works as the machine is now, but {build} is newer; it needs: {actions}</source>
@@ -1652,6 +1829,18 @@
     <message>
         <source>{names}: a discrete Intel GPU gets the XPU build.</source>
         <translation>{names}：Intel 独立显卡使用 XPU 版本。</translation>
+    </message>
+    <message>
+        <source>{name}: Intel {family}; PyTorch&apos;s XPU build supports it.</source>
+        <translation>{name}：Intel {family}；PyTorch 的 XPU 版本支持它。</translation>
+    </message>
+    <message>
+        <source>{name}: {architecture}, compute capability {cc} (inferred from its PCI id; no driver reported it).</source>
+        <translation>{name}：{architecture}，计算能力 {cc}（由 PCI ID 推断；没有驱动报告）。</translation>
+    </message>
+    <message>
+        <source>{name}: Jetson Thor runs JetPack 7&apos;s server-Arm (SBSA) CUDA stack, so PyTorch&apos;s own aarch64 CUDA 13 builds, which carry sm_110, run on it.</source>
+        <translation>{name}：Jetson Thor 运行 JetPack 7 的服务器 Arm（SBSA）CUDA 软件栈，因此 PyTorch 自己的、包含 sm_110 的 aarch64 CUDA 13 版本可以在它上面运行。</translation>
     </message>
     <message>
         <source>Apple silicon: the default macOS build uses the GPU through Metal (MPS).</source>
@@ -1754,10 +1943,6 @@
         <translation>NVIDIA 驱动：{words}</translation>
     </message>
     <message>
-        <source>{names} ({architectures}): torch 2.14 with CUDA 12.6 is the last PyTorch build for this GPU generation; from 2.15 on it gets no CUDA builds, and NVIDIA&apos;s R580 is its last driver branch.</source>
-        <translation>{names}（{architectures}）：带 CUDA 12.6 的 torch 2.14 是这一代显卡的最后一个 PyTorch 版本；从 2.15 起不再有 CUDA 版本，NVIDIA 的 R580 也是它的最后一个驱动分支。</translation>
-    </message>
-    <message>
         <source>The GPU&apos;s architecture was inferred from its name because no driver reported it; the plan is confirmed once the driver is installed.</source>
         <translation>由于没有驱动报告，显卡架构是由名称推断的；安装驱动后方案即可确认。</translation>
     </message>
@@ -1796,6 +1981,70 @@
     <message>
         <source>Secure Boot is on: the NVIDIA kernel module must be signed. Distribution packages do this; you will be asked to enroll a key (MOK) at the next boot.</source>
         <translation>安全启动（Secure Boot）已开启：NVIDIA 内核模块必须签名。发行版的软件包会完成签名；下次启动时会要求您注册密钥（MOK）。</translation>
+    </message>
+    <message>
+        <source>{names} ({architectures}): torch {torch} with CUDA {cuda} is the last PyTorch build for this GPU generation; torch {next} and later carry no code for it.</source>
+        <translation>{names}（{architectures}）：带 CUDA {cuda} 的 torch {torch} 是这一代显卡的最后一个 PyTorch 版本；torch {next} 及以后的版本不再包含它的代码。</translation>
+    </message>
+    <message>
+        <source>NVIDIA&apos;s {branch} is its last driver branch.</source>
+        <translation>NVIDIA 的 {branch} 是它的最后一个驱动分支。</translation>
+    </message>
+    <message>
+        <source>torch {torch} supports Python {python} only experimentally (PyTorch&apos;s release notes); an older Python is the safer choice for this release.</source>
+        <translation>torch {torch} 对 Python {python} 的支持仅为实验性的（见 PyTorch 发布说明）；对这个版本来说，较旧的 Python 更稳妥。</translation>
+    </message>
+    <message>
+        <source>Choose the {branch} branch: it is the last one that supports {architectures} GPUs.</source>
+        <translation>请选择 {branch} 分支：它是支持 {architectures} 显卡的最后一个分支。</translation>
+    </message>
+    <message>
+        <source>The GPU&apos;s architecture was inferred from its PCI id because no driver reported it; the plan is confirmed once the driver is installed.</source>
+        <translation>由于没有驱动报告，显卡架构是由 PCI ID 推断的；安装驱动后方案即可确认。</translation>
+    </message>
+    <message>
+        <source>{name} ({architecture}) is not used: {build} has no code for it.</source>
+        <translation>不使用 {name}（{architecture}）：{build} 不含适用于它的代码。</translation>
+    </message>
+    <message>
+        <source>To use it, install {other} (listed under the alternatives) in a separate environment and run programs there with CUDA_DEVICE_ORDER=PCI_BUS_ID and CUDA_VISIBLE_DEVICES={other_devices}; in this environment, the same order with CUDA_VISIBLE_DEVICES={served_devices} keeps PyTorch on the GPUs its build serves.</source>
+        <translation>要使用它，请在单独的环境中安装 {other}（见其他可选版本），并在那里以 CUDA_DEVICE_ORDER=PCI_BUS_ID 和 CUDA_VISIBLE_DEVICES={other_devices} 运行程序；在本环境中，用同样的顺序加上 CUDA_VISIBLE_DEVICES={served_devices}，可让 PyTorch 只使用其版本支持的显卡。</translation>
+    </message>
+    <message>
+        <source>{name} is not used: {reason}.</source>
+        <translation>不使用 {name}：{reason}。</translation>
+    </message>
+    <message>
+        <source>{name}: the wizard&apos;s GPU catalog does not know the architecture of PCI id {pci_id}, and the name does not tell it; install the driver so it reports it, or choose a build with --variant.</source>
+        <translation>{name}：向导的显卡目录不知道 PCI ID {pci_id} 的架构，名称也无法说明；请安装驱动让它报告架构，或用 --variant 选择版本。</translation>
+    </message>
+    <message>
+        <source>{name}: the wizard&apos;s GPU catalog does not know the architecture of PCI id {pci_id}; it was taken from the name and is confirmed once the driver reports it.</source>
+        <translation>{name}：向导的显卡目录不知道 PCI ID {pci_id} 的架构；架构是由名称得出的，驱动报告后即可确认。</translation>
+    </message>
+    <message>
+        <source>{names}: the XPU build needs Intel&apos;s GPU driver first: on Windows the Intel Arc &amp; Iris Xe graphics driver, on Linux the client GPU packages that Intel&apos;s &apos;PyTorch Prerequisites for Intel GPUs&apos; page lists.</source>
+        <translation>{names}：XPU 版本需要先安装 Intel 的显卡驱动：Windows 上是 Intel Arc 和 Iris Xe 显卡驱动，Linux 上是 Intel“PyTorch Prerequisites for Intel GPUs”页面列出的客户端 GPU 软件包。</translation>
+    </message>
+    <message>
+        <source>{name}: PyTorch&apos;s Intel GPU guide validates it on Linux from {distro} on; an older distribution&apos;s kernel may not drive it yet.</source>
+        <translation>{name}：PyTorch 的 Intel GPU 指南在 Linux 上从 {distro} 起验证过它；较旧发行版的内核可能还无法驱动它。</translation>
+    </message>
+    <message>
+        <source>{name}: the wizard does not install GPU PyTorch on this Jetson. PyTorch&apos;s own aarch64 CUDA builds are made for server Arm (Grace) and do not run on Jetson Linux (L4T). Install NVIDIA&apos;s PyTorch for your JetPack version instead: NVIDIA&apos;s guide &apos;Installing PyTorch for Jetson Platform&apos; (https://docs.nvidia.com/deeplearning/frameworks/install-pytorch-jetson-platform/) or the l4t-pytorch container; the CPU build planned here runs meanwhile.</source>
+        <translation>{name}：向导不在这台 Jetson 上安装 GPU 版 PyTorch。PyTorch 自己的 aarch64 CUDA 版本是为服务器 Arm（Grace）构建的，无法在 Jetson Linux（L4T）上运行。请改为安装 NVIDIA 为您的 JetPack 版本提供的 PyTorch：参见 NVIDIA 指南“Installing PyTorch for Jetson Platform”（https://docs.nvidia.com/deeplearning/frameworks/install-pytorch-jetson-platform/）或使用 l4t-pytorch 容器；在此期间可先使用这里规划的 CPU 版本。</translation>
+    </message>
+    <message>
+        <source>{name} ({family}): PyTorch&apos;s own ROCm builds are for Linux only. Two routes the wizard does not install: AMD publishes its own PyTorch wheels with ROCm for Windows for RDNA3 and RDNA4 GPUs (see AMD&apos;s ROCm documentation; still a preview), and Microsoft&apos;s torch-directml runs an older PyTorch on any DirectX 12 GPU, slower and with fewer operators.</source>
+        <translation>{name}（{family}）：PyTorch 自己的 ROCm 版本只适用于 Linux。有两条向导不负责安装的途径：AMD 为 RDNA3 和 RDNA4 显卡发布了自己的 Windows 版 ROCm PyTorch wheel（见 AMD 的 ROCm 文档；仍是预览版）；微软的 torch-directml 可在任何 DirectX 12 显卡上运行较旧的 PyTorch，但速度更慢、支持的算子更少。</translation>
+    </message>
+    <message>
+        <source>{name}: PyTorch&apos;s own ROCm builds are for Linux only, and AMD&apos;s PyTorch wheels for Windows support RDNA3 and RDNA4 GPUs only. Microsoft&apos;s torch-directml runs an older PyTorch on any DirectX 12 GPU, slower and with fewer operators; the wizard does not install it.</source>
+        <translation>{name}：PyTorch 自己的 ROCm 版本只适用于 Linux，AMD 的 Windows 版 PyTorch wheel 也只支持 RDNA3 和 RDNA4 显卡。微软的 torch-directml 可在任何 DirectX 12 显卡上运行较旧的 PyTorch，但速度更慢、支持的算子更少；向导不会安装它。</translation>
+    </message>
+    <message>
+        <source>{name} ({gfx}) is in no ROCm build&apos;s list. Unsupported by AMD and at your own risk: with HSA_OVERRIDE_GFX_VERSION={version} set before Python starts, ROCm treats it as {target}, and torch {torch}+{variant} may then run on it. The wizard plans without it and does not set it.</source>
+        <translation>{name}（{gfx}）不在任何 ROCm 版本的列表中。AMD 不支持此做法，风险自负：在启动 Python 之前设置 HSA_OVERRIDE_GFX_VERSION={version}，ROCm 会把它当作 {target}，torch {torch}+{variant} 之后可能可以在它上面运行。向导的方案不依赖此设置，也不会替您设置。</translation>
     </message>
     <message>
         <source>You chose the CPU build.</source>
@@ -1846,6 +2095,10 @@
         <translation>Intel 独立显卡：运行 XPU 版本。</translation>
     </message>
     <message>
+        <source>Intel {family}: runs the XPU build.</source>
+        <translation>Intel {family}：运行 XPU 版本。</translation>
+    </message>
+    <message>
         <source>Apple GPU: used through Metal (MPS).</source>
         <translation>Apple GPU：通过 Metal（MPS）使用。</translation>
     </message>
@@ -1892,6 +2145,26 @@
     <message>
         <source>Install the NVIDIA driver</source>
         <translation>安装 NVIDIA 驱动</translation>
+    </message>
+    <message>
+        <source>Install Python {version} (64-bit)</source>
+        <translation>安装 Python {version}（64 位）</translation>
+    </message>
+    <message>
+        <source>Or the python.org installer for this user only, silently: python-{version}.x-amd64.exe /quiet InstallAllUsers=0 PrependPath=1</source>
+        <translation>或者使用 python.org 的安装程序，仅为当前用户静默安装：python-{version}.x-amd64.exe /quiet InstallAllUsers=0 PrependPath=1</translation>
+    </message>
+    <message>
+        <source>Or the Python install manager: py install {version}</source>
+        <translation>或者使用 Python 安装管理器：py install {version}</translation>
+    </message>
+    <message>
+        <source>Install it with your distribution&apos;s package manager (e.g. sudo apt install python{version} python{version}-venv), or per user with uv: uv python install {version}</source>
+        <translation>用发行版的包管理器安装（例如 sudo apt install python{version} python{version}-venv），或用 uv 为当前用户安装：uv python install {version}</translation>
+    </message>
+    <message>
+        <source>Install it from python.org, or with Homebrew: brew install python@{version}</source>
+        <translation>从 python.org 安装，或用 Homebrew 安装：brew install python@{version}</translation>
     </message>
     <message>
         <source>{distro} is not one the wizard has commands for: install the NVIDIA driver with your distribution&apos;s package manager, or NVIDIA&apos;s CUDA repository (&apos;nvidia-open&apos; / &apos;cuda-drivers&apos;). The NVIDIA .run installer is an expert fallback: it bypasses the package manager and breaks on kernel updates.</source>
@@ -2030,8 +2303,28 @@
         <translation>没有提供管理员密码</translation>
     </message>
     <message>
+        <source>{tool} was not found in a folder on PATH that can be trusted: one in the current folder, or reached through an empty or relative PATH entry, is never run</source>
+        <translation>在 PATH 中可信任的文件夹里找不到 {tool}：位于当前文件夹、或经由空的或相对的 PATH 条目找到的 {tool} 一律不会运行</translation>
+    </message>
+    <message>
+        <source>install {tool}, or run the listed commands yourself as administrator</source>
+        <translation>请安装 {tool}，或以管理员身份自行运行列出的命令</translation>
+    </message>
+    <message>
         <source>read the output above; nothing after this command was run</source>
         <translation>请阅读上面的输出；此命令之后的命令都没有运行</translation>
+    </message>
+    <message>
+        <source>Windows asked for administrator permission and it was declined, so the installer did not run and nothing was changed.</source>
+        <translation>Windows 请求管理员权限，但被拒绝了，因此安装程序没有运行，也没有做任何更改。</translation>
+    </message>
+    <message>
+        <source>run it again and choose Yes when Windows asks, or ask someone with an administrator account on this computer to run it</source>
+        <translation>请重新运行，并在 Windows 询问时选择“是”；或者请这台电脑上有管理员账户的人来运行</translation>
+    </message>
+    <message>
+        <source>Restart the computer after the driver install so Windows uses the new driver (the silent install does not restart by itself).</source>
+        <translation>驱动安装完成后请重启电脑，以便 Windows 使用新驱动（静默安装不会自动重启）。</translation>
     </message>
     <message>
         <source>the download broke off after {received}: the connection was closed early</source>
@@ -2066,8 +2359,8 @@
         <translation>磁盘已满</translation>
     </message>
     <message>
-        <source>a CUDA build of torch needs several GB while installing: free disk space or choose an environment on another drive, then try again</source>
-        <translation>CUDA 版 torch 安装时需要数 GB 空间：请释放磁盘空间，或选择其他磁盘上的环境，然后重试</translation>
+        <source>pip needs room to unpack torch and its libraries: free disk space or choose an environment on another drive, then try again</source>
+        <translation>pip 需要空间来解压 torch 及其依赖库：请释放磁盘空间，或在另一个磁盘上选择环境，然后重试</translation>
     </message>
     <message>
         <source>the secure connection to the package index failed (TLS certificate not trusted)</source>
@@ -2362,6 +2655,10 @@
         <translation>无法读取芯片名称：{reason}。</translation>
     </message>
     <message>
+        <source>{model}: a Jetson module, Jetson Linux (L4T) release {l4t}.</source>
+        <translation>{model}：Jetson 模块，Jetson Linux（L4T）版本 {l4t}。</translation>
+    </message>
+    <message>
         <source>Windows lists NVIDIA driver {version} for {adapter}.</source>
         <translation>Windows 显示 {adapter} 使用的 NVIDIA 驱动版本为 {version}。</translation>
     </message>
@@ -2438,6 +2735,26 @@
         <translation>正在升级新环境中的 pip</translation>
     </message>
     <message>
+        <source>Putting pip {version} into the new environment</source>
+        <translation>正在把 pip {version} 放入新环境</translation>
+    </message>
+    <message>
+        <source>pip chooses the other packages while the big ones are unpacked</source>
+        <translation>在解压大文件的同时，由 pip 选择其余的软件包</translation>
+    </message>
+    <message>
+        <source>Unpacking {count} packages ({size}) with {workers} threads</source>
+        <translation>正在用 {workers} 个线程解压 {count} 个软件包（{size}）</translation>
+    </message>
+    <message>
+        <source>Compiling bytecode with {workers} processes</source>
+        <translation>正在用 {workers} 个进程编译字节码</translation>
+    </message>
+    <message>
+        <source>The fast installer cannot install these files ({why}); pip installs them</source>
+        <translation>快速安装器无法安装这些文件（{why}）；改由 pip 安装</translation>
+    </message>
+    <message>
         <source>Recording a snapshot of the environment</source>
         <translation>正在记录环境快照</translation>
     </message>
@@ -2468,6 +2785,14 @@
     <message>
         <source>The new environment {prefix} was removed.</source>
         <translation>新环境 {prefix} 已删除。</translation>
+    </message>
+    <message>
+        <source>The new environment {prefix} was removed; {count} files you had added to it were moved to {kept}.</source>
+        <translation>新环境 {prefix} 已删除；您在其中添加的 {count} 个文件已移到 {kept}。</translation>
+    </message>
+    <message>
+        <source>{prefix} was created by an earlier install that did not finish: if this one fails too, or is rolled back, the environment is removed</source>
+        <translation>{prefix} 是由上一次未完成的安装创建的：如果这次也失败或被回滚，该环境将被删除</translation>
     </message>
     <message>
         <source>The environment was put back: {what}.</source>
@@ -2503,15 +2828,15 @@
     </message>
     <message>
         <source>Replacing them needs your consent (--yes, or the box on the Environment page); the environment is snapshotted first and can be rolled back.</source>
-        <translation>替换它们需要你同意（--yes，或勾选“环境”页上的选项）；替换前会先记录环境快照，可以撤销。</translation>
+        <translation>替换它们需要您同意（--yes，或勾选“环境”页上的选项）；替换前会先记录环境快照，可以撤销。</translation>
     </message>
     <message>
         <source>The folder for the new environment {prefix} cannot be made: {parent} is not a folder you may write to.</source>
-        <translation>无法创建新环境的文件夹 {prefix}：{parent} 不是你有写入权限的文件夹。</translation>
+        <translation>无法创建新环境的文件夹 {prefix}：{parent} 不是您有写入权限的文件夹。</translation>
     </message>
     <message>
         <source>Choose a folder in your home directory, or one you may write to.</source>
-        <translation>请选择主目录中的文件夹，或你有写入权限的文件夹。</translation>
+        <translation>请选择主目录中的文件夹，或您有写入权限的文件夹。</translation>
     </message>
     <message>
         <source>{folder} has no wheel of {requirement} for Python {python}.</source>
@@ -2686,6 +3011,22 @@
         <translation>{what}HTTP {status} {reason}：{url}</translation>
     </message>
     <message>
+        <source>{what}came too slowly from {host}: {received} in {seconds} s, and it is not finished</source>
+        <translation>{what}从 {host} 传输过慢：{seconds} 秒内只收到 {received}，且尚未完成</translation>
+    </message>
+    <message>
+        <source>the server or a proxy is trickling data; try again later, or choose a mirror closer to you</source>
+        <translation>服务器或代理发送数据极慢；请稍后重试，或选择离您更近的镜像</translation>
+    </message>
+    <message>
+        <source>{what}from {host} is larger than {limit}; it was not read</source>
+        <translation>来自 {host} 的{what}超过 {limit}，未予读取</translation>
+    </message>
+    <message>
+        <source>this is not a package index page; check the index URL</source>
+        <translation>这不是软件包索引页面；请检查索引 URL</translation>
+    </message>
+    <message>
         <source>index page </source>
         <translation>索引页面</translation>
     </message>
@@ -2818,6 +3159,230 @@
         <translation>请关闭其他正在使用 GPU 的程序，然后重新运行验证</translation>
     </message>
     <message>
+        <source>PyTorch is not installed in this environment.</source>
+        <translation>此环境中未安装 PyTorch。</translation>
+    </message>
+    <message>
+        <source>Install {build} into this environment.</source>
+        <translation>将 {build} 安装到此环境中。</translation>
+    </message>
+    <message>
+        <source>import torch fails because {cause}.</source>
+        <translation>import torch 失败，原因是{cause}。</translation>
+    </message>
+    <message>
+        <source>import torch fails: {error}</source>
+        <translation>import torch 失败：{error}</translation>
+    </message>
+    <message>
+        <source>the cuDNN library of this CUDA build is missing ({library})</source>
+        <translation>此 CUDA 版本所需的 cuDNN 库缺失（{library}）</translation>
+    </message>
+    <message>
+        <source>a CUDA library of this build is missing ({library})</source>
+        <translation>此版本所需的一个 CUDA 库缺失（{library}）</translation>
+    </message>
+    <message>
+        <source>a DLL failed to load (usually the Microsoft Visual C++ Redistributable is missing)</source>
+        <translation>某个 DLL 加载失败（通常是缺少 Microsoft Visual C++ 可再发行组件）</translation>
+    </message>
+    <message>
+        <source>NumPy is of another ABI than the one this torch was built for</source>
+        <translation>NumPy 的 ABI 与此 torch 构建时所用的不一致</translation>
+    </message>
+    <message>
+        <source>torch&apos;s libraries do not match each other (a mixed or half-finished install)</source>
+        <translation>torch 的各个库彼此不匹配（混装或未装完）</translation>
+    </message>
+    <message>
+        <source>torch imports, but NumPy is of another ABI than the one this torch was built for.</source>
+        <translation>torch 可以导入，但 NumPy 的 ABI 与此 torch 构建时所用的不一致。</translation>
+    </message>
+    <message>
+        <source>Reinstall the build planned for this machine, {build}, into this environment.</source>
+        <translation>将为本机规划的版本 {build} 重新安装到此环境中。</translation>
+    </message>
+    <message>
+        <source>Install the Microsoft Visual C++ Redistributable (x64), then reinstall {build} if import torch still fails.</source>
+        <translation>安装 Microsoft Visual C++ 可再发行组件（x64）；若 import torch 仍失败，再重新安装 {build}。</translation>
+    </message>
+    <message>
+        <source>Install a NumPy this torch was built for (pip install &quot;numpy&lt;2&quot;), or reinstall {build}.</source>
+        <translation>安装与此 torch 匹配的 NumPy（pip install &quot;numpy&lt;2&quot;），或重新安装 {build}。</translation>
+    </message>
+    <message>
+        <source>torch {version} is a CPU-only build, but this machine has {gpus}: torch.cuda.is_available() is False.</source>
+        <translation>torch {version} 是仅限 CPU 的版本，但本机有 {gpus}：torch.cuda.is_available() 为 False。</translation>
+    </message>
+    <message>
+        <source>Install {build}, which uses the GPU.</source>
+        <translation>安装会使用 GPU 的 {build}。</translation>
+    </message>
+    <message>
+        <source>torch {version} has no code for {gpu} ({code}): it stops with &quot;no kernel image is available for execution on the device&quot;.</source>
+        <translation>torch {version} 不含 {gpu}（{code}）的代码：运行时会报错“no kernel image is available for execution on the device”。</translation>
+    </message>
+    <message>
+        <source>torch {version} has no code for {gpu} ({code}): it stops with &quot;HIP error: invalid device function&quot; or &quot;Unable to find code object for all current devices&quot;.</source>
+        <translation>torch {version} 不含 {gpu}（{code}）的代码：运行时会报错“HIP error: invalid device function”或“Unable to find code object for all current devices”。</translation>
+    </message>
+    <message>
+        <source>Install {build}, which has code for {code}.</source>
+        <translation>安装包含 {code} 代码的 {build}。</translation>
+    </message>
+    <message>
+        <source>No current PyTorch build has code for {code}: install {build}, which runs on the processor.</source>
+        <translation>当前没有任何 PyTorch 版本包含 {code} 的代码：请安装在处理器上运行的 {build}。</translation>
+    </message>
+    <message>
+        <source>torch {version} is built with CUDA {cuda}, which needs NVIDIA driver {min_driver} or newer; this driver is {driver}.</source>
+        <translation>torch {version} 基于 CUDA {cuda} 构建，需要 NVIDIA 驱动 {min_driver} 或更新版本；当前驱动为 {driver}。</translation>
+    </message>
+    <message>
+        <source>Install {build}, which runs with this driver.</source>
+        <translation>安装可在当前驱动下运行的 {build}。</translation>
+    </message>
+    <message>
+        <source>torch {version} is a CUDA build, but no NVIDIA driver works on this machine: {status}</source>
+        <translation>torch {version} 是 CUDA 版本，但本机没有可用的 NVIDIA 驱动：{status}</translation>
+    </message>
+    <message>
+        <source>no driver was found</source>
+        <translation>未找到驱动</translation>
+    </message>
+    <message>
+        <source>torch {version} is a {kind} build, but this machine&apos;s GPU is {gpus}.</source>
+        <translation>torch {version} 是 {kind} 版本，但本机的 GPU 是 {gpus}。</translation>
+    </message>
+    <message>
+        <source>Install {build}, the build for this GPU.</source>
+        <translation>安装适用于此 GPU 的 {build}。</translation>
+    </message>
+    <message>
+        <source>{name} {have} was built for torch {wanted}, but torch {torch} is installed.</source>
+        <translation>{name} {have} 是为 torch {wanted} 构建的，但已安装的是 torch {torch}。</translation>
+    </message>
+    <message>
+        <source>{name} does not load with this torch: {error}</source>
+        <translation>{name} 无法与此 torch 一起加载：{error}</translation>
+    </message>
+    <message>
+        <source>Reinstall torch and its companions together: {requirements}.</source>
+        <translation>将 torch 及其配套库一起重新安装：{requirements}。</translation>
+    </message>
+    <message>
+        <source>Python imports torch from {origin}, not from the environment&apos;s package.</source>
+        <translation>Python 从 {origin} 导入 torch，而不是从环境中安装的包导入。</translation>
+    </message>
+    <message>
+        <source>Rename or remove {origin}: it hides the installed torch. Then run the doctor again.</source>
+        <translation>重命名或删除 {origin}：它遮住了已安装的 torch。然后再次运行检查。</translation>
+    </message>
+    <message>
+        <source>No PyTorch release publishes wheels for Python {version}.</source>
+        <translation>没有任何 PyTorch 版本为 Python {version} 发布 wheel。</translation>
+    </message>
+    <message>
+        <source>Python {version} gets no current PyTorch: the newest release with wheels for it is torch {torch}.</source>
+        <translation>Python {version} 无法使用当前的 PyTorch：为它提供 wheel 的最新版本是 torch {torch}。</translation>
+    </message>
+    <message>
+        <source>PyTorch publishes wheels for 64-bit CPython only; this Python is {what}.</source>
+        <translation>PyTorch 只为 64 位 CPython 发布 wheel；此 Python 是 {what}。</translation>
+    </message>
+    <message>
+        <source>Install Python {python} and create the environment with it.</source>
+        <translation>安装 Python {python}，并用它创建环境。</translation>
+    </message>
+    <message>
+        <source>torch-gpu-setup pinned this environment&apos;s build: {pins}.</source>
+        <translation>torch-gpu-setup 已锁定此环境的版本：{pins}。</translation>
+    </message>
+    <message>
+        <source>A plain pip install cannot replace it; torch-gpu-setup install or doctor --fix releases the pins while it works.</source>
+        <translation>普通的 pip install 无法替换它；torch-gpu-setup install 或 doctor --fix 在运行期间会解除锁定。</translation>
+    </message>
+    <message>
+        <source>torch.cuda.is_available() is False although the build is for CUDA {cuda}: {why}</source>
+        <translation>虽然这是 CUDA {cuda} 版本，torch.cuda.is_available() 仍为 False：{why}</translation>
+    </message>
+    <message>
+        <source>no reason was given</source>
+        <translation>未给出原因</translation>
+    </message>
+    <message>
+        <source>Check the driver with nvidia-smi, restart the computer, then run the doctor again.</source>
+        <translation>用 nvidia-smi 检查驱动，重启计算机，然后再次运行检查。</translation>
+    </message>
+    <message>
+        <source>A small operation on the GPU failed: {error}</source>
+        <translation>在 GPU 上执行的一个小运算失败：{error}</translation>
+    </message>
+    <message>
+        <source>No problem found: torch {version} fits this machine.</source>
+        <translation>未发现问题：torch {version} 适合本机。</translation>
+    </message>
+    <message>
+        <source>The GPU was not tried: the machine is described by a profile, not present; the diagnosis rests on the build&apos;s facts.</source>
+        <translation>未实际测试 GPU：本机由配置文件描述，并不在场；诊断依据的是该版本的已知信息。</translation>
+    </message>
+    <message>
+        <source>No reinstall is needed.</source>
+        <translation>无需重新安装。</translation>
+    </message>
+    <message>
+        <source>Fix: install {build} into this environment.</source>
+        <translation>修复：将 {build} 安装到此环境中。</translation>
+    </message>
+    <message>
+        <source>Fix: {actions} first, then install {build} into this environment.</source>
+        <translation>修复：先完成{actions}，再将 {build} 安装到此环境中。</translation>
+    </message>
+    <message>
+        <source>Fix: {actions}; the installed {build} then runs as it is.</source>
+        <translation>修复：完成{actions}；之后已安装的 {build} 即可直接运行。</translation>
+    </message>
+    <message>
+        <source>The fix needs {actions} first; do that, then run torch-gpu-setup doctor --fix again.</source>
+        <translation>此修复需要先完成{actions}；完成后再次运行 torch-gpu-setup doctor --fix。</translation>
+    </message>
+    <message>
+        <source>Looking at the PyTorch of {python}</source>
+        <translation>正在检查 {python} 的 PyTorch</translation>
+    </message>
+    <message>
+        <source>Not available in this torch: {what}.</source>
+        <translation>此 torch 不提供：{what}。</translation>
+    </message>
+    <message>
+        <source>{path} is a folder but not a virtual or conda environment</source>
+        <translation>{path} 是一个文件夹，但不是虚拟环境或 conda 环境</translation>
+    </message>
+    <message>
+        <source>give the environment&apos;s folder (it holds pyvenv.cfg) or its python</source>
+        <translation>请给出环境的文件夹（其中有 pyvenv.cfg）或其中的 python</translation>
+    </message>
+    <message>
+        <source>the check was cancelled</source>
+        <translation>检查已取消</translation>
+    </message>
+    <message>
+        <source>nothing was changed</source>
+        <translation>未做任何更改</translation>
+    </message>
+    <message>
+        <source>the check did not finish within {seconds} s</source>
+        <translation>检查未在 {seconds} 秒内完成</translation>
+    </message>
+    <message>
+        <source>import torch hangs in this environment: a GPU that hangs often needs a driver update or a restart</source>
+        <translation>此环境中 import torch 卡住了：GPU 卡住通常需要更新驱动或重启</translation>
+    </message>
+    <message>
+        <source>there is nothing to install: no finding calls for a reinstall</source>
+        <translation>无需安装：没有任何发现需要重新安装</translation>
+    </message>
+    <message>
         <source>did not answer within {seconds} seconds</source>
         <translation>在 {seconds} 秒内没有响应</translation>
     </message>
@@ -2876,6 +3441,46 @@
     <message>
         <source>restored {prefix} to the snapshot of {taken_at}: removed {removed}, reinstalled {reinstalled}</source>
         <translation>已将 {prefix} 恢复到 {taken_at} 的快照：移除 {removed} 个，重新安装 {reinstalled} 个</translation>
+    </message>
+    <message>
+        <source>deleted {prefix} (the wizard created it); {count} files you had added to it were moved to {kept}</source>
+        <translation>已删除 {prefix}（由向导创建）；您在其中添加的 {count} 个文件已移到 {kept}</translation>
+    </message>
+    <message>
+        <source>could not move your files out of {prefix} ({error}); nothing was deleted ({moved} already moved to {kept})</source>
+        <translation>无法把您的文件移出 {prefix}（{error}）；没有删除任何内容（已有 {moved} 个移到 {kept}）</translation>
+    </message>
+    <message>
+        <source>allow writing next to the environment&apos;s folder or make room there, then run torch-gpu-setup rollback again</source>
+        <translation>请允许在环境文件夹旁写入或腾出空间，然后再次运行 torch-gpu-setup rollback</translation>
+    </message>
+    <message>
+        <source>could not delete {prefix} completely: {error}</source>
+        <translation>无法完全删除 {prefix}：{error}</translation>
+    </message>
+    <message>
+        <source>close programs that use files in it (a terminal or an editor opened there), then run torch-gpu-setup rollback again</source>
+        <translation>请关闭正在使用其中文件的程序（在那里打开的终端或编辑器），然后再次运行 torch-gpu-setup rollback</translation>
+    </message>
+    <message>
+        <source>{prefix} is being changed by {who}; nothing was done</source>
+        <translation>{prefix} 正在被{who}修改；本次未做任何操作</translation>
+    </message>
+    <message>
+        <source>another torch-gpu-setup run ({purpose}, process {pid}, since {since})</source>
+        <translation>另一个 torch-gpu-setup 运行（{purpose}，进程 {pid}，开始于 {since}）</translation>
+    </message>
+    <message>
+        <source>another torch-gpu-setup run</source>
+        <translation>另一个 torch-gpu-setup 运行</translation>
+    </message>
+    <message>
+        <source>wait until it has finished, then try again</source>
+        <translation>请等它完成后再试</translation>
+    </message>
+    <message>
+        <source>that run has ended, but programs it started are still stopping; try again in a few seconds</source>
+        <translation>那次运行已经结束，但它启动的程序仍在停止中；请过几秒再试</translation>
     </message>
 </context>
 </TS>

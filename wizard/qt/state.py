@@ -232,12 +232,31 @@ class WizardState(QObject):
         )
 
     def default_env_path(self) -> str:
-        """The default new venv: the data dir, named after the build."""
+        """The default new venv: the plan's ``environment`` for the chosen build on this machine.
+
+        The plan decides it (Windows path limit, Store Python, a simulated machine's own system),
+        so the window shows the folder the CLI would use.
+        """
         from wizard.core.install import environments as envs
+        from wizard.core.plan.planner import environment_for
 
         build = self.build()
-        name = envs.env_name_for(build.torch, build.variant) if build else "torch"
-        return str(envs.envs_dir() / name)
+        if build is not None and self.machine is not None:
+            machine = self.machine
+            if self.env.base_python and machine.python and machine.python.microsoft_store \
+                    and machine.python.path != self.env.base_python:
+                machine = dataclasses.replace(machine, python=None)   # another base than the Store one
+            return environment_for(machine, build).path
+        return str(envs.envs_dir() / "torch")
+
+    def env_path_problem(self) -> str | None:
+        """Why the chosen new-environment folder would not work on this machine (None: it would)."""
+        from wizard.core.plan.environment import path_problem
+
+        machine = self.machine
+        if machine is None or self.env.mode == "interpreter":
+            return None
+        return path_problem(self.env_path(), machine.os.family, machine.os.long_paths_enabled)
 
     def env_path(self) -> str:
         """The chosen path, or the default for a new venv."""

@@ -175,6 +175,7 @@ def detect_machine(
     chosen among the interpreters found (see :func:`~wizard.core.detect.python_probe.choose_target`).
     Raises :class:`~wizard.core.errors.WizardError` only when ``python`` is given and unusable.
     """
+    local = host is None      # this computer: its real data folder applies to the plan
     host = host or Host.current()
     notes: list[str] = []
     os_info = detect_os(host, notes)
@@ -237,4 +238,5 @@ def detect_machine(
         interpreters=interpreters,
         disk=disk,
         notes=notes + nvidia_notes + win_notes + disk_notes + scan.notes,
+        local=local,
     )

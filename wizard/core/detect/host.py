@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from wizard.core.process import REAPER, kill_tree, popen_options
+from wizard.core.process import REAPER, child_environment, kill_tree, popen_options
 
 
 @dataclass(frozen=True)
@@ -197,6 +197,8 @@ class Host:
     temp_dir: str = field(default_factory=tempfile.gettempdir)
     disk_free_bytes: Callable[[str], int] = field(default=lambda p: shutil.disk_usage(p).free)
     is_file: Callable[[str], bool] = field(default=os.path.isfile)
+    #: Windows' LongPathsEnabled (None: unknown, or not Windows); replaced by tests.
+    long_paths_enabled: Callable[[], bool | None] = field(default=lambda: read_long_paths_enabled())
     # The wizard's own interpreter and environment: never a target unless asked for by path.
     own_executable: str = sys.executable
     own_prefix: str = sys.prefix
@@ -210,7 +212,7 @@ class Host:
     def current(cls) -> Host:
         """This machine, as it really is."""
         system = platform.system()
-        env = dict(os.environ)
+        env = child_environment(os.environ)   # the frozen app's own PATH and Qt variables stay here
         return cls(
             system=system,
             release=platform.release(),
@@ -263,3 +265,17 @@ class Host:
         if norm(folder) == norm(self.cwd):
             return None
         return path
+
+
+def read_long_paths_enabled() -> bool | None:  # pragma: no cover - reads the Windows registry
+    """HKLM\\SYSTEM\\CurrentControlSet\\Control\\FileSystem\\LongPathsEnabled, None off Windows or unreadable."""
+    if sys.platform != "win32":
+        return None
+    import winreg
+
+    try:
+        with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, r"SYSTEM\CurrentControlSet\Control\FileSystem") as key:
+            value, _ = winreg.QueryValueEx(key, "LongPathsEnabled")
+        return bool(value)
+    except OSError:
+        return None

@@ -100,9 +100,10 @@ def detect_os(host: Host, notes: list[str]) -> OsInfo:
     """OS family, version, architecture, WSL, glibc and Secure Boot of ``host``."""
     arch = normalize_arch(host.machine, host.system)
     if host.system == "Windows":
-        return OsInfo(family="windows", version=host.version or host.release, arch=arch)
+        return OsInfo(family="windows", version=host.version or host.release, arch=arch,
+                      long_paths_enabled=host.long_paths_enabled(), user_home=str(host.home))
     if host.system == "Darwin":
-        return OsInfo(family="macos", version=host.version or host.release, arch=arch)
+        return OsInfo(family="macos", version=host.version or host.release, arch=arch, user_home=str(host.home))
     if host.system != "Linux":
         notes.append(T(M.NOTE_OS_UNKNOWN, system=host.system))
     values: dict[str, str] = {}
@@ -126,4 +127,5 @@ def detect_os(host: Host, notes: list[str]) -> OsInfo:
         glibc=host.glibc,
         # WSL has no firmware of its own; Secure Boot there is the Windows host's business.
         secure_boot=None if wsl else secure_boot_linux(host),
+        user_home=str(host.home),
     )

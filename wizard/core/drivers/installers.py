@@ -32,6 +32,7 @@ import requests
 
 from wizard.core import messages as M
 from wizard.core.drivers.linux import linux_driver_step
+from wizard.core.drivers.python_installer import python_install_step
 from wizard.core.drivers.steps import (
     DRIVER_KINDS,
     ELEVATION_CANCELLED,
@@ -124,6 +125,8 @@ def installers_for(machine: Machine, plan: Plan, *, toolkit: bool = False, which
                 notes = (T(M.REBOOT_MOK),)
             out.steps.append(Step("reboot", T(M.STEP_REBOOT), action.detail, notes=notes,
                                   sources=("docs/SOURCES.md nvidia §4.3", "§4.4")))
+        elif action.kind == "python_install":
+            out.steps.append(python_install_step(machine, action, which=which, this_machine=machine.local))
         elif action.kind == "cuda_toolkit":
             toolkit = True
     if build.device == "cuda":

@@ -33,6 +33,7 @@ from wizard.core.fetch.tags import describe_target, target_tags
 from wizard.core.fetch.wheelhouse import MANIFEST as WHEELHOUSE_MANIFEST
 from wizard.core.fetch.wheelhouse import fetch_wheelhouse
 from wizard.core.helpdesk.exit_codes import ExitCode, ExitError
+from wizard.core.install.flow import companion_requirements
 from wizard.core.model.machine import Machine, OsInfo, PythonTarget
 from wizard.core.model.plan import Build, Choices, Plan
 from wizard.core.paths import atomic_write_text
@@ -148,7 +149,9 @@ def make_bundle(
         plan, build = plan_for(machine, choices)
         source = index_url or build.index_url
         on_status(f"{machine.id}: {build.label()} for {describe_target(machine.python, machine.os)} from {source}")
-        result = fetch_wheelhouse(list(build.requirements), index_url=source, dest=wheels, python=machine.python,
+        # numpy too: every install adds it (flow.companion_requirements), offline as online
+        wanted = list(build.requirements) + companion_requirements(build.torch, build.requirements)
+        result = fetch_wheelhouse(wanted, index_url=source, dest=wheels, python=machine.python,
                                   os_info=machine.os, session=session)
         notes += result.notes
         targets.append({

@@ -12,9 +12,9 @@ small functions that take the platform as an argument, so they are tested on Lin
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
-import re
 import shutil
 import sys
 import threading
@@ -26,11 +26,14 @@ from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 
 from packaging.version import InvalidVersion, Version
 
+from wizard.core import messages as M
 from wizard.core import paths
 from wizard.core.errors import Cancelled, InputError, WizardError
 from wizard.core.install import pip_runner
 from wizard.core.install.interpreters import InterpreterInfo, inspect_interpreter, refuse_externally_managed
+from wizard.core.plan import environment as where
 from wizard.core.process import Command, run_command
+from wizard.core.text import T
 
 APP_NAME = paths.APP_NAME
 #: Overrides the data directory (tests, portable installs).
@@ -38,13 +41,10 @@ DATA_DIR_ENV = paths.DATA_DIR_ENV
 #: Written into every venv the wizard creates; rollback deletes only venvs that carry it.
 CREATED_MARKER = "torch-gpu-setup-venv.json"
 
-# Windows MAX_PATH is 260 characters including the terminating NUL (Microsoft Learn, "Maximum
-# Path Length Limitation"). The longest file inside the torch 2.13.0 wheel, measured on
-# torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl, is 171 characters below site-packages
-# (a third-party licence file); "\Lib\site-packages\" adds 19.
-TORCH_DEEPEST_RELATIVE_PATH = 171
-WINDOWS_MAX_PATH = 260
-_SITE_PACKAGES_WINDOWS = len("\\Lib\\site-packages\\")
+# The Windows path limit and the default folder are decided with the plan (one rule for every
+# face): wizard/core/plan/environment.py.
+TORCH_DEEPEST_RELATIVE_PATH = where.TORCH_DEEPEST_RELATIVE_PATH
+WINDOWS_MAX_PATH = where.WINDOWS_MAX_PATH
 
 LineCallback = Callable[[str], None]
 
@@ -56,8 +56,7 @@ def data_dir() -> Path:
 
 def env_name_for(torch: str, variant: str) -> str:
     """The directory name of a new venv holding a build: ``torch-2.14.1-cu126``."""
-    safe = re.sub(r"[^A-Za-z0-9.]+", "-", f"torch-{torch}-{variant}")
-    return safe.strip("-")
+    return where.env_name_for(torch, variant)
 
 
 def envs_dir(platform: str = sys.platform, microsoft_store: bool = False, home: Path | None = None) -> Path:
@@ -91,19 +90,24 @@ def check_path_length(prefix: str, platform: str, long_paths_enabled: bool | Non
     """Refuse a Windows prefix so long that torch's deepest file would pass MAX_PATH.
 
     ``long_paths_enabled`` is the registry value LongPathsEnabled (None: unknown, treated as off).
+    The environment page runs the same check (:func:`wizard.core.plan.environment.path_problem`)
+    as soon as a folder is chosen; this is the install's own guard.
     """
-    if platform != "win32" or long_paths_enabled:
-        return
-    longest = len(prefix) + _SITE_PACKAGES_WINDOWS + TORCH_DEEPEST_RELATIVE_PATH
-    if longest >= WINDOWS_MAX_PATH:
-        room = WINDOWS_MAX_PATH - 1 - _SITE_PACKAGES_WINDOWS - TORCH_DEEPEST_RELATIVE_PATH
-        raise WizardError(
-            f"the environment path is too long for Windows ({len(prefix)} characters; torch's files "
-            f"would reach {longest} of the {WINDOWS_MAX_PATH} allowed)",
-            hint=f"choose a folder with a path of at most {room} characters (e.g. C:\\envs\\torch), "
-            "or enable long paths (LongPathsEnabled=1, needs administrator rights)",
-            details=prefix,
-        )
+    problem = where.path_problem(prefix, "windows" if platform == "win32" else platform, long_paths_enabled)
+    if problem is not None:
+        raise WizardError(problem, hint=T(M.ENV_PATH_TOO_LONG_HINT, room=where.WINDOWS_ENV_ROOM,
+                                          command=" ".join(where.ENABLE_LONG_PATHS_ARGV)), details=prefix)
+
+
+def default_prefix(torch: str, variant: str, base: InterpreterInfo | None, platform: str = sys.platform,
+                   long_paths_enabled: bool | None = None, home: Path | None = None) -> Path:
+    """The default folder of a new venv on this computer (the plan's ``environment``, here)."""
+    family = {"win32": "windows", "darwin": "macos"}.get(platform, "linux")
+    choice = where.default_environment(
+        family=family, torch=torch, variant=variant, user_home=str(home or Path.home()),
+        data_dir=str(data_dir()), long_paths_enabled=long_paths_enabled,
+        microsoft_store=bool(base and base.microsoft_store))
+    return Path(choice.path)
 
 
 def windows_long_paths_enabled() -> bool | None:  # pragma: no cover - Windows only
@@ -140,15 +144,37 @@ class Target:
     base_python: str | None = None
 
 
-def default_base_python() -> str:
-    """The interpreter new venvs are made with when none was named."""
-    if getattr(sys, "frozen", False):  # a bundled wizard: its sys.executable is the app itself
-        found = shutil.which("python3") or shutil.which("python") or shutil.which("py")
-        if found is None:
-            raise WizardError("no Python interpreter found to create the environment with",
-                              hint="install Python 3.10 or newer from python.org, or pass --python")
-        return found
-    return sys.executable
+def default_base_python(*, frozen: bool | None = None, executable: str = sys.executable,
+                        which: Callable[[str], str | None] = shutil.which) -> str:
+    """The interpreter new venvs are made with when none was named.
+
+    From source: the wizard's own interpreter. Frozen (the bundled app, whose ``sys.executable``
+    is the app itself): the first of ``python3``, ``python``, ``py`` on PATH that is a real
+    interpreter: never the app itself, and never a Microsoft Store *alias* in ``WindowsApps``,
+    which opens the Store instead of running Python when that Python is not installed (Python
+    docs, "Using Python on Windows", the Microsoft Store package; the installed Store Python is
+    found by detection and passed with --python).
+    """
+    if frozen is None:
+        frozen = bool(getattr(sys, "frozen", False))
+    if not frozen:
+        return executable
+    own = _norm(executable)
+    for name in ("python3", "python", "py"):
+        found = which(name)
+        if found and _norm(found) != own and not is_store_alias(found):
+            return found
+    raise WizardError(T(M.NO_BASE_PYTHON), hint=T(M.NO_BASE_PYTHON_HINT))
+
+
+def is_store_alias(path: str) -> bool:
+    """Whether ``path`` is an App Execution Alias in ``...\\Microsoft\\WindowsApps`` (not an interpreter)."""
+    parts = [p.lower() for p in PureWindowsPath(path).parts]
+    return any(a == "microsoft" and b == "windowsapps" for a, b in itertools.pairwise(parts))
+
+
+def _norm(path: str) -> str:
+    return str(PureWindowsPath(path)).lower() if "\\" in path else str(Path(path).resolve())
 
 
 def resolve_target(
@@ -157,6 +183,7 @@ def resolve_target(
     venv: str | None = None,
     new_venv: str | None = None,
     default_name: str | None = None,
+    default_build: tuple[str, str] | None = None,
     platform: str = sys.platform,
     long_paths_enabled: bool | None = None,
 ) -> Target:
@@ -184,6 +211,8 @@ def resolve_target(
     base = python or default_base_python()
     if new_venv is not None:
         prefix = Path(new_venv).absolute()
+    elif default_build is not None:
+        prefix = default_prefix(*default_build, inspect_interpreter(base), platform, long_paths_enabled)
     else:
         base_info = inspect_interpreter(base)
         prefix = envs_dir(platform, base_info.microsoft_store) / (default_name or "torch")
@@ -416,7 +445,7 @@ def delete_created_venv(prefix: Path, force: bool = False) -> bool:
     if not force and not (prefix / CREATED_MARKER).is_file():
         raise WizardError(f"{prefix} was not created by {APP_NAME}; it will not be deleted",
                           hint="remove it yourself if you no longer need it")
-    shutil.rmtree(prefix)
+    paths.remove_tree(prefix)   # waits out an antivirus scan on Windows
     return True
 
 

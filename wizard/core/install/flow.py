@@ -32,7 +32,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
@@ -70,6 +70,17 @@ PIP_INSTALL_TIMEOUT_S = 3 * 3600.0  # a 2.5 GB CUDA wheel on a slow line; cancel
 #: Where the last successful install is recorded (in the data dir), for ``verify`` without --python.
 LAST_INSTALL = "last_install.json"
 GiB = 1024**3
+#: The first program the Finish page and ``install`` show: it runs in every environment the
+#: wizard makes (numpy is added to every install, :func:`companion_requirements`), on the GPU
+#: when there is one. The end-to-end tests run it in the new environment.
+FIRST_PROGRAM = (
+    "import numpy as np\n"
+    "import torch\n"
+    "device = 'cuda' if torch.cuda.is_available() else 'cpu'\n"
+    "x = torch.randn(1000, 1000, device=device)\n"
+    "y = (x @ x).cpu().numpy()\n"
+    "print(torch.__version__, device, y.shape, np.isfinite(y).all())\n"
+)
 
 
 @dataclass(frozen=True)
@@ -224,29 +235,53 @@ def write_pins(
     chained = [f for f in _user_constraints(python) if Path(f) != constraints]
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     constraints.write_text(
+        # pip decodes a requirements file by its coding line, else in the locale's encoding
+        # (pip/_internal/utils/encoding.py auto_decode): a chained path in 张三's folder survives cp936.
+        "# -*- coding: utf-8 -*-\n"
         "# Written by torch-gpu-setup on " + stamp + ".\n"
         "# Keeps this environment's PyTorch build: a later `pip install` may not replace it.\n"
         "# To change the build on purpose, run torch-gpu-setup install again, or delete this file.\n"
-        + "".join(f"-c {f}\n" for f in chained)
+        + "".join(f"-c {pip_path_value(f, platform)}\n" for f in chained)
         + "\n".join(pins) + "\n",
         encoding="utf-8",
     )
     messages = [f"pinned {', '.join(pins)} in {constraints}"]
     wrote_conf = False
+    value = pip_path_value(str(constraints), platform)
     if not conf.exists():
+        # ASCII only: pip reads its config files in the locale's encoding (cp936 on Chinese
+        # Windows; pip/_internal/configuration.py _construct_parser), and splits list values such
+        # as ``constraint`` on whitespace; pip_path_value gives a file: URL when the path needs one.
         conf.write_text(
             "# Written by torch-gpu-setup: every pip install in this environment obeys the constraints.\n"
-            f"[global]\nconstraint = {constraints}\n",
-            encoding="utf-8",
+            f"[global]\nconstraint = {value}\n",
+            encoding="ascii",
         )
         wrote_conf = True
         messages.append(f"pip in this environment reads it through {conf}")
-    elif str(constraints) not in conf.read_text(encoding="utf-8", errors="replace"):
+    elif str(constraints) not in conf.read_text(encoding="utf-8", errors="replace") and \
+            value not in conf.read_text(encoding="utf-8", errors="replace"):
         messages.append(
             f"{conf} exists and was left alone: add 'constraint = {constraints}' under [global], or set "
             f"PIP_CONSTRAINT={constraints} before pip install"
         )
     return constraints, wrote_conf, messages
+
+
+def pip_path_value(path: str, platform: str) -> str:
+    """``path`` as pip reads it back from a config or requirements file on any code page.
+
+    A plain ASCII path without spaces stays as it is (a person reads it). Anything else, a space
+    (pip splits list options on whitespace) or a non-ASCII character (the file is read in the
+    locale's encoding), becomes a ``file:`` URL, which pip accepts wherever it takes a
+    constraints file and which is pure ASCII (RFC 8089; ``Path.as_uri``).
+    """
+    if path.isascii() and not any(c.isspace() for c in path) and "%" not in path:
+        return path
+    if "://" in path:
+        return path
+    pure: PurePath = PureWindowsPath(path) if platform == "win32" else PurePosixPath(path)
+    return pure.as_uri() if pure.is_absolute() else path
 
 
 def release_own_pins(prefix: Path, platform: str) -> None:
@@ -381,7 +416,7 @@ def _run_install(
         source = parse_source(request.index_url, request.source_kind) if request.index_url else None
         target = envs.resolve_target(
             python=request.python, venv=request.venv, new_venv=request.new_venv,
-            default_name=envs.env_name_for(request.torch, request.variant), platform=plat,
+            default_build=(request.torch, request.variant), platform=plat,
             long_paths_enabled=envs.windows_long_paths_enabled(),
         )
         locks.enter_context(envlock.hold(target.prefix, "install"))  # EnvironmentBusy passes as it is
@@ -441,7 +476,8 @@ def _run_install(
             release_own_pins(target.prefix, plat)
             emit(StepFinished("snapshot"))
 
-        _step(emit, "pip", T(M.FLOW_PIP, requirements=" ".join(request.requirements)))
+        _step(emit, "pip", T(M.FLOW_PIP, requirements=" ".join(
+            [*request.requirements, *requirements[len(request.requirements):]])))
         with _staging_folder() as staging:
             links = [wheelhouse] if wheelhouse and not request.offline else []
             # A new environment: the wheels unpacked in parallel (wheel_installer); pip when it cannot.
@@ -706,7 +742,31 @@ def gather_wheels(request: InstallRequest, source: Source | None, python: str, e
             emit(StepFinished("download"))
     requirements = local_requirements(request.requirements, wheelhouse) if wheelhouse \
         else list(request.requirements)
+    offline_wheels = wheelhouse if request.offline else None
+    requirements += companion_requirements(request.torch, request.requirements, offline_wheels)
     return wheelhouse, requirements, source
+
+
+def companion_requirements(torch: str, requirements: Sequence[str], offline_wheels: Path | None = None) -> list[str]:
+    """What every install adds beside the build: numpy, so that the first program runs.
+
+    torch does not require numpy (only torchvision does), yet ``tensor.numpy()`` and most first
+    programs need it; a build without torchvision would otherwise end without it. torch older
+    than 2.3.1 was compiled against NumPy 1's C API and fails to load NumPy 2 ("_ARRAY_API not
+    found": https://github.com/pytorch/pytorch/issues/107302,
+    https://github.com/neuromorphs/tonic/issues/317), so those get ``numpy<2``. A requirement the
+    request already names wins. Offline (a bundle), numpy is added only when the bundle holds a
+    numpy wheel: a bundle made before numpy was added still installs.
+    """
+    if any(_pin_parts(r)[0] == "numpy" for r in requirements):
+        return []
+    if offline_wheels is not None and not any(offline_wheels.glob("numpy-*.whl")):
+        return []
+    try:
+        old = Version(torch.split("+", 1)[0]) < Version("2.3.1")
+    except InvalidVersion:
+        old = False
+    return ["numpy<2" if old else "numpy"]
 
 
 def _require_local(wanted: Sequence[str], folder: Path, python: str) -> None:

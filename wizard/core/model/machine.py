@@ -47,6 +47,10 @@ class OsInfo:
     wsl: bool = False
     glibc: str | None = None
     secure_boot: bool | None = None
+    #: Windows' LongPathsEnabled registry value (None: unknown or not Windows).
+    long_paths_enabled: bool | None = None
+    #: The user's home folder (where the default environment goes); None where unknown.
+    user_home: str | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,8 @@ class Machine:
     interpreters: list[PythonTarget] = field(default_factory=list)
     disk: dict[str, float | None] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: Detected on this computer (not read from a profile): its real data folder applies.
+    local: bool = False
 
     def to_profile(self) -> dict[str, Any]:
         """The machine as a ``machine-profile/1`` object plus detection extras."""
@@ -162,6 +168,8 @@ class Machine:
                 "wsl": self.os.wsl,
                 "glibc": self.os.glibc,
                 "secure_boot": self.os.secure_boot,
+                "long_paths_enabled": self.os.long_paths_enabled,
+                "user_home": self.os.user_home,
             },
             "python": _python_to_json(self.python) if self.python else None,
             "nvidia_driver": (
@@ -328,6 +336,8 @@ def machine_from_profile(data: Any, source: str = "<profile>") -> Machine:
         wsl=bool(r.boolean(os_data, "wsl", "os")),
         glibc=glibc,
         secure_boot=r.boolean(os_data, "secure_boot", "os", nullable=True, default=None),
+        long_paths_enabled=r.boolean(os_data, "long_paths_enabled", "os", nullable=True, default=None),
+        user_home=r.string(os_data, "user_home", "os", required=False, nullable=True),
     )
 
     python: PythonTarget | None = None

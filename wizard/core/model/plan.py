@@ -109,6 +109,20 @@ class GpuVerdict:
 
 
 
+@dataclass(frozen=True)
+class EnvironmentChoice:
+    """The default folder of a new environment and the reason, in words."""
+
+    path: str
+    why: str
+    #: Optional steps that would let the usual place work (``enable_long_paths`` on Windows).
+    actions: tuple[Action, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """As in the plan contract: ``{"path": ..., "why": ..., "actions": [...]}``."""
+        return {"path": self.path, "why": self.why, "actions": [a.to_json() for a in self.actions]}
+
+
 @dataclass
 class Plan:
     """The planner's answer (SCHEMA.md "plan contract")."""
@@ -121,6 +135,8 @@ class Plan:
     explanation: list[str]
     knowledge_date: str = ""
     machine_id: str = ""
+    #: Where a new environment goes by default on this machine, and why (``plan.environment``).
+    environment: EnvironmentChoice | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The plan as one JSON-ready object."""
@@ -133,4 +149,5 @@ class Plan:
             "explanation": list(self.explanation),
             "knowledge_date": self.knowledge_date,
             "machine": self.machine_id,
+            "environment": self.environment.to_json() if self.environment else None,
         }

@@ -30,7 +30,8 @@ from wizard.core.knowledge.base import (
     variant_device,
 )
 from wizard.core.model.machine import DriverState, Gpu, Machine, PythonTarget
-from wizard.core.model.plan import Action, Build, Choices, GpuVerdict, Plan
+from wizard.core.model.plan import Action, Build, Choices, EnvironmentChoice, GpuVerdict, Plan
+from wizard.core.plan.environment import default_environment
 from wizard.core.text import T, join, restyle
 
 PYTORCH_INDEX = "https://download.pytorch.org/whl"
@@ -342,7 +343,7 @@ class _Planner:
         if cand.python_changed:
             actions.append(Action("python_install", cand.python, T(
                 M.ACTION_PYTHON_INSTALL, python=cand.python,
-                problem=self._python_now()[1] or self._python_problem(cand))))
+                problem=_sentence(self._python_now()[1] or self._python_problem(cand)))))
         if cand.driver_fit in ("update", "missing"):
             actions.extend(self._driver_actions(cand))
         return Build(
@@ -508,7 +509,19 @@ def make_plan(machine: Machine, choices: Choices | None = None, kb: Knowledge | 
         explain.append(T(M.EXPLAIN_RECOMMENDED_AFTER, build=rec.label(), actions=_action_words(rec.actions)))
     else:
         explain.append(T(M.EXPLAIN_RECOMMENDED, build=rec.label()))
-    return Plan(status, rec, alternatives, verdicts, warnings, explain, kb.date, machine.id)
+    return Plan(status, rec, alternatives, verdicts, warnings, explain, kb.date, machine.id,
+                environment=environment_for(machine, rec))
+
+
+def environment_for(machine: Machine, build: Build) -> EnvironmentChoice:
+    """Where a new environment for ``build`` goes by default on ``machine`` (plan.environment)."""
+    from wizard.core import paths
+
+    return default_environment(
+        family=machine.os.family, torch=build.torch, variant=build.variant, user_home=machine.os.user_home,
+        data_dir=str(paths.data_dir()) if machine.local else None,
+        long_paths_enabled=machine.os.long_paths_enabled,
+        microsoft_store=bool(machine.python and machine.python.microsoft_store))
 
 
 def _action_words(actions: Iterable[Action]) -> str:
@@ -940,3 +953,7 @@ def all_variants(kb: Knowledge) -> list[str]:
 
 __all__ = ["Action", "Build", "Choices", "GpuVerdict", "Plan", "all_variants", "make_plan", "platform_key"]
 
+
+def _sentence(text: str) -> str:
+    """``text`` ending with one full stop (a problem is sometimes a clause, sometimes a sentence)."""
+    return text if text.rstrip().endswith(".") else T(M.SENTENCE, text=text)

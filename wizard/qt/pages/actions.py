@@ -43,10 +43,6 @@ if TYPE_CHECKING:  # wizard.core.drivers.installers loads requests: imported whe
     from wizard.core.process import Command
 
 CUDA_TOOLKIT_URL = "https://developer.nvidia.com/cuda-downloads"
-# Where Python comes from: python.org's downloads, per system (https://www.python.org/downloads/).
-PYTHON_DOWNLOADS = {"windows": "https://www.python.org/downloads/windows/",
-                    "macos": "https://www.python.org/downloads/macos/",
-                    "linux": "https://www.python.org/downloads/source/"}
 
 
 def driver_step(state: WizardState) -> Step | None:
@@ -64,6 +60,17 @@ def driver_step(state: WizardState) -> Step | None:
     which: Which = (lambda _name: None) if state.simulated else shutil.which
     iplan = installers_for(machine, dataclasses.replace(plan, recommended=build), which=which)
     return next((s for s in iplan.steps if s.kind.startswith("driver")), None)
+
+
+def python_step(state: WizardState) -> Step | None:
+    """The core's Python step (winget on Windows, the download page elsewhere); None: no Python needed."""
+    from wizard.core.drivers.python_installer import python_install_step
+
+    machine, build = state.machine, state.build()
+    action = next((a for a in build.actions if a.kind == "python_install"), None) if build else None
+    if machine is None or action is None:
+        return None
+    return python_install_step(machine, action, this_machine=machine.local and not state.simulated)
 
 
 class ActionsPage(BasePage):
@@ -279,7 +286,8 @@ class ActionsPage(BasePage):
         self.how_text.setText(words["how"])
         self.how_text.setVisible(bool(words["how"]))
         driver = topic == "driver"
-        self.step = driver_step(self.state) if driver and self.state.machine else None
+        self.step = (driver_step(self.state) if driver else python_step(self.state) if topic == "python"
+                     else None) if self.state.machine else None
         step = self.step
         self.step_title.setText(core_text(step.title) if step else "")
         self.step_title.setVisible(step is not None)
@@ -288,9 +296,9 @@ class ActionsPage(BasePage):
         self.command.setVisible(bool(step and (step.commands or step.urls)))
         self.step_notes.setText("\n".join("ℹ " + core_text(n) for n in step.notes[:2]) if step else "")
         self.step_notes.setVisible(bool(step and step.notes))
-        self.copy.setVisible(driver)
+        self.copy.setVisible(driver or bool(step and step.commands))
         self.copy.setEnabled(bool(self.command.toPlainText()))
-        self.run_button.setVisible(driver)
+        self.run_button.setVisible(driver or bool(step and step.commands))
         self.run_button.setText(self.tr("&Run it now…") if self._commands() else self.tr("&Open the download page"))
         self.run_button.setEnabled(not self.state.simulated and bool(step and (step.commands or step.urls)))
         self.run_button.setToolTip(self.tr("Not available for a simulated machine.") if self.state.simulated else "")
@@ -306,6 +314,8 @@ class ActionsPage(BasePage):
 
     def _open(self) -> None:
         if self.topic() == "python":
+            from wizard.core.drivers.python_installer import PYTHON_DOWNLOADS
+
             family = self.state.machine.os.family if self.state.machine else "linux"
             QDesktopServices.openUrl(QUrl(PYTHON_DOWNLOADS.get(family, "https://www.python.org/downloads/")))
         else:
@@ -332,10 +342,15 @@ class ActionsPage(BasePage):
                 QDesktopServices.openUrl(QUrl(step.urls[0]))
             return
         shown = "\n".join(c.display() for c in step.commands)
-        if not ask(self, self.tr("Update the driver"),
-                   self.tr("Run these commands with administrator rights?"), shown):
+        python = step.kind.startswith("python")
+        if python:
+            # winget --scope user: no administrator rights; the Python is checked for again after
+            if not ask(self, self.tr("Install Python"), self.tr("Run this command?"), shown):
+                return
+        elif not ask(self, self.tr("Update the driver"),
+                     self.tr("Run these commands with administrator rights?"), shown):
             return
-        if sys.platform == "win32" or step.commands[0].argv[0] != "pkexec":
+        if not python and (sys.platform == "win32" or step.commands[0].argv[0] != "pkexec"):
             # sudo needs a terminal to ask for the password: the GUI cannot answer it.
             show_error(self, ErrorText(self.tr("The command cannot be run from here."),
                                        self.tr("Run it in a terminal: {0}").format(shown), ""))
@@ -361,9 +376,16 @@ class ActionsPage(BasePage):
 
     def _ran(self, _results: object) -> None:
         self.completeChanged.emit()
+        if self.step is not None and self.step.kind.startswith("python"):
+            self.run_log.setText(self.tr("Python is installed. Checking the computer again…"))
+            self._check_again()
+            return
         self.run_log.setText(self.tr("Done. Restart the computer so the new driver loads."))
 
     def _failed(self, error: object) -> None:
         self.completeChanged.emit()
         message = error.message if isinstance(error, ErrorText) else str(error)
+        if self.step is not None and self.step.kind.startswith("python"):
+            self.run_log.setText(self.tr("The Python install failed: {0}").format(message))
+            return
         self.run_log.setText(self.tr("The driver command failed: {0}").format(message))

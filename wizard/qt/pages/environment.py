@@ -21,6 +21,7 @@ from wizard.core.install import interpreters
 from wizard.core.model.machine import PythonTarget
 from wizard.core.plan.planner import rank_pythons
 from wizard.qt.errors import error_text
+from wizard.qt.i18n import core_text
 from wizard.qt.pages.base import BasePage, label
 from wizard.qt.state import WizardState
 from wizard.qt.workers import Task, TaskContext
@@ -73,7 +74,7 @@ class EnvironmentPage(BasePage):
         grid.setColumnMinimumWidth(0, 24)
         grid.setColumnStretch(1, 1)
         self.outer.addLayout(grid)
-        self.info = label()
+        self.info = label(selectable=True)    # the long-paths command can be copied
         self.outer.addWidget(self.info)
         self.consent = QCheckBox()
         self.consent.toggled.connect(self._consent_changed)
@@ -124,7 +125,7 @@ class EnvironmentPage(BasePage):
     def isComplete(self) -> bool:
         """A path is given, and consent when something would be replaced."""
         env = self.state.env
-        if not self.state.env_path().strip():
+        if not self.state.env_path().strip() or self.state.env_path_problem():
             return False
         if env.replacements and not env.consent:
             return False
@@ -248,14 +249,24 @@ class EnvironmentPage(BasePage):
         env = self.state.env
         build = self.state.build()
         fit = self.fits.get(self.base.currentText()) if env.mode == "new" else None
-        if env.mode == "new" and self.fits and not any(f != "none" for f in self.fits.values()):
+        problem = self.state.env_path_problem() if env.mode != "interpreter" else None
+        plan = self.state.plan
+        where = plan.environment if plan is not None and plan.environment is not None else None
+        if problem:
+            self.info.setText(self.tr("This folder will not work: {0}").format(core_text(problem)))
+        elif env.mode == "new" and self.fits and not any(f != "none" for f in self.fits.values()):
             self.info.setText(self.tr("No Python on this computer can run PyTorch; the next pages say which one "
                                       "to install."))
         elif fit == "none":
             self.info.setText(self.tr("PyTorch publishes no wheels for this Python: choose another one."))
         elif env.mode == "new":
-            self.info.setText(self.tr("A new environment is created at the path above; if the install fails or is "
-                                      "cancelled, it is removed again."))
+            text = self.tr("A new environment is created at the path above; if the install fails or is "
+                           "cancelled, it is removed again.")
+            if where is not None and self.state.env_path() == where.path:
+                text += "\n" + self.tr("Why this folder: {0}.").format(core_text(where.why))
+                for action in where.actions:
+                    text += "\n" + core_text(action.detail)
+            self.info.setText(text)
         elif self.busy():
             self.info.setText(self.tr("Reading the environment…"))
         elif env.replacements:

@@ -11,18 +11,12 @@ from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPlainTextEdit, QPushBut
 
 from wizard.core.events import Emit, LogLine, StepStarted
 from wizard.core.helpdesk.report import Report, build_report, helpdesk_summary
+from wizard.core.install.flow import FIRST_PROGRAM
 from wizard.qt.adapters import FlowRunner
 from wizard.qt.errors import ErrorText, ask, error_text, show_error
 from wizard.qt.i18n import core_text
 from wizard.qt.pages.base import BasePage, label
 from wizard.qt.state import WizardState
-
-SNIPPET = (
-    "import torch\n"
-    "device = 'cuda' if torch.cuda.is_available() else 'cpu'\n"
-    "x = torch.randn(1000, 1000, device=device)\n"
-    "print(torch.__version__, device, (x @ x).sum().item())\n"
-)
 
 
 class FinishPage(BasePage):
@@ -34,8 +28,8 @@ class FinishPage(BasePage):
         self.howto = label(rich=True, selectable=True)
         self.snippet = QPlainTextEdit()
         self.snippet.setReadOnly(True)
-        self.snippet.setPlainText(SNIPPET)
-        self.snippet.setMaximumHeight(90)
+        self.snippet.setPlainText(FIRST_PROGRAM)
+        self.snippet.setMaximumHeight(120)
         self.report_button = QPushButton()
         self.copy_button = QPushButton()
         self.rollback_button = QPushButton()
