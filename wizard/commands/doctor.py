@@ -14,6 +14,7 @@ from typing import Any, TextIO
 from wizard.commands.errors import log_on_failure, report
 from wizard.commands.options import add_json, add_machine, add_source
 from wizard.commands.progress import TerminalProgress
+from wizard.commands.stopping import cancelling
 from wizard.commands.verify import default_python, print_result
 from wizard.core.doctor.model import Diagnosis
 from wizard.core.doctor.runner import fix_request, run_doctor
@@ -123,8 +124,9 @@ def apply_fix(args: argparse.Namespace, before: Diagnosis) -> int:
         return EXIT_PROBLEMS
     ui = TerminalProgress(sys.stderr)
     try:
-        with log_on_failure(ui.lines, "doctor-fix"):
-            outcome = run_install(request, ui)
+        # SIGINT/SIGTERM: the same cancel-and-undo as install's (and the GUI's Cancel button)
+        with log_on_failure(ui.lines, "doctor-fix"), cancelling() as cancel:
+            outcome = run_install(request, ui, cancel)
     except (Cancelled, InputError):
         raise
     except WizardError as exc:  # pip failed: the environment was put back (the hint says so)

@@ -32,6 +32,7 @@ from datetime import datetime
 from pathlib import Path
 
 from wizard.core import messages as M
+from wizard.core import paths
 from wizard.core.errors import WizardError
 from wizard.core.install.environments import APP_NAME, CREATED_MARKER
 from wizard.core.text import T
@@ -152,10 +153,11 @@ def keep_user_files(prefix: Path, stamp: str | None = None) -> tuple[Path | None
 def _delete_tree(prefix: Path) -> None:
     """Delete the folder, the wizard's marker last."""
     def remove(path: Path) -> None:
+        # an antivirus scan or the search indexer holding a file on Windows: waited out briefly
         if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
+            paths.retry_on_lock(lambda: shutil.rmtree(path), str(path))
         else:
-            path.unlink()
+            paths.retry_on_lock(path.unlink, str(path))
 
     try:
         for entry in sorted(prefix.iterdir()):
