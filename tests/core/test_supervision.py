@@ -132,3 +132,18 @@ def test_a_timed_out_command_leaves_no_grandchild(tmp_path: Path) -> None:
                          grace_s=0.5)
     assert result.timed_out and time.monotonic() - started < 4.0
     assert gone_within(int(pid_file.read_text()), 1.0) is not None
+
+
+def test_on_windows_children_go_into_the_kill_on_close_job() -> None:
+    from wizard.core.process import Reaper
+
+    assigned: list[int] = []
+    reaper = Reaper(platform="win32", windows_assign=assigned.append)
+    reaper.register(4242)
+    reaper.register(0)           # never our own group
+    assert assigned == [4242] and reaper.pid is None   # no /bin/sh reaper on Windows
+
+    def refused(_pid: int) -> None:
+        raise OSError("access denied")   # the process already ended, or the job API refused
+
+    Reaper(platform="win32", windows_assign=refused).register(4243)   # a safety net, never a failure

@@ -258,10 +258,19 @@ for i in $g; do kill -s KILL -- "-$i" 2>/dev/null; done
 
 
 class Reaper:
-    """Stops the registered process groups when this process ends, however it ends (POSIX)."""
+    """Stops the registered process groups when this process ends, however it ends.
 
-    def __init__(self, shell: str = REAPER_SHELL) -> None:
+    POSIX: the ``/bin/sh`` reaper above. Windows: each child is put into one job object that
+    kills its processes when the wizard's last handle to it closes, which the system does however
+    the wizard ends (``JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE``; Microsoft Learn, "Job Objects");
+    pip's own children inherit the job.
+    """
+
+    def __init__(self, shell: str = REAPER_SHELL, platform: str | None = None,
+                 windows_assign: Callable[[int], None] | None = None) -> None:
         self._shell = shell
+        self._platform = platform or sys.platform
+        self._windows_assign = windows_assign or assign_to_kill_on_close_job
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._groups: set[int] = set()
@@ -269,6 +278,10 @@ class Reaper:
     def register(self, pgid: int) -> None:
         """Stop group ``pgid`` if this process dies before :meth:`unregister` is called for it."""
         if pgid <= 1:  # never "every process" (-1) or our own group (0)
+            return
+        if self._platform == "win32":
+            with contextlib.suppress(OSError, AttributeError, ValueError):
+                self._windows_assign(pgid)   # a safety net: never the command's failure
             return
         with self._lock:
             self._groups.add(pgid)
@@ -318,6 +331,62 @@ class Reaper:
             )
         except OSError:
             return None
+
+
+_JOB_LOCK = threading.Lock()
+_JOB: list[int] = []    # the job object's handle, made on first use (Windows)
+JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE = 0x2000
+JOB_OBJECT_EXTENDED_LIMIT_INFORMATION = 9      # JOBOBJECTINFOCLASS JobObjectExtendedLimitInformation
+PROCESS_SET_QUOTA_AND_TERMINATE = 0x0100 | 0x0001
+
+
+def assign_to_kill_on_close_job(pid: int) -> None:  # pragma: no cover - calls the Windows API
+    """Put process ``pid`` into this wizard's kill-on-close job (Windows; see :class:`Reaper`)."""
+    import ctypes
+    from ctypes import wintypes
+
+    k32 = ctypes.WinDLL("kernel32", use_last_error=True)  # type: ignore[attr-defined]
+    k32.CreateJobObjectW.restype = wintypes.HANDLE
+    k32.CreateJobObjectW.argtypes = (ctypes.c_void_p, wintypes.LPCWSTR)
+    k32.SetInformationJobObject.argtypes = (wintypes.HANDLE, ctypes.c_int, ctypes.c_void_p, wintypes.DWORD)
+    k32.OpenProcess.restype = wintypes.HANDLE
+    k32.OpenProcess.argtypes = (wintypes.DWORD, wintypes.BOOL, wintypes.DWORD)
+    k32.AssignProcessToJobObject.argtypes = (wintypes.HANDLE, wintypes.HANDLE)
+    k32.CloseHandle.argtypes = (wintypes.HANDLE,)
+
+    class IoCounters(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_ulonglong) for name in (
+            "ReadOperationCount", "WriteOperationCount", "OtherOperationCount",
+            "ReadTransferCount", "WriteTransferCount", "OtherTransferCount")]
+
+    class BasicLimits(ctypes.Structure):
+        _fields_ = [("PerProcessUserTimeLimit", ctypes.c_int64), ("PerJobUserTimeLimit", ctypes.c_int64),
+                    ("LimitFlags", wintypes.DWORD), ("MinimumWorkingSetSize", ctypes.c_size_t),
+                    ("MaximumWorkingSetSize", ctypes.c_size_t), ("ActiveProcessLimit", wintypes.DWORD),
+                    ("Affinity", ctypes.c_size_t), ("PriorityClass", wintypes.DWORD),
+                    ("SchedulingClass", wintypes.DWORD)]
+
+    class ExtendedLimits(ctypes.Structure):
+        _fields_ = [("BasicLimitInformation", BasicLimits), ("IoInfo", IoCounters),
+                    ("ProcessMemoryLimit", ctypes.c_size_t), ("JobMemoryLimit", ctypes.c_size_t),
+                    ("PeakProcessMemoryUsed", ctypes.c_size_t), ("PeakJobMemoryUsed", ctypes.c_size_t)]
+
+    with _JOB_LOCK:
+        if not _JOB:
+            job = k32.CreateJobObjectW(None, None)
+            if not job:
+                return
+            info = ExtendedLimits()
+            info.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
+            if not k32.SetInformationJobObject(job, JOB_OBJECT_EXTENDED_LIMIT_INFORMATION, ctypes.byref(info),
+                                               ctypes.sizeof(info)):
+                k32.CloseHandle(job)
+                return
+            _JOB.append(job)   # kept open for the life of the wizard: closing it kills the children
+        handle = k32.OpenProcess(PROCESS_SET_QUOTA_AND_TERMINATE, False, pid)
+        if handle:
+            k32.AssignProcessToJobObject(_JOB[0], handle)
+            k32.CloseHandle(handle)
 
 
 #: The one reaper of this process; every child started by this module and by the probes is registered.
