@@ -202,3 +202,17 @@ def test_installers_run_installs_python_with_winget(tmp_path: Path, monkeypatch:
     assert record.read_text().split() == ["install", "--exact", "--id", "Python.Python.3.12", "--scope", "user",
                                           "--silent", "--accept-package-agreements", "--accept-source-agreements"]
     assert "Python is installed" in err and "administrator" in err
+
+
+def test_the_long_paths_step_is_listed_elevated_with_reg_from_system32() -> None:
+    machine = load_profile(PROFILES / "extra" / "win11-longname-longpaths-off-rtx4070.json")
+    plan = make_plan(machine)
+    steps = installers_for(machine, plan, which=lambda _name: None).steps
+    step = next(s for s in steps if s.kind == "enable_long_paths")
+    script = step.commands[0].argv[-1]
+    assert step.commands[0].argv[0].endswith("\\System32\\WindowsPowerShell\\v1.0\\powershell.exe")
+    assert "\\System32\\reg.exe" in script and "LongPathsEnabled /t REG_DWORD /d 1 /f" in script
+    assert "runas" in script
+    # a machine whose usual folder fits gets no such step
+    bob = load_profile(PROFILES / "extra" / "win11-no-python-rtx3070.json")
+    assert not any(s.kind == "enable_long_paths" for s in installers_for(bob, make_plan(bob)).steps)

@@ -295,3 +295,15 @@ def test_the_environment_page_in_chinese_says_why_in_chinese(qtbot: QtBot, tmp_p
     page = wizard.currentPage()
     assert page.paths["new"].text() == "C:\\torch-envs\\torch-2.14.1-cu126"  # type: ignore[attr-defined]
     assert "plain letters" not in texts(page) and "C:\\Users\\张三" in texts(page)
+
+
+def test_the_long_paths_button_is_offered_but_not_for_a_simulated_machine(qtbot: QtBot, tmp_path: Path) -> None:
+    wizard = open_wizard(qtbot, tmp_path, PROFILE_DIR / "extra" / "win11-longname-longpaths-off-rtx4070.json")
+    while wizard.currentId() != PageId.ENVIRONMENT:
+        advance(qtbot, wizard)
+    page = wizard.currentPage()
+    assert page.long_paths.isVisibleTo(page) and not page.long_paths.isEnabled()  # type: ignore[attr-defined]
+    other = open_wizard(qtbot, tmp_path / "b", PROFILE_DIR / "win11-rtx4070-drv566.json")
+    while other.currentId() != PageId.ENVIRONMENT:
+        advance(qtbot, other)
+    assert not other.currentPage().long_paths.isVisibleTo(other.currentPage())  # type: ignore[attr-defined]

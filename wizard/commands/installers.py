@@ -134,6 +134,11 @@ def _run_installs(iplan: InstallerPlan, fetched: list[FetchedInstaller], yes: bo
         print("Python is installed: run torch-gpu-setup again (a new terminal sees it on PATH).", file=sys.stderr)
     commands = tuple(c for s in iplan.steps if s.kind == "driver_linux" for c in s.commands)
     commands += tuple(f.command for f in fetched if f.command is not None)
+    driver = bool(commands)
+    if not driver and any(s.kind == "driver_windows" for s in iplan.steps):
+        raise WizardError("the Windows driver must be downloaded first", hint="add --fetch DIR to --run")
+    # the optional long-paths change (Windows): elevated like the driver, after it
+    commands += tuple(c for s in iplan.steps if s.kind == "enable_long_paths" for c in s.commands)
     if not commands and python:
         return 0
     if not commands:
@@ -148,5 +153,5 @@ def _run_installs(iplan: InstallerPlan, fetched: list[FetchedInstaller], yes: bo
         print("Not run.", file=sys.stderr)
         return 1
     run_step_commands(commands, on_line=lambda line: print(line, file=sys.stderr))
-    print("Done. Restart the computer so the new driver loads.", file=sys.stderr)
+    print("Done. Restart the computer so the new driver loads." if driver else "Done.", file=sys.stderr)
     return 0

@@ -270,6 +270,7 @@ SECURE_BOOT_SIGNING = ("Secure Boot is on: the NVIDIA kernel module must be sign
                        "boot (a blue MokManager screen) to enroll it with the one-time password you chose.")
 STEP_DRIVER_MANUAL = "Install the NVIDIA driver"
 STEP_PYTHON = "Install Python {version} (64-bit)"
+STEP_LONG_PATHS = "Enable long paths in Windows (optional, administrator rights)"
 PYTHON_NOTE_WINDOWS_INSTALLER = ("Or the python.org installer for this user only, silently: "
                                  "python-{version}.x-amd64.exe /quiet InstallAllUsers=0 PrependPath=1")
 PYTHON_NOTE_INSTALL_MANAGER = "Or the Python install manager: py install {version}"

@@ -562,124 +562,154 @@
 <context>
     <name>EnvironmentPage</name>
     <message>
-        <location filename="../qt/pages/environment.py" line="103"/>
+        <location filename="../qt/pages/environment.py" line="112"/>
         <source>Python {0} (simulated machine)</source>
         <translation>Python {0}（模拟的机器）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="145"/>
+        <location filename="../qt/pages/environment.py" line="154"/>
         <source>Where should PyTorch go?</source>
         <translation>PyTorch 安装到哪里？</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="146"/>
+        <location filename="../qt/pages/environment.py" line="155"/>
         <source>A new, separate environment is safest: nothing else on this computer changes.</source>
         <translation>新建一个独立的环境最安全：电脑上的其他内容都不会改变。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="147"/>
+        <location filename="../qt/pages/environment.py" line="156"/>
         <source>Create a &amp;new environment (recommended)</source>
         <translation>新建环境（推荐）(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="148"/>
+        <location filename="../qt/pages/environment.py" line="157"/>
         <source>Use an &amp;existing virtual or conda environment</source>
         <translation>使用现有的虚拟环境或 conda 环境(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="149"/>
+        <location filename="../qt/pages/environment.py" line="158"/>
         <source>Use a Python &amp;interpreter directly</source>
         <translation>直接使用某个 Python 解释器(&amp;I)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="151"/>
+        <location filename="../qt/pages/environment.py" line="160"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="152"/>
+        <location filename="../qt/pages/environment.py" line="161"/>
         <source>Folder for the new environment</source>
         <translation>新环境所在的文件夹</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="153"/>
+        <location filename="../qt/pages/environment.py" line="162"/>
         <source>Folder of the environment</source>
         <translation>环境所在的文件夹</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="154"/>
+        <location filename="../qt/pages/environment.py" line="163"/>
         <source>Path of python or python.exe</source>
         <translation>python 或 python.exe 的路径</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="155"/>
+        <location filename="../qt/pages/environment.py" line="164"/>
         <source>&amp;Python used to create it:</source>
         <translation>用于创建环境的 Python(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="156"/>
+        <location filename="../qt/pages/environment.py" line="165"/>
         <source>&amp;Replace them (a snapshot is taken first; you can roll back)</source>
         <translation>替换它们（会先保存快照，可以回滚）(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="191"/>
+        <location filename="../qt/pages/environment.py" line="166"/>
+        <source>Enable &amp;long paths (administrator)…</source>
+        <translation>启用长路径（需要管理员权限）(&amp;L)…</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/environment.py" line="201"/>
         <source>Choose a Python interpreter</source>
         <translation>选择 Python 解释器</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="193"/>
+        <location filename="../qt/pages/environment.py" line="203"/>
         <source>Choose a folder</source>
         <translation>选择文件夹</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="239"/>
+        <location filename="../qt/pages/environment.py" line="249"/>
         <source>This environment could not be read: {0}</source>
         <translation>无法读取此环境：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="256"/>
+        <location filename="../qt/pages/environment.py" line="266"/>
         <source>This folder will not work: {0}</source>
         <translation>这个文件夹不可用：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="258"/>
+        <location filename="../qt/pages/environment.py" line="268"/>
         <source>No Python on this computer can run PyTorch; the next pages say which one to install.</source>
         <translation>这台电脑上没有能运行 PyTorch 的 Python；后面的页面会说明应安装哪个版本。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="261"/>
+        <location filename="../qt/pages/environment.py" line="271"/>
         <source>PyTorch publishes no wheels for this Python: choose another one.</source>
         <translation>PyTorch 没有为这个 Python 发布 wheel：请选择另一个。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="263"/>
+        <location filename="../qt/pages/environment.py" line="273"/>
         <source>A new environment is created at the path above; if the install fails or is cancelled, it is removed again.</source>
         <translation>将在上面的路径新建环境；如果安装失败或被取消，它会被删除。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="266"/>
+        <location filename="../qt/pages/environment.py" line="276"/>
         <source>Why this folder: {0}.</source>
         <translation>为什么是这个文件夹：{0}。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="271"/>
+        <location filename="../qt/pages/environment.py" line="281"/>
         <source>Reading the environment…</source>
         <translation>正在读取环境…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="273"/>
+        <location filename="../qt/pages/environment.py" line="283"/>
         <source>This environment already has: {0}. They will be replaced by {1}.</source>
         <translation>此环境中已有：{0}。它们将被替换为 {1}。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="276"/>
+        <location filename="../qt/pages/environment.py" line="286"/>
         <source>This environment already has torch {0}; it is kept.</source>
         <translation>此环境中已有 torch {0}，将予以保留。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="279"/>
+        <location filename="../qt/pages/environment.py" line="289"/>
         <source>No torch in this environment yet; other packages are left as they are.</source>
         <translation>此环境中还没有 torch；其他软件包保持不变。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/environment.py" line="297"/>
+        <source>Not available for a simulated machine.</source>
+        <translation>模拟的机器无法使用此功能。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/environment.py" line="315"/>
+        <source>Enable long paths</source>
+        <translation>启用长路径</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/environment.py" line="315"/>
+        <source>Run this command with administrator rights?</source>
+        <translation>要以管理员权限运行这条命令吗？</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/environment.py" line="338"/>
+        <source>Long paths are on. Checking the computer again…</source>
+        <translation>长路径已启用。正在重新检查这台电脑…</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/environment.py" line="345"/>
+        <source>Long paths were not enabled: {0}</source>
+        <translation>长路径未能启用：{0}</translation>
     </message>
 </context>
 <context>
@@ -2149,6 +2179,10 @@
     <message>
         <source>Install Python {version} (64-bit)</source>
         <translation>安装 Python {version}（64 位）</translation>
+    </message>
+    <message>
+        <source>Enable long paths in Windows (optional, administrator rights)</source>
+        <translation>在 Windows 中启用长路径（可选，需要管理员权限）</translation>
     </message>
     <message>
         <source>Or the python.org installer for this user only, silently: python-{version}.x-amd64.exe /quiet InstallAllUsers=0 PrependPath=1</source>

@@ -20,6 +20,8 @@ the platform as an argument, so they are tested everywhere.
 
 from __future__ import annotations
 
+import ntpath
+import os
 import shutil
 import threading
 from collections.abc import Callable, Mapping
@@ -41,6 +43,7 @@ from wizard.core.drivers.steps import (
     FetchedInstaller,
     Step,
     Which,
+    elevate,
     is_windows_elevation,
     with_trusted_elevation,
 )
@@ -54,7 +57,8 @@ from wizard.core.drivers.windows import (
 from wizard.core.errors import ElevationDeclined, WizardError
 from wizard.core.fetch.download import Downloader, DownloadItem, ProgressCallback
 from wizard.core.model.machine import Machine
-from wizard.core.model.plan import Plan
+from wizard.core.model.plan import Action, Plan
+from wizard.core.plan.environment import ENABLE_LONG_PATHS, ENABLE_LONG_PATHS_ARGV
 from wizard.core.process import Command, CommandResult, run_command
 from wizard.core.text import T
 
@@ -89,6 +93,18 @@ class InstallerPlan:
 
 
 # --------------------------------------------------------------------------- the whole list
+
+
+def long_paths_step(action: Action, environ: Mapping[str, str] | None = None) -> Step:
+    """The optional ``enable_long_paths`` step: ``reg add ... LongPathsEnabled`` elevated (UAC).
+
+    ``reg.exe`` by its absolute path in System32, like PowerShell (never one found on PATH).
+    """
+    root = (environ if environ is not None else os.environ).get("SystemRoot") or "C:\\Windows"
+    argv = (ntpath.join(root, "System32", "reg.exe"), *ENABLE_LONG_PATHS_ARGV[1:])
+    return Step("enable_long_paths", T(M.STEP_LONG_PATHS), action.detail,
+                commands=(elevate(argv, platform="win32", environ=environ),),
+                sources=("https://learn.microsoft.com/windows/win32/fileio/maximum-file-path-limitation",))
 
 
 def installers_for(machine: Machine, plan: Plan, *, toolkit: bool = False, which: Which = shutil.which,
@@ -129,6 +145,10 @@ def installers_for(machine: Machine, plan: Plan, *, toolkit: bool = False, which
             out.steps.append(python_install_step(machine, action, which=which, this_machine=machine.local))
         elif action.kind == "cuda_toolkit":
             toolkit = True
+    where = plan.environment
+    for action in where.actions if where is not None and family == "windows" else ():
+        if action.kind == ENABLE_LONG_PATHS:
+            out.steps.append(long_paths_step(action))
     if build.device == "cuda":
         if toolkit:
             out.steps.extend(toolkit_steps(build.variant, family, machine.os.arch, redist_prefix=redist_prefix,

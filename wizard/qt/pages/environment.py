@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,11 +18,13 @@ from PySide6.QtWidgets import (
     QRadioButton,
 )
 
+from wizard.core.events import Emit, LogLine
 from wizard.core.install import environments as envs
 from wizard.core.install import interpreters
 from wizard.core.model.machine import PythonTarget
 from wizard.core.plan.planner import rank_pythons
-from wizard.qt.errors import error_text
+from wizard.qt.adapters import FlowRunner
+from wizard.qt.errors import ErrorText, ask, error_text
 from wizard.qt.i18n import core_text
 from wizard.qt.pages.base import BasePage, label
 from wizard.qt.state import WizardState
@@ -76,6 +80,11 @@ class EnvironmentPage(BasePage):
         self.outer.addLayout(grid)
         self.info = label(selectable=True)    # the long-paths command can be copied
         self.outer.addWidget(self.info)
+        self.long_paths = QPushButton()       # Windows, long paths off: the optional reg change
+        self.long_paths.clicked.connect(self._enable_long_paths)
+        self.outer.addWidget(self.long_paths)
+        self._long_paths_runner: FlowRunner | None = None
+        state.changed.connect(self._replanned)
         self.consent = QCheckBox()
         self.consent.toggled.connect(self._consent_changed)
         self.outer.addWidget(self.consent)
@@ -154,6 +163,7 @@ class EnvironmentPage(BasePage):
         self.paths["interpreter"].setPlaceholderText(self.tr("Path of python or python.exe"))
         self.base_label.setText(self.tr("&Python used to create it:"))
         self.consent.setText(self.tr("&Replace them (a snapshot is taken first; you can roll back)"))
+        self.long_paths.setText(self.tr("Enable &long paths (administrator)…"))
 
     # ------------------------------------------------------------------ events
 
@@ -280,4 +290,62 @@ class EnvironmentPage(BasePage):
         else:
             self.info.setText("")
         self.consent.setVisible(bool(env.replacements))
+        offered = where is not None and any(a.kind == "enable_long_paths" for a in where.actions)
+        self.long_paths.setVisible(offered and env.mode == "new")
+        can_run = not self.state.simulated and sys.platform == "win32"
+        self.long_paths.setEnabled(can_run and not self._running_long_paths())
+        self.long_paths.setToolTip("" if can_run else self.tr("Not available for a simulated machine."))
         self.completeChanged.emit()
+
+    # ------------------------------------------------------------------ long paths (Windows)
+
+    def _running_long_paths(self) -> bool:
+        return self._long_paths_runner is not None and self._long_paths_runner.running()
+
+    def _enable_long_paths(self) -> None:
+        """Run the core's long-paths step elevated (UAC), then detect and plan again."""
+        from wizard.core.drivers.installers import long_paths_step, run_step_commands
+
+        plan = self.state.plan
+        action = next((a for a in plan.environment.actions if a.kind == "enable_long_paths"), None) \
+            if plan is not None and plan.environment is not None else None
+        if action is None:
+            return
+        step = long_paths_step(action)
+        if not ask(self, self.tr("Enable long paths"), self.tr("Run this command with administrator rights?"),
+                   core_text(action.detail)):
+            return
+        commands = step.commands
+
+        def flow(emit: Emit, cancel: threading.Event) -> object:
+            return run_step_commands(commands, on_line=lambda line: emit(LogLine(line)), cancel=cancel)
+
+        runner = FlowRunner(flow, self)
+        runner.finished.connect(self._long_paths_done)
+        runner.failed.connect(self._long_paths_failed)
+        runner.cancelled.connect(self._long_paths_failed)
+        self._long_paths_runner = runner
+        runner.start()
+        self.refresh()
+
+    def _replanned(self) -> None:
+        """New facts (long paths turned on): the plan's folder fills an emptied path."""
+        if self.isVisible() and self.state.env.mode == "new" and not self.paths["new"].text():
+            self.paths["new"].setText(self.state.default_env_path())
+            self.refresh()
+
+    def _long_paths_done(self, _result: object) -> None:
+        self.info.setText(self.tr("Long paths are on. Checking the computer again…"))
+        self.paths["new"].setText("")             # the plan's folder for the new facts
+        self.state.env.path = ""
+        self.state.start_detection(again=True)
+
+    def _long_paths_failed(self, error: object) -> None:
+        message = error.message if isinstance(error, ErrorText) else str(error)
+        self.info.setText(self.tr("Long paths were not enabled: {0}").format(message))
+        self.refresh_buttons()
+
+    def refresh_buttons(self) -> None:
+        """The long-paths button after its run ended."""
+        self.long_paths.setEnabled(not self.state.simulated and sys.platform == "win32"
+                                   and not self._running_long_paths())
