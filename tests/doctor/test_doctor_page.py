@@ -111,3 +111,13 @@ def test_a_fix_that_needs_the_driver_first_goes_through_the_actions_page(qtbot: 
     assert fix is not None
     driver = next(a for a in fix.actions if a.kind == "driver_update")
     assert driver.detail in texts(wizard.currentPage())
+
+
+def test_another_path_after_a_check_drops_the_old_fix(qtbot: QtBot, tmp_path: Path, env: Path) -> None:
+    install_stand_in(env, StandIn("2.14.1+cpu"))
+    _wizard, page = open_doctor(qtbot, tmp_path, "win11-rtx4070-drv566.json")
+    check(qtbot, page, env)
+    assert page.isComplete()
+    page.path.setText(str(tmp_path / "another-env"))   # Next must not install the old fix elsewhere
+    assert page.diagnosis is None and not page.isComplete()
+    assert "Fix: install torch 2.14.1+cu126" not in texts(page)

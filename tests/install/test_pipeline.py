@@ -190,3 +190,5 @@ def test_every_install_adds_numpy_unless_named_or_absent_offline(tmp_path: Path)
     assert companion_requirements("2.14.1", ["torch==2.14.1"], offline_wheels=tmp_path) == []
     (tmp_path / "numpy-2.2.6-cp312-cp312-manylinux_2_17_x86_64.whl").write_bytes(b"")
     assert companion_requirements("2.14.1", ["torch==2.14.1"], offline_wheels=tmp_path) == ["numpy"]
+    # an existing environment's numpy is kept (pandas there may need it), never downgraded
+    assert companion_requirements("2.2.2", ["torch==2.2.2+cu121"], installed={"numpy": "2.1.0"}) == []

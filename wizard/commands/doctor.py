@@ -18,7 +18,7 @@ from wizard.commands.stopping import cancelling
 from wizard.commands.verify import default_python, print_result
 from wizard.core.doctor.model import Diagnosis
 from wizard.core.doctor.runner import fix_request, run_doctor
-from wizard.core.errors import Cancelled, InputError, WizardError
+from wizard.core.errors import Cancelled, EnvironmentBusy, InputError, WizardError
 
 EXIT_HEALTHY, EXIT_PROBLEMS = 0, 1
 
@@ -127,8 +127,8 @@ def apply_fix(args: argparse.Namespace, before: Diagnosis) -> int:
         # SIGINT/SIGTERM: the same cancel-and-undo as install's (and the GUI's Cancel button)
         with log_on_failure(ui.lines, "doctor-fix"), cancelling() as cancel:
             outcome = run_install(request, ui, cancel)
-    except (Cancelled, InputError):
-        raise
+    except (Cancelled, InputError, EnvironmentBusy):
+        raise   # the documented codes of their own (130, 2, 10), as for install
     except WizardError as exc:  # pip failed: the environment was put back (the hint says so)
         ui.clear()
         report(exc, verbose=args.verbose)

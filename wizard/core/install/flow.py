@@ -410,6 +410,7 @@ def _run_install(
     cancel = cancel or threading.Event()
     plat = platform or sys.platform
     warnings: list[str] = []
+    existing: dict[str, str] = {}    # an existing environment's distributions (read in "prepare")
 
     _step(emit, "prepare", T(M.FLOW_PREPARE))
     try:
@@ -429,7 +430,8 @@ def _run_install(
         else:
             info = interpreters.inspect_interpreter(target.python)
             interpreters.refuse_externally_managed(info)
-            needing = replacements_needing_consent(request.requirements, interpreters.list_distributions(target.python))
+            existing = interpreters.list_distributions(target.python)
+            needing = replacements_needing_consent(request.requirements, existing)
             if needing and not request.consent:
                 raise WizardError(T(M.FLOW_NEEDS_CONSENT, prefix=str(target.prefix), what="; ".join(needing)),
                                   hint=T(M.FLOW_NEEDS_CONSENT_HINT))
@@ -445,7 +447,7 @@ def _run_install(
     # A new environment's pip is looked for (written to the cache only) while the big wheels download.
     pip_wheel = _PipPrefetch(target.base_python, pip_environment(request, None), cancel) \
         if created and target.base_python and not request.offline else None
-    wheelhouse, requirements, source = gather_wheels(request, source, tag_python, emit, cancel)
+    wheelhouse, requirements, source = gather_wheels(request, source, tag_python, emit, cancel, existing)
     pip_env = pip_environment(request, wheelhouse)
     index_urls = (source.location,) if source is not None and source.kind == "index" else ()
     snapshot: snapshots.Snapshot | None = None
@@ -480,9 +482,12 @@ def _run_install(
             [*request.requirements, *requirements[len(request.requirements):]])))
         with _staging_folder() as staging:
             links = [wheelhouse] if wheelhouse and not request.offline else []
-            # A new environment: the wheels unpacked in parallel (wheel_installer); pip when it cannot.
+            # The wheels unpacked in parallel (wheel_installer); pip when it cannot. In an existing
+            # environment only what adds packages goes that way: pip replaces what is there.
             fast = _install_fast(target.python, requirements, staging, links, source, info.pip_version, pip_env,
-                                 lines, emit, cancel) if created and fast_install_enabled() else None
+                                 lines, emit, cancel, None if created or snapshot is None
+                                 else dict(snapshot.distributions)) \
+                if fast_install_enabled() and (created or snapshot is not None) else None
             if fast is not None:
                 result, lines.installed = fast
             else:
@@ -562,6 +567,12 @@ class _PipPrefetch:
         return self.result
 
 
+def _wheel_project(wheel: Path) -> tuple[str, str]:
+    """(normalized project name, version) from a wheel's file name."""
+    project, version, _, _ = parse_wheel_filename(wheel.name)
+    return str(project), str(version)
+
+
 #: ``pip`` here makes every install use pip itself (the fast path's fallback, for comparison).
 INSTALLER_ENV = "TORCH_GPU_SETUP_INSTALLER"
 
@@ -590,7 +601,8 @@ def _staging_folder() -> Iterator[Path]:
 
 def _install_fast(python: Path, requirements: Sequence[str], staging: Path, links: Sequence[Path],
                   source: Source | None, pip_version: str | None, pip_env: Mapping[str, str], lines: _PipLines,
-                  emit: Emit, cancel: threading.Event) -> tuple[Any, list[tuple[str, str]]] | None:
+                  emit: Emit, cancel: threading.Event, installed: Mapping[str, str] | None = None,
+                  ) -> tuple[Any, list[tuple[str, str]]] | None:
     """The ``pip`` step of a new environment, fast (:mod:`wheel_installer`): returns (pip's result,
     installed) or None when pip must install (what was unpacked by then is complete and recorded).
 
@@ -598,16 +610,22 @@ def _install_fast(python: Path, requirements: Sequence[str], staging: Path, link
     resolves the rest with the user's configuration into ``staging``; then every file is unpacked
     by a pool of threads and the bytecode compiled by several processes. A failed ``pip download``
     is returned like a failed ``pip install`` (the caller classifies and undoes it).
+
+    ``installed`` (an existing environment: its distributions) keeps to adding packages: a big
+    wheel of a project already there, or a file pip chose in another version than the one
+    installed, leaves the work to pip; one in the same version is skipped, as pip would.
     """
     from wizard.core.install import wheel_installer as wi
 
+    big = [Path(r) for r in requirements if wi.is_wheel_path(r)]
+    if installed is not None and any(_wheel_project(w)[0] in installed for w in big):
+        return None   # a build replaced (with consent): pip uninstalls the old one
     try:
-        installer = wi.ParallelInstaller(wi.read_scheme(python), cancel=cancel)
+        installer = wi.ParallelInstaller(wi.read_scheme(python), cancel=cancel, existing=installed is not None)
     except wi.FastPathUnavailable as exc:
         emit(Status(T(M.FLOW_FAST_FALLBACK, why=str(exc))))
         return None
     requested = wi.requested_names(requirements)
-    big = [Path(r) for r in requirements if wi.is_wheel_path(r)]
     try:
         for wheel in big:
             installer.add(wheel, requested=True)
@@ -623,23 +641,25 @@ def _install_fast(python: Path, requirements: Sequence[str], staging: Path, link
     emit(LogLine("$ " + command.display()))
     result = run_command(command, on_line=lines, cancel=cancel, timeout_s=PIP_INSTALL_TIMEOUT_S)
     if not result.ok:
-        installer.cancel.set()
-        with contextlib.suppress(WizardError):
-            installer.wait()
+        installer.abort()
         return result, []
     try:
-        wheels = wi.wheels_in(staging)
-        for wheel in wheels:
-            installer.add(wheel, requested=wheel.name.split("-")[0].lower().replace("_", "-") in requested)
+        for wheel in wi.wheels_in(staging):
+            name, version = _wheel_project(wheel)
+            if installed is not None and name in installed:
+                if _same_version(installed[name], version):
+                    continue   # already there: pip would leave it too
+                raise wi.FastPathUnavailable(f"{wheel.name} would replace {name} {installed[name]}")
+            installer.add(wheel, requested=name in requested)
     except wi.FastPathUnavailable as exc:
         emit(Status(T(M.FLOW_FAST_FALLBACK, why=str(exc))))
         installer.finish(compile_bytecode=False)   # what is unpacked is a complete install: pip skips it
         return None
     emit(Status(T(M.FLOW_UNPACK, count=len(installer.wheels), size=format_bytes(installer.bytes),
                   workers=installer.workers)))
-    installed = installer.finish(compile_bytecode=wi.compile_wanted({**os.environ, **pip_env}),
-                                 on_status=lambda text: emit(Status(text)))
-    return result, installed
+    done = installer.finish(compile_bytecode=wi.compile_wanted({**os.environ, **pip_env}),
+                            on_status=lambda text: emit(Status(text)))
+    return result, done
 
 
 def run_rollback(python: str | os.PathLike[str], emit: Emit | None = None) -> str:
@@ -717,7 +737,8 @@ def forget_downloads(wheelhouse: Path, cache_dir: Path | None) -> None:
 
 
 def gather_wheels(request: InstallRequest, source: Source | None, python: str, emit: Emit,
-                  cancel: threading.Event) -> tuple[Path | None, list[str], Source | None]:
+                  cancel: threading.Event, installed: Mapping[str, str] | None = None,
+                  ) -> tuple[Path | None, list[str], Source | None]:
     """The ``download`` step: the big wheels as local files, before any environment changes.
 
     Returns (wheelhouse or None, the requirements with each big pin replaced by its file, the
@@ -743,11 +764,12 @@ def gather_wheels(request: InstallRequest, source: Source | None, python: str, e
     requirements = local_requirements(request.requirements, wheelhouse) if wheelhouse \
         else list(request.requirements)
     offline_wheels = wheelhouse if request.offline else None
-    requirements += companion_requirements(request.torch, request.requirements, offline_wheels)
+    requirements += companion_requirements(request.torch, request.requirements, offline_wheels, installed)
     return wheelhouse, requirements, source
 
 
-def companion_requirements(torch: str, requirements: Sequence[str], offline_wheels: Path | None = None) -> list[str]:
+def companion_requirements(torch: str, requirements: Sequence[str], offline_wheels: Path | None = None,
+                           installed: Mapping[str, str] | None = None) -> list[str]:
     """What every install adds beside the build: numpy, so that the first program runs.
 
     torch does not require numpy (only torchvision does), yet ``tensor.numpy()`` and most first
@@ -756,9 +778,10 @@ def companion_requirements(torch: str, requirements: Sequence[str], offline_whee
     found": https://github.com/pytorch/pytorch/issues/107302,
     https://github.com/neuromorphs/tonic/issues/317), so those get ``numpy<2``. A requirement the
     request already names wins. Offline (a bundle), numpy is added only when the bundle holds a
-    numpy wheel: a bundle made before numpy was added still installs.
+    numpy wheel: a bundle made before numpy was added still installs. An existing environment
+    that already has a numpy (``installed``) keeps it: pandas or scipy there may need that one.
     """
-    if any(_pin_parts(r)[0] == "numpy" for r in requirements):
+    if any(_pin_parts(r)[0] == "numpy" for r in requirements) or "numpy" in (installed or {}):
         return []
     if offline_wheels is not None and not any(offline_wheels.glob("numpy-*.whl")):
         return []

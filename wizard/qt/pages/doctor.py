@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import threading
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLineEdit, QListWidget, QListWidgetItem, QPushButton
@@ -36,7 +37,7 @@ class DoctorPage(BasePage):
         self.found.setMaximumHeight(130)
         self.found.currentItemChanged.connect(self._picked)
         self.path = QLineEdit()
-        self.path.textChanged.connect(lambda _text: self.completeChanged.emit())
+        self.path.textChanged.connect(self._path_changed)
         self.browse_folder = QPushButton()
         self.browse_folder.clicked.connect(self._browse_folder)
         self.browse_python = QPushButton()
@@ -82,6 +83,13 @@ class DoctorPage(BasePage):
         if fix is None:
             return -1
         return int(PageId.ACTIONS if fix.blocking_actions() else PageId.SUMMARY)
+
+    def _path_changed(self, _text: str) -> None:
+        """Another environment: the earlier diagnosis (and its fix) no longer applies."""
+        if not self.running() and self.diagnosis is not None:
+            self.diagnosis = None
+            self.refresh()
+        self.completeChanged.emit()
 
     def isComplete(self) -> bool:
         """Next (to install the fix) once the doctor answered with one."""
@@ -136,7 +144,10 @@ class DoctorPage(BasePage):
         def flow(emit: Emit, cancel: threading.Event) -> Diagnosis:
             from wizard.core.doctor.runner import run_doctor
 
-            return run_doctor(python, machine=machine, described=described, emit=emit, cancel=cancel)
+            # The home folder as the working folder: where a tutorial's "torch.py" usually lands,
+            # never the app's own folder (the CLI takes --workdir, default the current folder).
+            return run_doctor(python, machine=machine, described=described, workdir=str(Path.home()),
+                              emit=emit, cancel=cancel)
 
         self.diagnosis, self.problem = None, None
         self.error.show_error(None)
@@ -182,8 +193,10 @@ class DoctorPage(BasePage):
             self.status.setText(self.tr("Checked {0}.").format(self.diagnosis.python))
             self.findings.setText(self.findings_html(self.diagnosis))
             self.fix.setText(self.fix_html(self.diagnosis))
-        elif self.problem is not None:
+        else:   # a problem (shown by the error box), or nothing checked for this path yet
             self.status.setText("")
+            self.findings.setText("")
+            self.fix.setText("")
         self.completeChanged.emit()
 
     def findings_html(self, d: Diagnosis) -> str:
