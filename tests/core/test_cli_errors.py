@@ -27,9 +27,9 @@ def test_report_to_a_path_that_cannot_be_written(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and result.stdout == ""
     lines = result.stderr.splitlines()
-    assert lines[0] == f"torch-gpu-setup: error: a file or folder could not be used: {blocker / 'support'}: " \
-                       "Not a directory"
-    assert lines[1] == "  hint: check the path and that you may write there, then try again"
+    assert lines[0] == f"torch-gpu-setup: error: the report could not be written to " \
+                       f"{blocker / 'support' / 'report.zip'}: Not a directory"
+    assert lines[1] == "  hint: give --out a file in a folder you can write to, e.g. ~/report.zip"
     assert blocker.read_text() == "a file where a folder should be"   # nothing of the person's is lost
 
 
@@ -41,8 +41,8 @@ def test_new_venv_whose_parent_cannot_be_made(tmp_path: Path) -> None:
                      "--variant", "cpu", "--index-url", "http://127.0.0.1:9/whl/cpu/", "--no-verify", home=tmp_path)
     assert result.returncode == 2, result.stderr     # bad input, nothing was changed
     assert "Traceback" not in result.stderr
-    assert f"cannot be made: {blocker} is not a folder you may write to" in result.stderr
-    assert "  hint: Choose a folder in your home directory" in result.stderr
+    assert f"{blocker} is a file, so the environment {target} cannot be made there" in result.stderr
+    assert "  hint: choose a folder that does not exist yet" in result.stderr
     assert blocker.is_file()
 
 

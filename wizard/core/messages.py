@@ -108,6 +108,8 @@ ENV_WHY_TOO_LONG = ("Windows limits paths to 260 characters and long paths are o
 ENV_PATH_TOO_LONG = ("this folder's path is {length} characters long: torch's files would reach {longest} of "
                      "the {limit} characters Windows allows while long paths are off. Choose a folder of at "
                      "most {room} characters (e.g. C:\\torch-envs\\cu126), or enable long paths")
+ENV_PATH_IS_FILE = "{blocking} is a file, so the environment {prefix} cannot be made there"
+ENV_PATH_IS_FILE_HINT = "choose a folder that does not exist yet (or an empty one) for the new environment"
 ENV_PATH_TOO_LONG_HINT = ("choose a folder of at most {room} characters, or enable long paths as administrator: "
                           "{command}")
 ACTION_ENABLE_LONG_PATHS = ("Optional: enable Windows long paths (administrator rights) so environments may "

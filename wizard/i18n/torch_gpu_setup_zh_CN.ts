@@ -489,72 +489,72 @@
 <context>
     <name>DoctorPage</name>
     <message>
-        <location filename="../qt/pages/doctor.py" line="120"/>
+        <location filename="../qt/pages/doctor.py" line="128"/>
         <source>Choose the environment&apos;s folder</source>
         <translation>选择环境所在的文件夹</translation>
     </message>
     <message>
-        <location filename="../qt/pages/doctor.py" line="125"/>
+        <location filename="../qt/pages/doctor.py" line="133"/>
         <source>Choose the Python interpreter</source>
         <translation>选择 Python 解释器</translation>
     </message>
     <message>
-        <location filename="../qt/pages/doctor.py" line="148"/>
+        <location filename="../qt/pages/doctor.py" line="159"/>
         <source>Checking {0}…</source>
         <translation>正在检查 {0}…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/doctor.py" line="173"/>
+        <location filename="../qt/pages/doctor.py" line="184"/>
         <source>no torch</source>
         <translation>未安装 torch</translation>
     </message>
     <message>
-        <location filename="../qt/pages/doctor.py" line="182"/>
+        <location filename="../qt/pages/doctor.py" line="193"/>
         <source>Checked {0}.</source>
         <translation>已检查 {0}。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/doctor.py" line="208"/>
+        <location filename="../qt/pages/doctor.py" line="221"/>
         <source>Recommended next step:</source>
         <translation>建议的下一步：</translation>
     </message>
     <message>
-        <location filename="../qt/pages/doctor.py" line="210"/>
+        <location filename="../qt/pages/doctor.py" line="223"/>
         <source>Next shows the installation into this same environment; a snapshot is taken first, so it can be rolled back.</source>
         <translation>“下一步”将展示向同一环境的安装；安装前会先拍快照，因此可以回滚。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/doctor.py" line="215"/>
+        <location filename="../qt/pages/doctor.py" line="228"/>
         <source>Check an existing environment</source>
         <translation>检查现有环境</translation>
     </message>
     <message>
-        <location filename="../qt/pages/doctor.py" line="216"/>
+        <location filename="../qt/pages/doctor.py" line="229"/>
         <source>The wizard looks at the PyTorch installed in an environment and says what is wrong and how to fix it.</source>
         <translation>向导会检查环境中已安装的 PyTorch，说明问题所在以及修复方法。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/doctor.py" line="218"/>
+        <location filename="../qt/pages/doctor.py" line="231"/>
         <source>Pick a Python found on this computer, or choose an environment folder or an interpreter, then press Check.</source>
         <translation>从本机找到的 Python 中选择一个，或选择环境文件夹或解释器，然后点击“检查”。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/doctor.py" line="220"/>
+        <location filename="../qt/pages/doctor.py" line="233"/>
         <source>Environment folder or Python interpreter</source>
         <translation>环境文件夹或 Python 解释器</translation>
     </message>
     <message>
-        <location filename="../qt/pages/doctor.py" line="221"/>
+        <location filename="../qt/pages/doctor.py" line="234"/>
         <source>&amp;Folder…</source>
         <translation>文件夹(&amp;F)…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/doctor.py" line="222"/>
+        <location filename="../qt/pages/doctor.py" line="235"/>
         <source>&amp;Interpreter…</source>
         <translation>解释器(&amp;I)…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/doctor.py" line="223"/>
+        <location filename="../qt/pages/doctor.py" line="236"/>
         <source>&amp;Check</source>
         <translation>检查(&amp;C)</translation>
     </message>
@@ -1795,6 +1795,14 @@
     <message>
         <source>this folder&apos;s path is {length} characters long: torch&apos;s files would reach {longest} of the {limit} characters Windows allows while long paths are off. Choose a folder of at most {room} characters (e.g. C:\torch-envs\cu126), or enable long paths</source>
         <translation>这个文件夹的路径长 {length} 个字符：在未启用长路径时，torch 的文件路径会达到 {longest} 个字符，超过 Windows 允许的 {limit} 个字符。请选择不超过 {room} 个字符的文件夹（例如 C:\torch-envs\cu126），或启用长路径</translation>
+    </message>
+    <message>
+        <source>{blocking} is a file, so the environment {prefix} cannot be made there</source>
+        <translation>{blocking} 是一个文件，因此无法在那里创建环境 {prefix}</translation>
+    </message>
+    <message>
+        <source>choose a folder that does not exist yet (or an empty one) for the new environment</source>
+        <translation>请为新环境选择一个尚不存在的文件夹（或一个空文件夹）</translation>
     </message>
     <message>
         <source>choose a folder of at most {room} characters, or enable long paths as administrator: {command}</source>

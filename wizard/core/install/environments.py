@@ -220,8 +220,8 @@ def resolve_target(
     # A file where the folder (or one above it) would go is bad input, said before anything runs.
     blocking = next((p for p in (prefix, *prefix.parents) if p.exists() and not p.is_dir()), None)
     if blocking is not None:
-        raise InputError(f"{blocking} is a file, so the environment {prefix} cannot be made there",
-                         hint="give --new-venv a folder that does not exist yet (or an empty one)")
+        raise InputError(T(M.ENV_PATH_IS_FILE, blocking=str(blocking), prefix=str(prefix)),
+                         hint=T(M.ENV_PATH_IS_FILE_HINT))
     if (prefix / "pyvenv.cfg").is_file():
         return Target("venv", prefix, Path(venv_python(prefix, platform)), base_python=base)
     # A folder that holds only our marker is one an earlier, stopped run had begun to make.
