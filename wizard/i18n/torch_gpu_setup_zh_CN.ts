@@ -4,29 +4,29 @@
 <context>
     <name>ActionsPage</name>
     <message>
-        <location filename="../qt/pages/actions.py" line="248"/>
+        <location filename="../qt/pages/actions.py" line="252"/>
         <source>Driver and tools</source>
         <translation>驱动和工具</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="250"/>
-        <location filename="../qt/pages/actions.py" line="350"/>
+        <location filename="../qt/pages/actions.py" line="254"/>
+        <location filename="../qt/pages/actions.py" line="354"/>
         <source>Update the driver</source>
         <translation>更新驱动</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="253"/>
+        <location filename="../qt/pages/actions.py" line="257"/>
         <source>Keep the driver as it is</source>
         <translation>保持现有驱动</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="251"/>
+        <location filename="../qt/pages/actions.py" line="255"/>
         <source>&amp;Update the driver, then use the recommended build</source>
         <translation>更新驱动，然后使用推荐的版本(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="234"/>
-        <location filename="../qt/pages/actions.py" line="254"/>
+        <location filename="../qt/pages/actions.py" line="238"/>
+        <location filename="../qt/pages/actions.py" line="258"/>
         <source>Use the newest build that &amp;works without it</source>
         <translation>使用无需更新即可运行的最新版本(&amp;W)</translation>
     </message>
@@ -36,12 +36,12 @@
         <translation>复制命令(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="302"/>
+        <location filename="../qt/pages/actions.py" line="306"/>
         <source>&amp;Run it now…</source>
         <translation>立即运行(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="302"/>
+        <location filename="../qt/pages/actions.py" line="306"/>
         <source>&amp;Open the download page</source>
         <translation>打开下载页面(&amp;O)</translation>
     </message>
@@ -56,18 +56,18 @@
         <translation>PyTorch 自带所需的 CUDA 库；只有编译扩展时才需要工具包。下载地址：{0}。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="257"/>
+        <location filename="../qt/pages/actions.py" line="261"/>
         <source>After a driver update: restart the computer, then start this wizard again. It remembers your choices and checks the driver again.</source>
         <translation>更新驱动后：请重启电脑，然后再次打开本向导。向导会记住您的选择，并重新检查驱动。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="304"/>
-        <location filename="../qt/pages/actions.py" line="309"/>
+        <location filename="../qt/pages/actions.py" line="308"/>
+        <location filename="../qt/pages/actions.py" line="313"/>
         <source>Not available for a simulated machine.</source>
         <translation>模拟的机器无法使用此功能。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="255"/>
+        <location filename="../qt/pages/actions.py" line="259"/>
         <source>{0} works with the driver you have now.</source>
         <translation>{0} 可以在您现有的驱动上运行。</translation>
     </message>
@@ -77,228 +77,233 @@
         <translation>重新检查(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="197"/>
+        <location filename="../qt/pages/actions.py" line="198"/>
         <source>Python first</source>
         <translation>先安装 Python</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="198"/>
+        <location filename="../qt/pages/actions.py" line="199"/>
         <source>The recommended build needs another Python. Choose one of the two ways.</source>
         <translation>推荐的版本需要另一个 Python。请从下面两种方式中选择一种。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="199"/>
+        <location filename="../qt/pages/actions.py" line="200"/>
         <source>Install Python {0}</source>
         <translation>安装 Python {0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="200"/>
+        <location filename="../qt/pages/actions.py" line="201"/>
         <source>&amp;Install Python {0}, then use the recommended build</source>
         <translation>安装 Python {0}，然后使用推荐的版本(&amp;I)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="201"/>
+        <location filename="../qt/pages/actions.py" line="202"/>
+        <source>Press Run it now to install Python {0} for you with winget (no administrator rights), or download it from python.org and tick &quot;Add python.exe to PATH&quot;. Then press Check again.</source>
+        <translation>点击“立即运行”，用 winget 为您安装 Python {0}（不需要管理员权限）；或者从 python.org 下载并勾选“Add python.exe to PATH”。然后点击“重新检查”。</translation>
+    </message>
+    <message>
+        <location filename="../qt/pages/actions.py" line="205"/>
         <source>Download Python {0} (64-bit) from python.org and install it; on Windows tick &quot;Add python.exe to PATH&quot;. Then press Check again.</source>
         <translation>从 python.org 下载并安装 Python {0}（64 位）；在 Windows 上请勾选“Add python.exe to PATH”。然后点击“重新检查”。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="203"/>
+        <location filename="../qt/pages/actions.py" line="207"/>
         <source>Keep the Python you have</source>
         <translation>保留现有的 Python</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="204"/>
+        <location filename="../qt/pages/actions.py" line="208"/>
         <source>Use the newest build that &amp;works with it</source>
         <translation>使用能在它上面运行的最新版本(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="205"/>
+        <location filename="../qt/pages/actions.py" line="209"/>
         <source>{0} works with the Python you have now.</source>
         <translation>{0} 可以在您现有的 Python 上运行。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="206"/>
+        <location filename="../qt/pages/actions.py" line="210"/>
         <source>No build works with the Python you have: install Python {0}.</source>
         <translation>没有版本能在您现有的 Python 上运行：请安装 Python {0}。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="207"/>
+        <location filename="../qt/pages/actions.py" line="211"/>
         <source>After installing Python: press Check again, or start this wizard again.</source>
         <translation>安装 Python 后：点击“重新检查”，或重新打开本向导。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="208"/>
+        <location filename="../qt/pages/actions.py" line="212"/>
         <source>Open the Python &amp;download page</source>
         <translation>打开 Python 下载页面(&amp;D)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="212"/>
-        <location filename="../qt/pages/actions.py" line="214"/>
+        <location filename="../qt/pages/actions.py" line="216"/>
+        <location filename="../qt/pages/actions.py" line="218"/>
         <source>Free disk space</source>
         <translation>释放磁盘空间</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="213"/>
+        <location filename="../qt/pages/actions.py" line="217"/>
         <source>The recommended build needs more free disk space. Choose one of the two ways.</source>
         <translation>推荐的版本需要更多可用磁盘空间。请从下面两种方式中选择一种。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="215"/>
+        <location filename="../qt/pages/actions.py" line="219"/>
         <source>&amp;Free space, then use the recommended build</source>
         <translation>释放空间，然后使用推荐的版本(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="216"/>
+        <location filename="../qt/pages/actions.py" line="220"/>
         <source>PyTorch goes into {0}. Delete what you no longer need on that disk (or choose a folder on a bigger disk on the Environment page), then press Check again.</source>
         <translation>PyTorch 将安装到 {0}。请删除该磁盘上不再需要的内容（或在“环境”页上选择更大磁盘上的文件夹），然后点击“重新检查”。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="219"/>
+        <location filename="../qt/pages/actions.py" line="223"/>
         <source>Keep the disk as it is</source>
         <translation>保持磁盘现状</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="220"/>
+        <location filename="../qt/pages/actions.py" line="224"/>
         <source>Use the newest build that &amp;fits</source>
         <translation>使用放得下的最新版本(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="221"/>
+        <location filename="../qt/pages/actions.py" line="225"/>
         <source>{0} fits in the space you have now.</source>
         <translation>{0} 可以放进您现有的空间。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="222"/>
+        <location filename="../qt/pages/actions.py" line="226"/>
         <source>No build fits in the space you have.</source>
         <translation>没有版本能放进您现有的空间。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="223"/>
+        <location filename="../qt/pages/actions.py" line="227"/>
         <source>After freeing space: press Check again.</source>
         <translation>释放空间后：点击“重新检查”。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="224"/>
+        <location filename="../qt/pages/actions.py" line="228"/>
         <source>Open the &amp;folder</source>
         <translation>打开文件夹(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="228"/>
+        <location filename="../qt/pages/actions.py" line="232"/>
         <source>Restart first</source>
         <translation>先重启电脑</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="229"/>
+        <location filename="../qt/pages/actions.py" line="233"/>
         <source>The new driver is installed but not running yet. Choose one of the two ways.</source>
         <translation>新驱动已安装，但尚未运行。请从下面两种方式中选择一种。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="230"/>
+        <location filename="../qt/pages/actions.py" line="234"/>
         <source>Restart the computer</source>
         <translation>重启电脑</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="231"/>
+        <location filename="../qt/pages/actions.py" line="235"/>
         <source>&amp;Restart, then use the recommended build</source>
         <translation>重启，然后使用推荐的版本(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="232"/>
+        <location filename="../qt/pages/actions.py" line="236"/>
         <source>Save your work, restart the computer, then start this wizard again.</source>
         <translation>请保存工作，重启电脑，然后再次打开本向导。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="233"/>
+        <location filename="../qt/pages/actions.py" line="237"/>
         <source>Do not restart now</source>
         <translation>现在不重启</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="235"/>
+        <location filename="../qt/pages/actions.py" line="239"/>
         <source>{0} works without the restart.</source>
         <translation>{0} 无需重启即可运行。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="236"/>
+        <location filename="../qt/pages/actions.py" line="240"/>
         <source>No build works before the restart.</source>
         <translation>重启之前没有可用的版本。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="237"/>
+        <location filename="../qt/pages/actions.py" line="241"/>
         <source>It remembers your choices and checks the driver again.</source>
         <translation>向导会记住您的选择，并重新检查驱动。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="242"/>
+        <location filename="../qt/pages/actions.py" line="246"/>
         <source>Nothing more is needed</source>
         <translation>无需其他操作</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="243"/>
+        <location filename="../qt/pages/actions.py" line="247"/>
         <source>The recommended build runs on this computer as it is now.</source>
         <translation>推荐的版本可以直接在这台电脑上运行。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="244"/>
+        <location filename="../qt/pages/actions.py" line="248"/>
         <source>Done</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="244"/>
+        <location filename="../qt/pages/actions.py" line="248"/>
         <source>&amp;Use the recommended build</source>
         <translation>使用推荐的版本(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="249"/>
+        <location filename="../qt/pages/actions.py" line="253"/>
         <source>The recommended build needs a newer NVIDIA driver. Choose one of the two ways.</source>
         <translation>推荐的版本需要更新的 NVIDIA 驱动。请从下面两种方式中选择一种。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="256"/>
+        <location filename="../qt/pages/actions.py" line="260"/>
         <source>No build works without the update.</source>
         <translation>不更新驱动就没有可用的版本。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="348"/>
+        <location filename="../qt/pages/actions.py" line="352"/>
         <source>Install Python</source>
         <translation>安装 Python</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="348"/>
+        <location filename="../qt/pages/actions.py" line="352"/>
         <source>Run this command?</source>
         <translation>要运行这条命令吗？</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="351"/>
+        <location filename="../qt/pages/actions.py" line="355"/>
         <source>Run these commands with administrator rights?</source>
         <translation>以管理员权限运行这些命令吗？</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="355"/>
+        <location filename="../qt/pages/actions.py" line="359"/>
         <source>The command cannot be run from here.</source>
         <translation>无法在这里运行此命令。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="356"/>
+        <location filename="../qt/pages/actions.py" line="360"/>
         <source>Run it in a terminal: {0}</source>
         <translation>请在终端中运行：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="380"/>
+        <location filename="../qt/pages/actions.py" line="384"/>
         <source>Python is installed. Checking the computer again…</source>
         <translation>Python 已安装。正在重新检查这台电脑…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="383"/>
+        <location filename="../qt/pages/actions.py" line="387"/>
         <source>Done. Restart the computer so the new driver loads.</source>
         <translation>完成。请重启电脑以加载新驱动。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="389"/>
+        <location filename="../qt/pages/actions.py" line="393"/>
         <source>The Python install failed: {0}</source>
         <translation>Python 安装失败：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="391"/>
+        <location filename="../qt/pages/actions.py" line="395"/>
         <source>The driver command failed: {0}</source>
         <translation>驱动命令执行失败：{0}</translation>
     </message>

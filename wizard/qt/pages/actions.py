@@ -193,13 +193,17 @@ class ActionsPage(BasePage):
     def _words(self, topic: str, python: str) -> dict[str, str]:
         """The page's words for one kind of action."""
         if topic == "python":
+            windows = self.state.machine is not None and self.state.machine.os.family == "windows"
             return {
                 "title": self.tr("Python first"),
                 "subtitle": self.tr("The recommended build needs another Python. Choose one of the two ways."),
                 "box": self.tr("Install Python {0}").format(python),
                 "first": self.tr("&Install Python {0}, then use the recommended build").format(python),
-                "how": self.tr("Download Python {0} (64-bit) from python.org and install it; on Windows tick "
-                               "\"Add python.exe to PATH\". Then press Check again.").format(python),
+                "how": (self.tr("Press Run it now to install Python {0} for you with winget (no administrator "
+                                "rights), or download it from python.org and tick \"Add python.exe to PATH\". Then "
+                                "press Check again.") if windows
+                        else self.tr("Download Python {0} (64-bit) from python.org and install it; on Windows tick "
+                                     "\"Add python.exe to PATH\". Then press Check again.")).format(python),
                 "keep_box": self.tr("Keep the Python you have"),
                 "keep": self.tr("Use the newest build that &works with it"),
                 "works": self.tr("{0} works with the Python you have now."),
