@@ -27,6 +27,7 @@ from wizard.core.errors import WizardError
 from wizard.core.fetch.download import Downloader
 from wizard.core.fetch.net import NetConfig, make_session
 from wizard.core.plan.planner import make_plan
+from wizard.core.process import Command
 
 
 def register(sub: Any) -> None:
@@ -117,6 +118,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _confirm_and_run(heading: str, commands: tuple[Command, ...], prompt: str, yes: bool) -> bool:
+    """Show ``commands`` under ``heading``, ask (unless ``yes``), run them; False: not run."""
+    print(heading, file=sys.stderr)
+    for c in commands:
+        print(f"  $ {c.display()}", file=sys.stderr)
+    if not _confirm(prompt, yes):
+        print("Not run.", file=sys.stderr)
+        return False
+    run_step_commands(commands, on_line=lambda line: print(line, file=sys.stderr))
+    return True
+
+
 def _run_installs(iplan: InstallerPlan, fetched: list[FetchedInstaller], yes: bool) -> int:
     if any(s.kind == "driver_wsl" for s in iplan.steps):
         raise WizardError("inside WSL the driver is installed on the Windows side, never here",
@@ -124,13 +137,9 @@ def _run_installs(iplan: InstallerPlan, fetched: list[FetchedInstaller], yes: bo
     python = tuple(c for s in iplan.steps if s.kind == "python_windows" for c in s.commands)
     if python:
         # winget --scope user: no administrator rights, and the only step when Python is missing
-        print("This command installs Python for you (no administrator rights):", file=sys.stderr)
-        for c in python:
-            print(f"  $ {c.display()}", file=sys.stderr)
-        if not _confirm("Run it now?", yes):
-            print("Not run.", file=sys.stderr)
+        if not _confirm_and_run("This command installs Python for you (no administrator rights):", python,
+                                "Run it now?", yes):
             return 1
-        run_step_commands(python, on_line=lambda line: print(line, file=sys.stderr))
         print("Python is installed: run torch-gpu-setup again (a new terminal sees it on PATH).", file=sys.stderr)
     commands = tuple(c for s in iplan.steps if s.kind == "driver_linux" for c in s.commands)
     commands += tuple(f.command for f in fetched if f.command is not None)
@@ -139,19 +148,11 @@ def _run_installs(iplan: InstallerPlan, fetched: list[FetchedInstaller], yes: bo
         raise WizardError("the Windows driver must be downloaded first", hint="add --fetch DIR to --run")
     # the optional long-paths change (Windows): elevated like the driver, after it
     commands += tuple(c for s in iplan.steps if s.kind == "enable_long_paths" for c in s.commands)
-    if not commands and python:
-        return 0
     if not commands:
-        if any(s.kind == "driver_windows" for s in iplan.steps):
-            raise WizardError("the Windows driver must be downloaded first", hint="add --fetch DIR to --run")
-        print("Nothing to run.", file=sys.stderr)
+        if not python:
+            print("Nothing to run.", file=sys.stderr)
         return 0
-    print("These commands will run with administrator rights:", file=sys.stderr)
-    for c in commands:
-        print(f"  $ {c.display()}", file=sys.stderr)
-    if not _confirm("Run them now?", yes):
-        print("Not run.", file=sys.stderr)
+    if not _confirm_and_run("These commands will run with administrator rights:", commands, "Run them now?", yes):
         return 1
-    run_step_commands(commands, on_line=lambda line: print(line, file=sys.stderr))
     print("Done. Restart the computer so the new driver loads." if driver else "Done.", file=sys.stderr)
     return 0

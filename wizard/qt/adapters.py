@@ -34,6 +34,7 @@ from wizard.qt.workers import Task, TaskContext
 
 if TYPE_CHECKING:
     from wizard.core.install.flow import InstallRequest
+    from wizard.core.process import Command
 
 Flow = Callable[[Emit, threading.Event], object]
 
@@ -89,6 +90,26 @@ class FlowRunner(QObject):
             self.cancelled.emit(core_text(exc.hint))
             return
         self.failed.emit(error_text(exc if isinstance(exc, BaseException) else RuntimeError(str(exc))))
+
+
+def step_runner(commands: tuple[Command, ...], parent: QObject, on_done: Callable[[object], None],
+                on_failed: Callable[[object], None]) -> FlowRunner:
+    """A started :class:`FlowRunner` running a step's commands (a driver, Python, long paths).
+
+    The core's :func:`~wizard.core.drivers.installers.run_step_commands`, as ``installers --run``
+    runs them; a failure or a cancel comes to ``on_failed``, each output line as a ``LogLine``.
+    """
+    from wizard.core.drivers.installers import run_step_commands  # requests: loaded when needed
+
+    def flow(emit: Emit, cancel: threading.Event) -> object:
+        return run_step_commands(commands, on_line=lambda line: emit(LogLine(line)), cancel=cancel)
+
+    runner = FlowRunner(flow, parent)
+    runner.finished.connect(on_done)
+    runner.failed.connect(on_failed)
+    runner.cancelled.connect(on_failed)
+    runner.start()
+    return runner
 
 
 class InstallJob(QObject):

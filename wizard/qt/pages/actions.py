@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import sys
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,9 +29,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from wizard.core.events import Emit, Event, LogLine
+from wizard.core.events import Event, LogLine
 from wizard.core.model.plan import Action
-from wizard.qt.adapters import FlowRunner
+from wizard.qt.adapters import FlowRunner, step_runner
 from wizard.qt.errors import ErrorText, ask, show_error
 from wizard.qt.i18n import core_text
 from wizard.qt.pages.base import BasePage, label
@@ -359,19 +358,8 @@ class ActionsPage(BasePage):
             show_error(self, ErrorText(self.tr("The command cannot be run from here."),
                                        self.tr("Run it in a terminal: {0}").format(shown), ""))
             return
-        commands = step.commands
-        from wizard.core.drivers.installers import run_step_commands
-
-        def flow(emit: Emit, cancel: threading.Event) -> object:
-            return run_step_commands(commands, on_line=lambda line: emit(LogLine(line)), cancel=cancel)
-
-        runner = FlowRunner(flow, self)
-        runner.flow_event.connect(self._on_event)
-        runner.finished.connect(self._ran)
-        runner.failed.connect(self._failed)
-        runner.cancelled.connect(self._failed)
-        self.runner = runner
-        runner.start()
+        self.runner = step_runner(step.commands, self, self._ran, self._failed)
+        self.runner.flow_event.connect(self._on_event)
         self.completeChanged.emit()
 
     def _on_event(self, event: Event) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,12 +17,11 @@ from PySide6.QtWidgets import (
     QRadioButton,
 )
 
-from wizard.core.events import Emit, LogLine
 from wizard.core.install import environments as envs
 from wizard.core.install import interpreters
 from wizard.core.model.machine import PythonTarget
 from wizard.core.plan.planner import rank_pythons
-from wizard.qt.adapters import FlowRunner
+from wizard.qt.adapters import FlowRunner, step_runner
 from wizard.qt.errors import ErrorText, ask, error_text
 from wizard.qt.i18n import core_text
 from wizard.qt.pages.base import BasePage, label
@@ -304,7 +302,7 @@ class EnvironmentPage(BasePage):
 
     def _enable_long_paths(self) -> None:
         """Run the core's long-paths step elevated (UAC), then detect and plan again."""
-        from wizard.core.drivers.installers import long_paths_step, run_step_commands
+        from wizard.core.drivers.installers import long_paths_step
 
         plan = self.state.plan
         action = next((a for a in plan.environment.actions if a.kind == "enable_long_paths"), None) \
@@ -315,17 +313,7 @@ class EnvironmentPage(BasePage):
         if not ask(self, self.tr("Enable long paths"), self.tr("Run this command with administrator rights?"),
                    core_text(action.detail)):
             return
-        commands = step.commands
-
-        def flow(emit: Emit, cancel: threading.Event) -> object:
-            return run_step_commands(commands, on_line=lambda line: emit(LogLine(line)), cancel=cancel)
-
-        runner = FlowRunner(flow, self)
-        runner.finished.connect(self._long_paths_done)
-        runner.failed.connect(self._long_paths_failed)
-        runner.cancelled.connect(self._long_paths_failed)
-        self._long_paths_runner = runner
-        runner.start()
+        self._long_paths_runner = step_runner(step.commands, self, self._long_paths_done, self._long_paths_failed)
         self.refresh()
 
     def _replanned(self) -> None:
