@@ -34,6 +34,7 @@ def _run_spec(platform: str, monkeypatch: pytest.MonkeyPatch) -> tuple[list[dict
     """Execute the spec as PyInstaller would on ``platform``; the EXE() calls and Analysis() arguments."""
     hooks = types.ModuleType("PyInstaller.utils.hooks")
     hooks.collect_submodules = lambda _name: []  # type: ignore[attr-defined]
+    hooks.collect_data_files = lambda name: [(f"<{name} data>", name)]  # type: ignore[attr-defined]
     for name, module in (("PyInstaller", types.ModuleType("PyInstaller")),
                          ("PyInstaller.utils", types.ModuleType("PyInstaller.utils")),
                          ("PyInstaller.utils.hooks", hooks)):
@@ -62,7 +63,7 @@ def _run_spec(platform: str, monkeypatch: pytest.MonkeyPatch) -> tuple[list[dict
 
 
 def test_spec_makes_a_windowed_and_a_console_executable_on_windows(monkeypatch: pytest.MonkeyPatch) -> None:
-    executables, _ = _run_spec("win32", monkeypatch)
+    executables, analysis = _run_spec("win32", monkeypatch)
     assert [(e["name"], e["console"]) for e in executables] == [
         ("torch-gpu-setup", False), ("torch-gpu-setup-cli", True)]
     exes = bundle_executables(Path("dist/torch-gpu-setup"), "win32")
@@ -70,6 +71,8 @@ def test_spec_makes_a_windowed_and_a_console_executable_on_windows(monkeypatch: 
     assert exes.cli.name == "torch-gpu-setup-cli.exe" and exes.gui.name == "torch-gpu-setup.exe"
     by_name = {e["name"]: e for e in executables}
     assert by_name[exes.cli.stem]["console"] is True and by_name[exes.gui.stem]["console"] is False
+    # the fast installer's launcher templates (installer/_scripts/*.exe) travel with the bundle
+    assert ("<installer data>", "installer") in analysis["datas"]
 
 
 def test_spec_makes_one_console_executable_elsewhere(monkeypatch: pytest.MonkeyPatch) -> None:
