@@ -154,7 +154,9 @@ def run_tool(tool: str, python: str, index: Index, tmp: Path, compile_: bool, ba
     env.update(TORCH_GPU_SETUP_DATA_DIR=str(run_dir / "data"), TORCH_GPU_SETUP_CACHE_DIR=str(run_dir / "cache"),
                UV_CACHE_DIR=str(run_dir / "uv-cache"))
     if not compile_:
-        env["PIP_NO_COMPILE"] = "1"     # pip's own setting; the wizard's fast path honours it too
+        # pip's own setting, in pip's spelling: "0" turns compiling off (pip/_internal/cli/parser.py
+        # reads PIP_NO_COMPILE as the value of `compile`); the wizard's fast path reads it the same way
+        env["PIP_NO_COMPILE"] = "0"
     target = run_dir / "env"
     url = index.url("whl/cpu")
     start = time.perf_counter()

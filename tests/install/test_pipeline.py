@@ -104,7 +104,9 @@ def _unwritable(directory: Path) -> Iterator[None]:
 
 
 def test_read_only_target_is_classified_and_rolled_back(loopback_index: LoopbackIndex, venv: Path,
-                                                        tmp_path: Path) -> None:
+                                                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # pip's own failure and the snapshot's rollback (the fast path's: tests/install/test_wheel_installer.py)
+    monkeypatch.setenv("TORCH_GPU_SETUP_INSTALLER", "pip")
     _publish(loopback_index, tmp_path)
     before = installed(venv)
     site = next((venv / "lib").glob("python3*/site-packages"))

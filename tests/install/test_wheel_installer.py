@@ -19,11 +19,13 @@ from wizard.core import messages as M
 from wizard.core.errors import WizardError
 from wizard.core.events import Status
 from wizard.core.install import environments as envs
+from wizard.core.install import snapshots
 from wizard.core.install.flow import INSTALLER_ENV, InstallRequest, run_install
 from wizard.core.install.wheel_installer import (
     INSTALLER_NAME,
     FastPathUnavailable,
     ParallelInstaller,
+    compile_wanted,
     read_scheme,
     requested_names,
     wheels_in,
@@ -69,9 +71,10 @@ def _tool_wheel(tmp_path: Path) -> Path:
     }, entry_points="[console_scripts]\ntool-cli = tool:main\n")
 
 
-def test_wheels_install_as_pip_would_and_pip_uninstalls_them(venv: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("early", [False, True], ids=["compiled-at-the-end", "compiled-per-wheel"])
+def test_wheels_install_as_pip_would_and_pip_uninstalls_them(venv: Path, tmp_path: Path, early: bool) -> None:
     python = venv_py(venv)
-    installer = ParallelInstaller(read_scheme(python), workers=4)
+    installer = ParallelInstaller(read_scheme(python), workers=4, compile_bytecode=early)
     installer.add(_tool_wheel(tmp_path), requested=True)
     installer.add(build_wheel(tmp_path / "wheels", "helper", "2.0", payload_kib=64))
     assert sorted(installer.finish()) == [("helper", "2.0"), ("tool", "1.2")]
@@ -118,6 +121,13 @@ def test_a_wheel_escaping_the_environment_is_refused_before_writing(venv: Path, 
         installer.add(wheel)
     installer.finish()
     assert not list(tmp_path.rglob("evil.py"))
+
+
+@pytest.mark.parametrize(("value", "compiles"), [("", True), ("0", False), ("false", False), ("no", False),
+                                                ("1", True), ("yes", True)])
+def test_pip_no_compile_reads_as_pip_reads_it(value: str, compiles: bool) -> None:
+    """pip turns PIP_NO_COMPILE into its ``compile`` option as it is: "0"/"false" turn compiling off."""
+    assert compile_wanted({"PIP_NO_COMPILE": value} if value else {}) is compiles
 
 
 def test_pip_no_compile_leaves_the_bytecode_to_the_first_import(venv: Path, tmp_path: Path) -> None:
@@ -191,3 +201,90 @@ def test_pip_installs_when_asked_to(loopback_index: LoopbackIndex, tmp_path: Pat
     assert M.FLOW_UNPACK not in [getattr(s.text, 'template', None) for s in events.of(Status)]
     assert installed(target)["torch"] == "1.0+cpu"
     assert (_site(target) / "torch-1.0+cpu.dist-info" / "INSTALLER").read_text().strip() == "pip"
+
+
+def _statuses(events: Recorder) -> list[str | None]:
+    return [getattr(s.text, "template", None) for s in events.of(Status)]
+
+
+def _files(prefix: Path) -> set[str]:
+    return {str(p.relative_to(prefix)) for p in prefix.rglob("*") if "__pycache__" not in p.parts}
+
+
+def test_an_existing_environment_gains_packages_the_fast_way_and_rolls_back(
+        loopback_index: LoopbackIndex, venv: Path, tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    loopback_index.add("whl/cpu", build_wheel(wheels, "torch", "1.0+cpu", requires=("helper>=1",), payload_kib=256))
+    loopback_index.add("whl/cpu", build_wheel(wheels, "helper", "1.0"))
+    before, files_before = installed(venv), _files(venv)
+    events = Recorder()
+    run_install(InstallRequest(torch="1.0", variant="cpu", requirements=("torch==1.0+cpu",),
+                               index_url=loopback_index.url("whl/cpu"), venv=str(venv), verify=False), events)
+    assert M.FLOW_UNPACK in _statuses(events)
+    after = installed(venv)
+    assert after["torch"] == "1.0+cpu" and after["helper"] == "1.0" and after["pip"] == before["pip"]
+    # the snapshot's rollback (pip uninstall, through the RECORD written here) puts it back
+    snapshots.rollback(venv_py(venv))
+    assert installed(venv) == before
+    left = {f for f in _files(venv) - files_before if not f.endswith(("constraints.txt", "pip.conf"))}
+    assert left == set()
+
+
+def test_a_failure_in_an_existing_environment_removes_every_file_written(
+        loopback_index: LoopbackIndex, venv: Path, tmp_path: Path) -> None:
+    """torch unpacks while pip looks for its dependency, which the index lacks: nothing stays."""
+    wheels = tmp_path / "wheels"
+    loopback_index.add("whl/cpu", build_wheel(wheels, "torch", "1.0+cpu", requires=("missing-dep>=1",),
+                                              payload_kib=2048))
+    before, files_before = installed(venv), _files(venv)
+    with pytest.raises(WizardError):
+        run_install(InstallRequest(torch="1.0", variant="cpu", requirements=("torch==1.0+cpu",),
+                                   index_url=loopback_index.url("whl/cpu"), venv=str(venv), verify=False), Recorder())
+    assert installed(venv) == before
+    assert _files(venv) - files_before == set()
+
+
+def test_replacing_a_build_is_left_to_pip(loopback_index: LoopbackIndex, venv: Path, tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    for version in ("1.0+cpu", "2.0+cpu"):
+        loopback_index.add("whl/cpu", build_wheel(wheels, "torch", version))
+    run_install(InstallRequest(torch="1.0", variant="cpu", requirements=("torch==1.0+cpu",),
+                               index_url=loopback_index.url("whl/cpu"), venv=str(venv), verify=False))
+    events = Recorder()
+    run_install(InstallRequest(torch="2.0", variant="cpu", requirements=("torch==2.0+cpu",),
+                               index_url=loopback_index.url("whl/cpu"), venv=str(venv), verify=False,
+                               consent=True), events)
+    assert M.FLOW_UNPACK not in _statuses(events)
+    assert installed(venv)["torch"] == "2.0+cpu"
+
+
+def test_a_folder_that_refuses_files_is_said_as_pip_says_it(loopback_index: LoopbackIndex, venv: Path,
+                                                            tmp_path: Path) -> None:
+    """Permission denied while unpacking: pip's words and hint, the environment as it was."""
+    from tests.install.test_pipeline import _unwritable
+
+    wheels = tmp_path / "wheels"
+    loopback_index.add("whl/cpu", build_wheel(wheels, "torch", "1.0+cpu", requires=("helper>=1",)))
+    loopback_index.add("whl/cpu", build_wheel(wheels, "helper", "1.0"))
+    before, files_before = installed(venv), _files(venv)
+    with _unwritable(_site(venv) / "torch"), pytest.raises(WizardError) as err:
+        run_install(InstallRequest(torch="1.0", variant="cpu", requirements=("torch==1.0+cpu",),
+                                   index_url=loopback_index.url("whl/cpu"), venv=str(venv), verify=False))
+    assert err.value.message == M.PIP_PERMISSION
+    assert installed(venv) == before
+    assert _files(venv) - files_before == {str((_site(venv) / "torch").relative_to(venv))}   # the test's own folder
+
+
+def test_a_broken_big_wheel_is_named_and_forgotten(loopback_index: LoopbackIndex, venv: Path, tmp_path: Path) -> None:
+    """The downloader's file is not a zip: pip's "damaged" words, nothing changed, the cache's copy gone."""
+    wheels = tmp_path / "wheels"
+    good = build_wheel(wheels, "torch", "1.0+cpu")
+    good.write_bytes(b"PK\x03\x04 this is not a zip archive" * 64)
+    loopback_index.add("whl/cpu", good)
+    before, files_before = installed(venv), _files(venv)
+    with pytest.raises(WizardError) as err:
+        run_install(InstallRequest(torch="1.0", variant="cpu", requirements=("torch==1.0+cpu",),
+                                   index_url=loopback_index.url("whl/cpu"), venv=str(venv), verify=False))
+    assert err.value.message == M.PIP_INVALID_WHEEL
+    assert installed(venv) == before and _files(venv) == files_before
+    assert not (Path(os.environ["TORCH_GPU_SETUP_CACHE_DIR"]) / "wheelhouses" / "torch-1.0-cpu").exists()

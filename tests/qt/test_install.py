@@ -90,7 +90,11 @@ def test_download_cut_off(qtbot: QtBot, tmp_path: Path, venv: Path, isolated_pip
     assert_left_alone(page, venv, before)
 
 
-def test_pip_fails(qtbot: QtBot, tmp_path: Path, venv: Path, isolated_pip: Path, server: LoopbackServer) -> None:
+def test_pip_fails(qtbot: QtBot, tmp_path: Path, venv: Path, isolated_pip: Path, server: LoopbackServer,
+                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # pip's own failure on the page (the fast path finds a broken wheel before pip runs:
+    # tests/install/test_wheel_installer.py)
+    monkeypatch.setenv("TORCH_GPU_SETUP_INSTALLER", "pip")
     good = torch_wheel()
     broken = SyntheticWheel(good.filename, b"PK\x03\x04 this is not a zip archive" * 64, good.metadata)
     publish(server, "/whl/cpu", [broken])

@@ -296,6 +296,12 @@ def _pip_wheel_version(path: Path) -> Version | None:
         return None
 
 
+def pip_wheel_version(path: Path | None) -> str | None:
+    """The pip version a pip wheel's file name states (None for no wheel)."""
+    version = _pip_wheel_version(path) if path is not None else None
+    return str(version) if version is not None else None
+
+
 def _newest_pip_wheel(paths: list[Path]) -> Path | None:
     known = [(v, p) for p in paths if (v := _pip_wheel_version(p)) is not None]
     return max(known)[1] if known else None

@@ -59,7 +59,7 @@ from wizard.core.install import envlock, interpreters, pip_runner, snapshots
 from wizard.core.install.removal import remove_created_venv
 from wizard.core.knowledge.base import load_knowledge, variant_device
 from wizard.core.paths import atomic_write_text
-from wizard.core.process import Command, run_command
+from wizard.core.process import Command, CommandResult, run_command
 from wizard.core.text import T
 from wizard.core.units import format_bytes
 from wizard.core.verify.runner import VerifyResult, run_verify
@@ -462,9 +462,11 @@ def _run_install(
             # however the run ends (a kill during venv creation included).
             snapshot = snapshots.take_snapshot(target.python, target.prefix, created_venv=True, index_urls=index_urls)
             envs.create_venv(target, on_line=_log(emit), cancel=cancel)   # lean: --without-pip
-            emit(Status(T(M.FLOW_UPGRADE_PIP)))
-            info, warning = envs.provide_pip(target, on_line=_log(emit), cancel=cancel, env=pip_env,
-                                             chosen=pip_wheel.get(emit) if pip_wheel is not None else None)
+            chosen = pip_wheel.get(emit) if pip_wheel is not None else None
+            if chosen is None:
+                chosen = envs.pip_wheel_for(target.base_python or "", _log(emit), cancel, pip_env)
+            emit(Status(T(M.FLOW_PROVIDE_PIP, version=envs.pip_wheel_version(chosen[0]) or "?")))
+            info, warning = envs.provide_pip(target, on_line=_log(emit), cancel=cancel, env=pip_env, chosen=chosen)
             if warning:
                 warnings.append(warning)
                 emit(Status(warning))
@@ -621,10 +623,29 @@ def _install_fast(python: Path, requirements: Sequence[str], staging: Path, link
     if installed is not None and any(_wheel_project(w)[0] in installed for w in big):
         return None   # a build replaced (with consent): pip uninstalls the old one
     try:
-        installer = wi.ParallelInstaller(wi.read_scheme(python), cancel=cancel, existing=installed is not None)
+        installer = wi.ParallelInstaller(wi.read_scheme(python), cancel=cancel, existing=installed is not None,
+                                         compile_bytecode=wi.compile_wanted({**os.environ, **pip_env}))
     except wi.FastPathUnavailable as exc:
         emit(Status(T(M.FLOW_FAST_FALLBACK, why=str(exc))))
         return None
+    try:
+        return _fast_steps(installer, big, python, requirements, staging, links, source, pip_version, pip_env,
+                           lines, emit, cancel, installed)
+    except (OSError, wi.DamagedWheel) as exc:
+        # A file that cannot be written (permissions, a full disk) or a broken wheel: said as pip's
+        # failure would be (classify_failure's words), so the caller explains and undoes it alike.
+        installer.abort()
+        why = f"{exc.details} has an invalid wheel" if isinstance(exc, wi.DamagedWheel) else str(exc)
+        return CommandResult(Command(argv=("unpack",)), 1, (f"ERROR: {why}",)), []
+
+
+def _fast_steps(installer: Any, big: list[Path], python: Path, requirements: Sequence[str], staging: Path,
+                links: Sequence[Path], source: Source | None, pip_version: str | None, pip_env: Mapping[str, str],
+                lines: _PipLines, emit: Emit, cancel: threading.Event, installed: Mapping[str, str] | None,
+                ) -> tuple[Any, list[tuple[str, str]]] | None:
+    """:func:`_install_fast` once its installer is made: big wheels, ``pip download``, the rest."""
+    from wizard.core.install import wheel_installer as wi
+
     requested = wi.requested_names(requirements)
     try:
         for wheel in big:
@@ -657,8 +678,7 @@ def _install_fast(python: Path, requirements: Sequence[str], staging: Path, link
         return None
     emit(Status(T(M.FLOW_UNPACK, count=len(installer.wheels), size=format_bytes(installer.bytes),
                   workers=installer.workers)))
-    done = installer.finish(compile_bytecode=wi.compile_wanted({**os.environ, **pip_env}),
-                            on_status=lambda text: emit(Status(text)))
+    done = installer.finish(compile_bytecode=installer.compile_early, on_status=lambda text: emit(Status(text)))
     return result, done
 
 

@@ -29,15 +29,17 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import stat
 import tempfile
 import threading
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 
@@ -150,11 +152,16 @@ class _Wheel:
     entry_points: str
     requested: bool
     rows: dict[Path, tuple[str, str]] = field(default_factory=dict)   # dest -> (hash, size)
+    pending: int = 0              # batches still unpacking
 
 
-def damaged(path: Path, why: str) -> WizardError:
+class DamagedWheel(WizardError):
+    """A wheel whose content does not match its RECORD, or that is not a zip (pip's "invalid wheel")."""
+
+
+def damaged(path: Path, why: str) -> DamagedWheel:
     """The error for a wheel whose content does not match its RECORD (or is not a zip)."""
-    return WizardError(T(M.PIP_INVALID_WHEEL), hint=T(M.PIP_INVALID_WHEEL_HINT), details=f"{path.name}: {why}")
+    return DamagedWheel(T(M.PIP_INVALID_WHEEL), hint=T(M.PIP_INVALID_WHEEL_HINT), details=f"{path.name}: {why}")
 
 
 def _plan_wheel(path: Path, scheme: Scheme, requested: bool) -> _Wheel:
@@ -245,8 +252,8 @@ def _write_member(zf: zipfile.ZipFile, member: _Member, python: Path, cancel: th
             written += len(data)
             data = src.read(BLOCK)
     if member.expected is not None and _b64_sha256(check.digest()) != member.expected:
-        raise WizardError(T(M.PIP_INVALID_WHEEL), hint=T(M.PIP_INVALID_WHEEL_HINT),
-                          details=f"{member.name}: sha256 does not match RECORD")
+        raise DamagedWheel(T(M.PIP_INVALID_WHEEL), hint=T(M.PIP_INVALID_WHEEL_HINT),
+                           details=f"{member.name}: sha256 does not match RECORD")
     if member.executable:
         os.chmod(member.dest, os.stat(member.dest).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     if rewritten is not None:
@@ -261,8 +268,20 @@ class ParallelInstaller:
     has resolved the rest); ``finish`` waits for every file, writes the metadata and compiles.
     """
 
-    def __init__(self, scheme: Scheme, workers: int | None = None, cancel: threading.Event | None = None) -> None:
+    def __init__(self, scheme: Scheme, workers: int | None = None, cancel: threading.Event | None = None,
+                 existing: bool = False, compile_bytecode: bool = False) -> None:
+        """``existing``: the environment holds other packages (not one this run created): a wheel
+        that would overwrite a file is left to pip, and a failure removes every file written.
+        ``compile_bytecode``: each wheel's bytecode is compiled as soon as that wheel is unpacked,
+        while the others still unpack or download (else :meth:`finish` may compile at the end)."""
         self.scheme = scheme
+        self.compile_early = compile_bytecode
+        self.compiler = ThreadPoolExecutor(max_workers=self._compile_workers(), thread_name_prefix="compile")
+        self.compiles: list[Future[Any]] = []
+        self.lock = threading.Lock()
+        self.listings = Path(tempfile.mkdtemp(prefix="tgs-compile-"))
+        self.existing = existing
+        self.made_dirs: list[Path] = []
         self.workers = max(1, workers or min(32, (os.cpu_count() or 2) + 2))
         self.cancel = cancel or threading.Event()
         self.pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="unpack")
@@ -284,8 +303,17 @@ class ParallelInstaller:
         if any(w.path.name == wheel.name for w in self.wheels):
             return   # a big wheel already started, met again among pip's files
         plan = _plan_wheel(wheel, self.scheme, requested)
+        if self.existing:
+            scripts = [self.scheme.scripts / (n + (".exe" if self.scheme.platform == "win32" else ""))
+                       for n in _script_names(plan.entry_points)]
+            taken = next((d for d in [*(m.dest for m in plan.members), *scripts] if os.path.lexists(d)), None)
+            if taken is not None:
+                raise FastPathUnavailable(f"{wheel.name} would replace {taken}")
         self.wheels.append(plan)
         for folder in sorted({m.dest.parent for m in plan.members}):
+            missing = [f for f in (folder, *folder.parents) if not f.exists()]
+            if missing:
+                self.made_dirs.append(missing[-1])   # the top-most folder made for this wheel
             folder.mkdir(parents=True, exist_ok=True)
         # Batches balanced by size, largest files first: one 300 MB .so must not finish last.
         order = sorted(plan.members, key=lambda m: m.compressed, reverse=True)
@@ -296,6 +324,7 @@ class ParallelInstaller:
             batches[i].append(member)
             loads[i] += member.compressed + 4096   # a file's own cost (open, write, close)
         self.bytes += sum(m.size for m in plan.members)
+        plan.pending = len(batches)
         for batch in batches:
             self.futures.append(self.pool.submit(self._run_batch, plan, batch))
 
@@ -306,6 +335,11 @@ class ParallelInstaller:
                 plan.rows[member.dest] = _write_member(zf, member, self.scheme.python, self.cancel)
             except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
                 raise damaged(plan.path, str(exc)) from exc
+        with self.lock:
+            plan.pending -= 1
+            whole = plan.pending == 0
+        if whole and self.compile_early and not self.cancel.is_set():
+            self._queue_compile(self._python_files([plan]))
 
     def wait(self) -> None:
         """Wait for every file queued so far; the first failure stops the rest and is raised."""
@@ -321,7 +355,10 @@ class ParallelInstaller:
 
     def finish(self, compile_bytecode: bool = True, on_status: Callable[[str], None] | None = None,
                ) -> list[tuple[str, str]]:
-        """Wait, write scripts and INSTALLER, compile, write RECORD; returns [(project, version)]."""
+        """Wait, write scripts and INSTALLER, compile, write RECORD; returns [(project, version)].
+
+        In an existing environment a failure (or a cancel) removes every file written first.
+        """
         try:
             self.wait()
             for plan in self.wheels:
@@ -329,12 +366,55 @@ class ParallelInstaller:
             if compile_bytecode:
                 if on_status is not None:
                     on_status(T(M.FLOW_COMPILE, workers=self._compile_workers()))
-                self._compile()
+                if not self.compile_early:
+                    self._queue_compile(self._python_files(self.wheels))
+                self._wait_compiles()
+            elif self.compile_early:
+                self._wait_compiles()   # already running: RECORD lists what they write
             for plan in self.wheels:
                 self._record(plan)
+        except BaseException:
+            self.cancel.set()
+            with contextlib.suppress(Exception):
+                self._wait_compiles()
+            self._remove_written()
+            raise
         finally:
             self.pool.shutdown(wait=True)
+            self.compiler.shutdown(wait=True)
+            shutil.rmtree(self.listings, ignore_errors=True)
         return [(p.project, p.version) for p in self.wheels]
+
+    def abort(self) -> None:
+        """Stop unpacking and, in an existing environment, remove what was written."""
+        self.cancel.set()
+        with contextlib.suppress(Exception):
+            self.wait()
+        with contextlib.suppress(Exception):
+            self._wait_compiles()
+        self.pool.shutdown(wait=True)
+        self.compiler.shutdown(wait=True)
+        shutil.rmtree(self.listings, ignore_errors=True)
+        self._remove_written()
+
+    def _remove_written(self) -> None:
+        """Every file this installer wrote, and the folders it made (an existing environment only:
+        a new one is removed whole by the flow's undo)."""
+        if not self.existing:
+            return
+        for plan in self.wheels:
+            written = [m.dest for m in plan.members] + list(plan.rows)
+            for dest in written:
+                with contextlib.suppress(OSError):
+                    dest.unlink()
+                if dest.suffix == ".py":
+                    with contextlib.suppress(OSError):
+                        (dest.parent / "__pycache__" / f"{dest.stem}.{self.scheme.cache_tag}.pyc").unlink()
+            for extra in ("INSTALLER", "REQUESTED", "RECORD"):
+                with contextlib.suppress(OSError):
+                    (plan.root / plan.dist_info / extra).unlink()
+        for folder in sorted(self.made_dirs, key=lambda f: len(f.parts), reverse=True):
+            shutil.rmtree(folder, ignore_errors=True)   # made by this run: all of it is ours
 
     def _scripts(self, plan: _Wheel) -> None:
         """Console and GUI scripts from ``entry_points.txt``, written by ``installer``'s generator."""
@@ -352,32 +432,42 @@ class ParallelInstaller:
             os.chmod(dest, 0o755)
             plan.rows[dest] = (_b64_sha256(hashlib.sha256(data).digest()), str(len(data)))
 
-    def _python_files(self) -> list[tuple[_Wheel, Path]]:
+    def _python_files(self, plans: Iterable[_Wheel]) -> list[Path]:
+        """The .py files these wheels put into purelib/platlib (what pip compiles)."""
         libs = (os.path.normpath(self.scheme.purelib), os.path.normpath(self.scheme.platlib))
-        return [(plan, dest) for plan in self.wheels for dest in plan.rows
+        return [dest for plan in plans for dest in plan.rows
                 if dest.suffix == ".py" and os.path.normpath(dest).startswith(libs)]
 
     def _compile_workers(self) -> int:
         return max(1, min(os.cpu_count() or 1, 16))
 
-    def _compile(self) -> None:
-        """Compile every installed .py with the target interpreter, in parallel processes."""
-        files = [dest for _, dest in self._python_files()]
+    def _queue_compile(self, files: list[Path]) -> None:
+        """Compile ``files`` with the target interpreter, in chunks run by parallel processes."""
         if not files:
             return
-        workers = min(self._compile_workers(), max(1, len(files) // 200))
-        with tempfile.TemporaryDirectory(prefix="tgs-compile-") as tmp:
-            commands = []
-            for i in range(workers):
-                listing = Path(tmp) / f"files{i}.txt"
-                listing.write_text("".join(f"{p}\n" for p in files[i::workers]), encoding="utf-8")
-                commands.append(Command(argv=(str(self.scheme.python), "-c", _COMPILE_CODE, str(listing)),
-                                        env={"PYTHONUTF8": "1"}))
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="compile") as pool:
-                results = list(pool.map(lambda c: run_command(c, cancel=self.cancel, timeout_s=3600), commands))
-        if any(r.cancelled for r in results):
-            raise Cancelled("cancelled while compiling")
-        # a file that does not compile (a test fixture with a syntax error) is skipped, as pip does
+        chunks = min(self._compile_workers(), max(1, len(files) // 200))
+        with self.lock:
+            first = len(self.compiles)
+            for i in range(chunks):
+                listing = self.listings / f"files{first + i}.txt"
+                listing.write_text("".join(f"{p}\n" for p in files[i::chunks]), encoding="utf-8")
+                command = Command(argv=(str(self.scheme.python), "-c", _COMPILE_CODE, str(listing)),
+                                  env={"PYTHONUTF8": "1"})
+                self.compiles.append(self.compiler.submit(run_command, command, cancel=self.cancel,
+                                                          timeout_s=3600))
+
+    def _wait_compiles(self) -> None:
+        """Wait for every compile process; a cancel raises. A file that does not compile (a test
+        fixture with a syntax error) is skipped, as pip does."""
+        index = 0
+        while True:
+            with self.lock:
+                if index >= len(self.compiles):
+                    break
+                future = self.compiles[index]
+            index += 1
+            if future.result().cancelled:
+                raise Cancelled("cancelled while compiling")
 
     def _record(self, plan: _Wheel) -> None:
         """INSTALLER, REQUESTED and a RECORD listing every file (bytecode included, without hash)."""
@@ -406,11 +496,27 @@ class ParallelInstaller:
         return os.path.relpath(path, root).replace(os.sep, "/")
 
 
-def compile_wanted(environ: dict[str, str] | None = None) -> bool:
-    """Whether to compile bytecode: pip's own setting ``PIP_NO_COMPILE`` (pip docs, "pip install
-    --no-compile"; pip reads every option from ``PIP_<OPTION>``) says not to."""
-    value = (environ if environ is not None else os.environ).get("PIP_NO_COMPILE", "").strip().lower()
-    return value not in ("1", "true", "yes", "on")
+def _script_names(entry_points: str) -> list[str]:
+    """The names of a wheel's console and GUI scripts."""
+    if not entry_points:
+        return []
+    from installer.utils import parse_entrypoints
+
+    return [name for name, _, _, _ in parse_entrypoints(entry_points)]
+
+
+def compile_wanted(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether to compile bytecode, as pip would decide from ``PIP_NO_COMPILE``.
+
+    pip reads an environment variable of a ``--no-*`` switch as the value of the option behind it
+    (pip/_internal/cli/parser.py, ``_update_defaults``: ``strtobool(val)`` becomes ``compile``), so
+    ``PIP_NO_COMPILE=0`` (or false/no/off) turns compiling off and ``PIP_NO_COMPILE=1`` leaves it on.
+    The fast path follows pip, quirk included, so one setting means the same for both.
+    """
+    value = (os.environ if environ is None else environ).get("PIP_NO_COMPILE", "").strip().lower()
+    if not value:
+        return True
+    return value not in ("0", "false", "no", "n", "off", "f")
 
 
 def wheels_in(folder: Path) -> list[Path]:
