@@ -131,12 +131,17 @@ def test_killed_wizard_rerun_then_rollback_removes_the_venv_and_keeps_user_files
     assert took is not None and took < 1.5, "pip outlived the killed wizard"
     assert (env_dir / "pyvenv.cfg").is_file()  # half made: exactly what the rerun and rollback must handle
 
-    # the rerun, with a fast index this time, completes the half-made venv ...
+    # the rerun, with a fast index this time, makes the half-made venv again from scratch ...
     loopback_index.slow.clear()
     rerun = subprocess.run(_install_argv(loopback_index, env_dir), cwd=ROOT, capture_output=True, text=True,
                            timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert rerun.returncode == 0, rerun.stderr
-    assert "created by an earlier install that did not finish" in rerun.stderr
+    assert "was left half-made by an earlier install that was stopped; it is made again" in rerun.stderr
+    # ... whole: every package with its RECORD, so pip can uninstall it (no remains of the killed run)
+    site = next((env_dir / "lib").glob("python3*/site-packages"))
+    infos = list(site.glob("*.dist-info"))
+    assert infos and all((info / "RECORD").is_file() for info in infos), infos
+    assert any(i.name.startswith("torch-") for i in infos) and (env_dir / "bin" / "pip").exists()
 
     # ... and the rollback still knows the wizard created it: the venv goes, the person's file stays
     (env_dir / "results.csv").write_text("epoch,loss\n1,0.5\n")

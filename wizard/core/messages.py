@@ -490,6 +490,10 @@ FLOW_UNDO = "Putting the environment back as it was"
 FLOW_UNDONE_REMOVED = "The new environment {prefix} was removed."
 FLOW_UNDONE_REMOVED_KEPT = ("The new environment {prefix} was removed; {count} files you had added to it "
                             "were moved to {kept}.")
+FLOW_HALF_MADE_REMADE = ("{prefix} was left half-made by an earlier install that was stopped; it is made again "
+                         "from scratch")
+FLOW_HALF_MADE_REMADE_KEPT = ("{prefix} was left half-made by an earlier install that was stopped; it is made again "
+                              "from scratch, and {count} files you had added to it were moved to {kept}")
 FLOW_HALF_MADE = ("{prefix} was created by an earlier install that did not finish: if this one fails too, or "
                   "is rolled back, the environment is removed")
 FLOW_UNDONE_RESTORED = "The environment was put back: {what}."

@@ -4,306 +4,306 @@
 <context>
     <name>ActionsPage</name>
     <message>
-        <location filename="../qt/pages/actions.py" line="252"/>
+        <location filename="../qt/pages/actions.py" line="251"/>
         <source>Driver and tools</source>
         <translation>驱动和工具</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="254"/>
-        <location filename="../qt/pages/actions.py" line="354"/>
+        <location filename="../qt/pages/actions.py" line="253"/>
+        <location filename="../qt/pages/actions.py" line="353"/>
         <source>Update the driver</source>
         <translation>更新驱动</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="257"/>
+        <location filename="../qt/pages/actions.py" line="256"/>
         <source>Keep the driver as it is</source>
         <translation>保持现有驱动</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="255"/>
+        <location filename="../qt/pages/actions.py" line="254"/>
         <source>&amp;Update the driver, then use the recommended build</source>
         <translation>更新驱动，然后使用推荐的版本(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="238"/>
-        <location filename="../qt/pages/actions.py" line="258"/>
+        <location filename="../qt/pages/actions.py" line="237"/>
+        <location filename="../qt/pages/actions.py" line="257"/>
         <source>Use the newest build that &amp;works without it</source>
         <translation>使用无需更新即可运行的最新版本(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="186"/>
+        <location filename="../qt/pages/actions.py" line="185"/>
         <source>&amp;Copy command</source>
         <translation>复制命令(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="306"/>
+        <location filename="../qt/pages/actions.py" line="305"/>
         <source>&amp;Run it now…</source>
         <translation>立即运行(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="306"/>
+        <location filename="../qt/pages/actions.py" line="305"/>
         <source>&amp;Open the download page</source>
         <translation>打开下载页面(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="188"/>
+        <location filename="../qt/pages/actions.py" line="187"/>
         <source>Show how to get the CUDA &amp;toolkit (only to compile CUDA extensions)</source>
         <translation>显示如何获取 CUDA 工具包（仅编译 CUDA 扩展时需要）(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="189"/>
+        <location filename="../qt/pages/actions.py" line="188"/>
         <source>PyTorch brings its own CUDA libraries; the toolkit is only needed to compile extensions. Download it from {0}.</source>
         <translation>PyTorch 自带所需的 CUDA 库；只有编译扩展时才需要工具包。下载地址：{0}。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="261"/>
+        <location filename="../qt/pages/actions.py" line="260"/>
         <source>After a driver update: restart the computer, then start this wizard again. It remembers your choices and checks the driver again.</source>
         <translation>更新驱动后：请重启电脑，然后再次打开本向导。向导会记住您的选择，并重新检查驱动。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="308"/>
-        <location filename="../qt/pages/actions.py" line="313"/>
+        <location filename="../qt/pages/actions.py" line="307"/>
+        <location filename="../qt/pages/actions.py" line="312"/>
         <source>Not available for a simulated machine.</source>
         <translation>模拟的机器无法使用此功能。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="259"/>
+        <location filename="../qt/pages/actions.py" line="258"/>
         <source>{0} works with the driver you have now.</source>
         <translation>{0} 可以在您现有的驱动上运行。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="187"/>
+        <location filename="../qt/pages/actions.py" line="186"/>
         <source>Check &amp;again</source>
         <translation>重新检查(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="198"/>
+        <location filename="../qt/pages/actions.py" line="197"/>
         <source>Python first</source>
         <translation>先安装 Python</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="199"/>
+        <location filename="../qt/pages/actions.py" line="198"/>
         <source>The recommended build needs another Python. Choose one of the two ways.</source>
         <translation>推荐的版本需要另一个 Python。请从下面两种方式中选择一种。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="200"/>
+        <location filename="../qt/pages/actions.py" line="199"/>
         <source>Install Python {0}</source>
         <translation>安装 Python {0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="201"/>
+        <location filename="../qt/pages/actions.py" line="200"/>
         <source>&amp;Install Python {0}, then use the recommended build</source>
         <translation>安装 Python {0}，然后使用推荐的版本(&amp;I)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="202"/>
+        <location filename="../qt/pages/actions.py" line="201"/>
         <source>Press Run it now to install Python {0} for you with winget (no administrator rights), or download it from python.org and tick &quot;Add python.exe to PATH&quot;. Then press Check again.</source>
         <translation>点击“立即运行”，用 winget 为您安装 Python {0}（不需要管理员权限）；或者从 python.org 下载并勾选“Add python.exe to PATH”。然后点击“重新检查”。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="205"/>
+        <location filename="../qt/pages/actions.py" line="204"/>
         <source>Download Python {0} (64-bit) from python.org and install it; on Windows tick &quot;Add python.exe to PATH&quot;. Then press Check again.</source>
         <translation>从 python.org 下载并安装 Python {0}（64 位）；在 Windows 上请勾选“Add python.exe to PATH”。然后点击“重新检查”。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="207"/>
+        <location filename="../qt/pages/actions.py" line="206"/>
         <source>Keep the Python you have</source>
         <translation>保留现有的 Python</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="208"/>
+        <location filename="../qt/pages/actions.py" line="207"/>
         <source>Use the newest build that &amp;works with it</source>
         <translation>使用能在它上面运行的最新版本(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="209"/>
+        <location filename="../qt/pages/actions.py" line="208"/>
         <source>{0} works with the Python you have now.</source>
         <translation>{0} 可以在您现有的 Python 上运行。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="210"/>
+        <location filename="../qt/pages/actions.py" line="209"/>
         <source>No build works with the Python you have: install Python {0}.</source>
         <translation>没有版本能在您现有的 Python 上运行：请安装 Python {0}。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="211"/>
+        <location filename="../qt/pages/actions.py" line="210"/>
         <source>After installing Python: press Check again, or start this wizard again.</source>
         <translation>安装 Python 后：点击“重新检查”，或重新打开本向导。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="212"/>
+        <location filename="../qt/pages/actions.py" line="211"/>
         <source>Open the Python &amp;download page</source>
         <translation>打开 Python 下载页面(&amp;D)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="216"/>
-        <location filename="../qt/pages/actions.py" line="218"/>
+        <location filename="../qt/pages/actions.py" line="215"/>
+        <location filename="../qt/pages/actions.py" line="217"/>
         <source>Free disk space</source>
         <translation>释放磁盘空间</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="217"/>
+        <location filename="../qt/pages/actions.py" line="216"/>
         <source>The recommended build needs more free disk space. Choose one of the two ways.</source>
         <translation>推荐的版本需要更多可用磁盘空间。请从下面两种方式中选择一种。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="219"/>
+        <location filename="../qt/pages/actions.py" line="218"/>
         <source>&amp;Free space, then use the recommended build</source>
         <translation>释放空间，然后使用推荐的版本(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="220"/>
+        <location filename="../qt/pages/actions.py" line="219"/>
         <source>PyTorch goes into {0}. Delete what you no longer need on that disk (or choose a folder on a bigger disk on the Environment page), then press Check again.</source>
         <translation>PyTorch 将安装到 {0}。请删除该磁盘上不再需要的内容（或在“环境”页上选择更大磁盘上的文件夹），然后点击“重新检查”。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="223"/>
+        <location filename="../qt/pages/actions.py" line="222"/>
         <source>Keep the disk as it is</source>
         <translation>保持磁盘现状</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="224"/>
+        <location filename="../qt/pages/actions.py" line="223"/>
         <source>Use the newest build that &amp;fits</source>
         <translation>使用放得下的最新版本(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="225"/>
+        <location filename="../qt/pages/actions.py" line="224"/>
         <source>{0} fits in the space you have now.</source>
         <translation>{0} 可以放进您现有的空间。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="226"/>
+        <location filename="../qt/pages/actions.py" line="225"/>
         <source>No build fits in the space you have.</source>
         <translation>没有版本能放进您现有的空间。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="227"/>
+        <location filename="../qt/pages/actions.py" line="226"/>
         <source>After freeing space: press Check again.</source>
         <translation>释放空间后：点击“重新检查”。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="228"/>
+        <location filename="../qt/pages/actions.py" line="227"/>
         <source>Open the &amp;folder</source>
         <translation>打开文件夹(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="232"/>
+        <location filename="../qt/pages/actions.py" line="231"/>
         <source>Restart first</source>
         <translation>先重启电脑</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="233"/>
+        <location filename="../qt/pages/actions.py" line="232"/>
         <source>The new driver is installed but not running yet. Choose one of the two ways.</source>
         <translation>新驱动已安装，但尚未运行。请从下面两种方式中选择一种。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="234"/>
+        <location filename="../qt/pages/actions.py" line="233"/>
         <source>Restart the computer</source>
         <translation>重启电脑</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="235"/>
+        <location filename="../qt/pages/actions.py" line="234"/>
         <source>&amp;Restart, then use the recommended build</source>
         <translation>重启，然后使用推荐的版本(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="236"/>
+        <location filename="../qt/pages/actions.py" line="235"/>
         <source>Save your work, restart the computer, then start this wizard again.</source>
         <translation>请保存工作，重启电脑，然后再次打开本向导。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="237"/>
+        <location filename="../qt/pages/actions.py" line="236"/>
         <source>Do not restart now</source>
         <translation>现在不重启</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="239"/>
+        <location filename="../qt/pages/actions.py" line="238"/>
         <source>{0} works without the restart.</source>
         <translation>{0} 无需重启即可运行。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="240"/>
+        <location filename="../qt/pages/actions.py" line="239"/>
         <source>No build works before the restart.</source>
         <translation>重启之前没有可用的版本。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="241"/>
+        <location filename="../qt/pages/actions.py" line="240"/>
         <source>It remembers your choices and checks the driver again.</source>
         <translation>向导会记住您的选择，并重新检查驱动。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="246"/>
+        <location filename="../qt/pages/actions.py" line="245"/>
         <source>Nothing more is needed</source>
         <translation>无需其他操作</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="247"/>
+        <location filename="../qt/pages/actions.py" line="246"/>
         <source>The recommended build runs on this computer as it is now.</source>
         <translation>推荐的版本可以直接在这台电脑上运行。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="248"/>
+        <location filename="../qt/pages/actions.py" line="247"/>
         <source>Done</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="248"/>
+        <location filename="../qt/pages/actions.py" line="247"/>
         <source>&amp;Use the recommended build</source>
         <translation>使用推荐的版本(&amp;U)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="253"/>
+        <location filename="../qt/pages/actions.py" line="252"/>
         <source>The recommended build needs a newer NVIDIA driver. Choose one of the two ways.</source>
         <translation>推荐的版本需要更新的 NVIDIA 驱动。请从下面两种方式中选择一种。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="260"/>
+        <location filename="../qt/pages/actions.py" line="259"/>
         <source>No build works without the update.</source>
         <translation>不更新驱动就没有可用的版本。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="352"/>
+        <location filename="../qt/pages/actions.py" line="351"/>
         <source>Install Python</source>
         <translation>安装 Python</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="352"/>
+        <location filename="../qt/pages/actions.py" line="351"/>
         <source>Run this command?</source>
         <translation>要运行这条命令吗？</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="355"/>
+        <location filename="../qt/pages/actions.py" line="354"/>
         <source>Run these commands with administrator rights?</source>
         <translation>以管理员权限运行这些命令吗？</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="359"/>
+        <location filename="../qt/pages/actions.py" line="358"/>
         <source>The command cannot be run from here.</source>
         <translation>无法在这里运行此命令。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="360"/>
+        <location filename="../qt/pages/actions.py" line="359"/>
         <source>Run it in a terminal: {0}</source>
         <translation>请在终端中运行：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="384"/>
+        <location filename="../qt/pages/actions.py" line="372"/>
         <source>Python is installed. Checking the computer again…</source>
         <translation>Python 已安装。正在重新检查这台电脑…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="387"/>
+        <location filename="../qt/pages/actions.py" line="375"/>
         <source>Done. Restart the computer so the new driver loads.</source>
         <translation>完成。请重启电脑以加载新驱动。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="393"/>
+        <location filename="../qt/pages/actions.py" line="381"/>
         <source>The Python install failed: {0}</source>
         <translation>Python 安装失败：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/actions.py" line="395"/>
+        <location filename="../qt/pages/actions.py" line="383"/>
         <source>The driver command failed: {0}</source>
         <translation>驱动命令执行失败：{0}</translation>
     </message>
@@ -567,152 +567,152 @@
 <context>
     <name>EnvironmentPage</name>
     <message>
-        <location filename="../qt/pages/environment.py" line="112"/>
+        <location filename="../qt/pages/environment.py" line="110"/>
         <source>Python {0} (simulated machine)</source>
         <translation>Python {0}（模拟的机器）</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="154"/>
+        <location filename="../qt/pages/environment.py" line="152"/>
         <source>Where should PyTorch go?</source>
         <translation>PyTorch 安装到哪里？</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="155"/>
+        <location filename="../qt/pages/environment.py" line="153"/>
         <source>A new, separate environment is safest: nothing else on this computer changes.</source>
         <translation>新建一个独立的环境最安全：电脑上的其他内容都不会改变。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="156"/>
+        <location filename="../qt/pages/environment.py" line="154"/>
         <source>Create a &amp;new environment (recommended)</source>
         <translation>新建环境（推荐）(&amp;N)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="157"/>
+        <location filename="../qt/pages/environment.py" line="155"/>
         <source>Use an &amp;existing virtual or conda environment</source>
         <translation>使用现有的虚拟环境或 conda 环境(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="158"/>
+        <location filename="../qt/pages/environment.py" line="156"/>
         <source>Use a Python &amp;interpreter directly</source>
         <translation>直接使用某个 Python 解释器(&amp;I)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="160"/>
+        <location filename="../qt/pages/environment.py" line="158"/>
         <source>Browse…</source>
         <translation>浏览…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="161"/>
+        <location filename="../qt/pages/environment.py" line="159"/>
         <source>Folder for the new environment</source>
         <translation>新环境所在的文件夹</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="162"/>
+        <location filename="../qt/pages/environment.py" line="160"/>
         <source>Folder of the environment</source>
         <translation>环境所在的文件夹</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="163"/>
+        <location filename="../qt/pages/environment.py" line="161"/>
         <source>Path of python or python.exe</source>
         <translation>python 或 python.exe 的路径</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="164"/>
+        <location filename="../qt/pages/environment.py" line="162"/>
         <source>&amp;Python used to create it:</source>
         <translation>用于创建环境的 Python(&amp;P)：</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="165"/>
+        <location filename="../qt/pages/environment.py" line="163"/>
         <source>&amp;Replace them (a snapshot is taken first; you can roll back)</source>
         <translation>替换它们（会先保存快照，可以回滚）(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="166"/>
+        <location filename="../qt/pages/environment.py" line="164"/>
         <source>Enable &amp;long paths (administrator)…</source>
         <translation>启用长路径（需要管理员权限）(&amp;L)…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="201"/>
+        <location filename="../qt/pages/environment.py" line="199"/>
         <source>Choose a Python interpreter</source>
         <translation>选择 Python 解释器</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="203"/>
+        <location filename="../qt/pages/environment.py" line="201"/>
         <source>Choose a folder</source>
         <translation>选择文件夹</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="249"/>
+        <location filename="../qt/pages/environment.py" line="247"/>
         <source>This environment could not be read: {0}</source>
         <translation>无法读取此环境：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="266"/>
+        <location filename="../qt/pages/environment.py" line="264"/>
         <source>This folder will not work: {0}</source>
         <translation>这个文件夹不可用：{0}</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="268"/>
+        <location filename="../qt/pages/environment.py" line="266"/>
         <source>No Python on this computer can run PyTorch; the next pages say which one to install.</source>
         <translation>这台电脑上没有能运行 PyTorch 的 Python；后面的页面会说明应安装哪个版本。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="271"/>
+        <location filename="../qt/pages/environment.py" line="269"/>
         <source>PyTorch publishes no wheels for this Python: choose another one.</source>
         <translation>PyTorch 没有为这个 Python 发布 wheel：请选择另一个。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="273"/>
+        <location filename="../qt/pages/environment.py" line="271"/>
         <source>A new environment is created at the path above; if the install fails or is cancelled, it is removed again.</source>
         <translation>将在上面的路径新建环境；如果安装失败或被取消，它会被删除。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="276"/>
+        <location filename="../qt/pages/environment.py" line="274"/>
         <source>Why this folder: {0}.</source>
         <translation>为什么是这个文件夹：{0}。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="281"/>
+        <location filename="../qt/pages/environment.py" line="279"/>
         <source>Reading the environment…</source>
         <translation>正在读取环境…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="283"/>
+        <location filename="../qt/pages/environment.py" line="281"/>
         <source>This environment already has: {0}. They will be replaced by {1}.</source>
         <translation>此环境中已有：{0}。它们将被替换为 {1}。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="286"/>
+        <location filename="../qt/pages/environment.py" line="284"/>
         <source>This environment already has torch {0}; it is kept.</source>
         <translation>此环境中已有 torch {0}，将予以保留。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="289"/>
+        <location filename="../qt/pages/environment.py" line="287"/>
         <source>No torch in this environment yet; other packages are left as they are.</source>
         <translation>此环境中还没有 torch；其他软件包保持不变。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="297"/>
+        <location filename="../qt/pages/environment.py" line="295"/>
         <source>Not available for a simulated machine.</source>
         <translation>模拟的机器无法使用此功能。</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="315"/>
+        <location filename="../qt/pages/environment.py" line="313"/>
         <source>Enable long paths</source>
         <translation>启用长路径</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="315"/>
+        <location filename="../qt/pages/environment.py" line="313"/>
         <source>Run this command with administrator rights?</source>
         <translation>要以管理员权限运行这条命令吗？</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="338"/>
+        <location filename="../qt/pages/environment.py" line="326"/>
         <source>Long paths are on. Checking the computer again…</source>
         <translation>长路径已启用。正在重新检查这台电脑…</translation>
     </message>
     <message>
-        <location filename="../qt/pages/environment.py" line="345"/>
+        <location filename="../qt/pages/environment.py" line="333"/>
         <source>Long paths were not enabled: {0}</source>
         <translation>长路径未能启用：{0}</translation>
     </message>
@@ -874,7 +874,7 @@
 <context>
     <name>InstallJob</name>
     <message>
-        <location filename="../qt/adapters.py" line="127"/>
+        <location filename="../qt/adapters.py" line="148"/>
         <source>Cancelling…</source>
         <translation>正在取消…</translation>
     </message>
@@ -2836,6 +2836,14 @@
     <message>
         <source>The new environment {prefix} was removed; {count} files you had added to it were moved to {kept}.</source>
         <translation>新环境 {prefix} 已删除；您在其中添加的 {count} 个文件已移到 {kept}。</translation>
+    </message>
+    <message>
+        <source>{prefix} was left half-made by an earlier install that was stopped; it is made again from scratch</source>
+        <translation>{prefix} 是上一次被中断的安装留下的半成品；现在重新从头创建</translation>
+    </message>
+    <message>
+        <source>{prefix} was left half-made by an earlier install that was stopped; it is made again from scratch, and {count} files you had added to it were moved to {kept}</source>
+        <translation>{prefix} 是上一次被中断的安装留下的半成品；现在重新从头创建，您在其中添加的 {count} 个文件已移到 {kept}</translation>
     </message>
     <message>
         <source>{prefix} was created by an earlier install that did not finish: if this one fails too, or is rolled back, the environment is removed</source>

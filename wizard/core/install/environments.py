@@ -223,6 +223,10 @@ def resolve_target(
         raise InputError(T(M.ENV_PATH_IS_FILE, blocking=str(blocking), prefix=str(prefix)),
                          hint=T(M.ENV_PATH_IS_FILE_HINT))
     if (prefix / "pyvenv.cfg").is_file():
+        if half_made(prefix):
+            # An earlier run was stopped before it finished this venv (packages half unpacked, no
+            # pip yet): the install makes it again from scratch rather than build on the remains.
+            return Target("new_venv", prefix, Path(venv_python(prefix, platform)), base_python=base)
         return Target("venv", prefix, Path(venv_python(prefix, platform)), base_python=base)
     # A folder that holds only our marker is one an earlier, stopped run had begun to make.
     if prefix.exists() and any(p.name != CREATED_MARKER for p in prefix.iterdir()):

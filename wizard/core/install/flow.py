@@ -461,6 +461,11 @@ def _run_install(
             # The snapshot first: from the first change on, "created by the wizard" is on record,
             # however the run ends (a kill during venv creation included).
             snapshot = snapshots.take_snapshot(target.python, target.prefix, created_venv=True, index_urls=index_urls)
+            if envs.half_made(target.prefix):   # the remains of a stopped run: made again from scratch
+                removal = remove_created_venv(target.prefix, force=True)
+                emit(Status(T(M.FLOW_HALF_MADE_REMADE_KEPT, prefix=str(target.prefix), count=len(removal.kept),
+                                kept=str(removal.kept_dir)) if removal.kept
+                            else T(M.FLOW_HALF_MADE_REMADE, prefix=str(target.prefix))))
             envs.create_venv(target, on_line=_log(emit), cancel=cancel)   # lean: --without-pip
             chosen = pip_wheel.get(emit) if pip_wheel is not None else None
             if chosen is None:
