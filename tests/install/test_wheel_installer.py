@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import zipfile
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 
 from tests.install.conftest import LoopbackIndex, Recorder, build_wheel, installed, venv_py
 from wizard.core import messages as M
-from wizard.core.errors import WizardError
+from wizard.core.errors import Cancelled, WizardError
 from wizard.core.events import Status
 from wizard.core.install import environments as envs
 from wizard.core.install import snapshots
@@ -107,11 +108,16 @@ def test_wheels_install_as_pip_would_and_pip_uninstalls_them(venv: Path, tmp_pat
 def test_a_file_that_does_not_match_record_is_a_damaged_wheel(venv: Path, tmp_path: Path) -> None:
     wheel = _wheel(tmp_path / "wheels", "broken", "1.0", {"broken/__init__.py": b"x = 1\n"},
                    damage="broken/__init__.py")
-    installer = ParallelInstaller(read_scheme(venv_py(venv)))
+    cancel = threading.Event()      # the flow's own cancel token, as run_install passes it
+    installer = ParallelInstaller(read_scheme(venv_py(venv)), cancel=cancel)
+    good = _wheel(tmp_path / "wheels", "fine", "1.0", {f"fine/m{i}.py": b"x = 1\n" for i in range(40)})
+    installer.add(good)             # other workers busy when the broken one fails
     installer.add(wheel)
     with pytest.raises(WizardError) as err:
         installer.finish()
     assert err.value.message == M.PIP_INVALID_WHEEL and "broken/__init__.py" in str(err.value.details)
+    assert not isinstance(err.value, Cancelled)
+    assert not cancel.is_set()      # a damaged wheel is never reported as the person's cancel
 
 
 def test_a_wheel_escaping_the_environment_is_refused_before_writing(venv: Path, tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ import threading
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -261,6 +261,27 @@ def _write_member(zf: zipfile.ZipFile, member: _Member, python: Path, cancel: th
     return member.expected or _b64_sha256(check.digest()), str(written)
 
 
+class _StopSignal(threading.Event):
+    """The installer's own stop joined with the caller's cancel.
+
+    A failure in one worker stops the others by setting this (never the caller's event, which
+    would make the flow report the person's cancel for a broken wheel); the person's cancel is
+    seen through :meth:`is_set` as well.
+    """
+
+    def __init__(self, outer: threading.Event | None) -> None:
+        super().__init__()
+        self._outer = outer
+
+    def is_set(self) -> bool:
+        """Stopped by the installer itself or cancelled by the caller."""
+        return super().is_set() or self.cancelled_by_caller()
+
+    def cancelled_by_caller(self) -> bool:
+        """The caller's cancel (the person's Cancel, a signal)."""
+        return self._outer is not None and self._outer.is_set()
+
+
 class ParallelInstaller:
     """Unpack wheels with a pool of threads, then scripts, INSTALLER, bytecode and RECORD.
 
@@ -283,7 +304,7 @@ class ParallelInstaller:
         self.existing = existing
         self.made_dirs: list[Path] = []
         self.workers = max(1, workers or min(32, (os.cpu_count() or 2) + 2))
-        self.cancel = cancel or threading.Event()
+        self.cancel = _StopSignal(cancel)
         self.pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="unpack")
         self.wheels: list[_Wheel] = []
         self.futures: list[Future[None]] = []
@@ -342,16 +363,25 @@ class ParallelInstaller:
             self._queue_compile(self._python_files([plan]))
 
     def wait(self) -> None:
-        """Wait for every file queued so far; the first failure stops the rest and is raised."""
-        try:
-            for future in self.futures:
+        """Wait for every file queued so far; the first failure stops the rest and is raised.
+
+        The stop the failure sets makes the other workers end with ``Cancelled``: the failure
+        itself is raised, not one of those (the person did not cancel).
+        """
+        failures: list[BaseException] = []
+        for future in self.futures:
+            try:
                 future.result()
-        except BaseException:
-            self.cancel.set()
-            for future in self.futures:
-                future.cancel()
+            except BaseException as exc:   # collected: the real failure is raised below
+                if not failures:
+                    self.cancel.set()
+                    for other in self.futures:
+                        other.cancel()
+                failures.append(exc)
+        if failures:
             self.pool.shutdown(wait=True)
-            raise
+            real = [f for f in failures if not isinstance(f, (Cancelled, CancelledError))]
+            raise real[0] if real and not self.cancel.cancelled_by_caller() else failures[0]
 
     def finish(self, compile_bytecode: bool = True, on_status: Callable[[str], None] | None = None,
                ) -> list[tuple[str, str]]:
