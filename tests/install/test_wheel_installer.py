@@ -36,11 +36,12 @@ pytestmark = pytest.mark.usefixtures("isolated_pip")
 
 
 def _wheel(dest: Path, name: str, version: str, files: dict[str, bytes], *, entry_points: str = "",
-           damage: str | None = None) -> Path:
+           damage: str | None = None, requires: tuple[str, ...] = ()) -> Path:
     """A wheel with ``files`` (root or ``.data``), entry points, and a RECORD (one hash wrong on ``damage``)."""
     info = f"{name}-{version}.dist-info"
     content = dict(files)
-    content[f"{info}/METADATA"] = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
+    content[f"{info}/METADATA"] = (f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+                                   + "".join(f"Requires-Dist: {r}\n" for r in requires)).encode()
     content[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
     if entry_points:
         content[f"{info}/entry_points.txt"] = entry_points.encode()
@@ -294,3 +295,20 @@ def test_a_broken_big_wheel_is_named_and_forgotten(loopback_index: LoopbackIndex
     assert err.value.message == M.PIP_INVALID_WHEEL
     assert installed(venv) == before and _files(venv) == files_before
     assert not (Path(os.environ["TORCH_GPU_SETUP_CACHE_DIR"]) / "wheelhouses" / "torch-1.0-cpu").exists()
+
+
+def test_undoing_a_new_environment_keeps_nothing_of_its_own_as_the_persons(
+        loopback_index: LoopbackIndex, tmp_path: Path) -> None:
+    """torch's data and headers unpack (no RECORD yet), then its dependency is missing: the new
+    environment goes, and nothing of torch's is "kept" beside it as if the person had put it there."""
+    wheels = tmp_path / "wheels"
+    loopback_index.add("whl/cpu", _wheel(wheels, "torch", "1.0+cpu", {
+        "torch/__init__.py": b"x = 1\n", "torch-1.0+cpu.data/data/share/torch/README": b"docs\n",
+        "torch-1.0+cpu.data/headers/torch.h": b"int x;\n"}, requires=("missing-dep>=1",)))
+    target = tmp_path / "envs" / "new-env"
+    with pytest.raises(WizardError) as err:
+        run_install(InstallRequest(torch="1.0", variant="cpu", requirements=("torch==1.0+cpu",),
+                                   index_url=loopback_index.url("whl/cpu"), python=sys.executable,
+                                   new_venv=str(target), verify=False), Recorder())
+    assert "was removed" in err.value.hint and "moved to" not in err.value.hint
+    assert not target.exists() and list(target.parent.iterdir()) == []

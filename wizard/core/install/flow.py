@@ -353,7 +353,9 @@ def _undo(target: envs.Target, created: bool, snapshot: snapshots.Snapshot | Non
     if created or (snapshot is not None and snapshot.created_venv):
         # made by this run, or by an earlier one that was stopped half way (take_snapshot)
         try:
-            removal = remove_created_venv(target.prefix, force=True)
+            # made by this run: nothing in it is the person's (an earlier run's remains were
+            # sorted when this run began: the person's files there were kept aside then)
+            removal = remove_created_venv(target.prefix, force=True, keep=not created)
             snapshots.snapshot_path(target.python).unlink(missing_ok=True)
             text = T(M.FLOW_UNDONE_REMOVED_KEPT, prefix=str(target.prefix), count=len(removal.kept),
                      kept=str(removal.kept_dir)) if removal.kept_dir is not None \

@@ -170,15 +170,19 @@ def _delete_tree(prefix: Path) -> None:
                           hint=T(M.ROLLBACK_DELETE_FAILED_HINT), details=str(exc.filename or prefix)) from exc
 
 
-def remove_created_venv(prefix: Path, force: bool = False, stamp: str | None = None) -> Removal:
+def remove_created_venv(prefix: Path, force: bool = False, stamp: str | None = None, keep: bool = True) -> Removal:
     """Delete a venv the wizard created (it carries the marker, unless ``force``), keeping the
-    person's files aside first. Nothing is deleted when they cannot be kept."""
+    person's files aside first. Nothing is deleted when they cannot be kept.
+
+    ``keep`` False: the venv was made by the install that is being undone, minutes ago, so every
+    file in it is that install's (a wheel's data or headers not yet in a RECORD are not the
+    person's files, and are not moved aside as if they were)."""
     if not prefix.exists() and not prefix.is_symlink():
         return Removal(False)
     if not force and not (prefix / CREATED_MARKER).is_file():
         raise WizardError(f"{prefix} was not created by {APP_NAME}; it will not be deleted",
                           hint="remove it yourself if you no longer need it")
-    kept_dir, kept = keep_user_files(prefix, stamp)
+    kept_dir, kept = keep_user_files(prefix, stamp) if keep else (None, ())
     _delete_tree(prefix)
     return Removal(True, kept_dir, kept)
 
