@@ -312,3 +312,19 @@ def test_undoing_a_new_environment_keeps_nothing_of_its_own_as_the_persons(
                                    new_venv=str(target), verify=False), Recorder())
     assert "was removed" in err.value.hint and "moved to" not in err.value.hint
     assert not target.exists() and list(target.parent.iterdir()) == []
+
+
+def test_a_cut_pip_wheel_in_the_cache_is_forgotten_and_pip_still_arrives(tmp_path: Path) -> None:
+    """A pip wheel cut short in the cache (a killed download): ensurepip puts pip in instead, and
+    the broken copy is deleted so the next run fetches a whole one."""
+    cache = tmp_path / "cache"
+    folder = cache / envs.PIP_WHEELS_DIR
+    whole = _wheel(tmp_path / "w", "pip", "99.0", {"pip/__init__.py": b"__version__ = '99.0'\n" * 500})
+    folder.mkdir(parents=True)
+    (folder / whole.name).write_bytes(whole.read_bytes()[:200])      # cut short
+    env = tmp_path / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
+    target = envs.Target("new_venv", env, venv_py(env), base_python=sys.executable)
+    info, _warning = envs.provide_pip(target, cache=cache)
+    assert info.pip_version and not (folder / whole.name).exists()
+    assert subprocess.run([str(venv_py(env)), "-m", "pip", "--version"], capture_output=True).returncode == 0

@@ -490,6 +490,9 @@ FLOW_UNDO = "Putting the environment back as it was"
 FLOW_UNDONE_REMOVED = "The new environment {prefix} was removed."
 FLOW_UNDONE_REMOVED_KEPT = ("The new environment {prefix} was removed; {count} files you had added to it "
                             "were moved to {kept}.")
+PIP_PROVIDE_FAILED = "pip could not be put into the new environment {prefix} ({error})"
+PIP_PROVIDE_FAILED_HINT = ("on Debian/Ubuntu install the venv module (sudo apt install python3-venv); elsewhere "
+                           "check that this Python includes ensurepip, then try again")
 FLOW_HALF_MADE_REMADE = ("{prefix} was left half-made by an earlier install that was stopped; it is made again "
                          "from scratch")
 FLOW_HALF_MADE_REMADE_KEPT = ("{prefix} was left half-made by an earlier install that was stopped; it is made again "

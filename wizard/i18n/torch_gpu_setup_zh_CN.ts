@@ -2838,6 +2838,14 @@
         <translation>新环境 {prefix} 已删除；您在其中添加的 {count} 个文件已移到 {kept}。</translation>
     </message>
     <message>
+        <source>pip could not be put into the new environment {prefix} ({error})</source>
+        <translation>无法把 pip 放入新环境 {prefix}（{error}）</translation>
+    </message>
+    <message>
+        <source>on Debian/Ubuntu install the venv module (sudo apt install python3-venv); elsewhere check that this Python includes ensurepip, then try again</source>
+        <translation>在 Debian/Ubuntu 上请安装 venv 模块（sudo apt install python3-venv）；在其他系统上请确认这个 Python 带有 ensurepip，然后重试</translation>
+    </message>
+    <message>
         <source>{prefix} was left half-made by an earlier install that was stopped; it is made again from scratch</source>
         <translation>{prefix} 是上一次被中断的安装留下的半成品；现在重新从头创建</translation>
     </message>

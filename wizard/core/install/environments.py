@@ -12,6 +12,7 @@ small functions that take the platform as an argument, so they are tested on Lin
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -381,7 +382,7 @@ def provide_pip(
     unpacked by the wheel installer in a fraction of a second; pip compiles its own bytecode as
     it runs.
     """
-    from wizard.core.install.wheel_installer import ParallelInstaller, read_scheme
+    from wizard.core.install.wheel_installer import FastPathUnavailable, ParallelInstaller, read_scheme
 
     assert target.base_python is not None
     wheel, warning = chosen or pip_wheel_for(target.base_python, on_line, cancel, env, cache)
@@ -392,10 +393,35 @@ def provide_pip(
         )
     if on_line is not None:
         on_line(f"pip from {wheel}")
-    installer = ParallelInstaller(read_scheme(target.python), cancel=cancel)
-    installer.add(wheel, requested=True)
-    installer.finish(compile_bytecode=False)
+    try:
+        installer = ParallelInstaller(read_scheme(target.python), cancel=cancel)
+        installer.add(wheel, requested=True)
+        installer.finish(compile_bytecode=False)
+    except Cancelled:
+        raise
+    except (FastPathUnavailable, WizardError, OSError) as exc:
+        # A damaged pip wheel (a cut download in the cache) or a scheme the fast path does not
+        # know: forget a cached copy so the next run fetches it again, and put pip in the slow,
+        # always-available way instead (what `python -m venv` itself does).
+        if _inside(wheel, cache or paths.cache_dir()):
+            with contextlib.suppress(OSError):
+                wheel.unlink()
+        ensure = run_command(Command((str(target.python), "-m", "ensurepip", "--default-pip")), on_line=on_line,
+                             cancel=cancel, timeout_s=600)
+        if ensure.cancelled:
+            raise Cancelled(T(M.FLOW_CANCELLED), hint=T(M.FLOW_NOTHING_CHANGED)) from exc
+        if not ensure.ok:
+            raise WizardError(T(M.PIP_PROVIDE_FAILED, prefix=str(target.prefix), error=str(exc)),
+                              hint=T(M.PIP_PROVIDE_FAILED_HINT), details="\n".join(ensure.tail[-30:])) from exc
     return inspect_interpreter(target.python), warning
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        Path(path).resolve().relative_to(Path(folder).resolve())
+        return True
+    except (ValueError, OSError):
+        return False
 
 
 def upgrade_pip_if_old(
