@@ -328,3 +328,17 @@ def test_a_cut_pip_wheel_in_the_cache_is_forgotten_and_pip_still_arrives(tmp_pat
     info, _warning = envs.provide_pip(target, cache=cache)
     assert info.pip_version and not (folder / whole.name).exists()
     assert subprocess.run([str(venv_py(env)), "-m", "pip", "--version"], capture_output=True).returncode == 0
+
+
+def test_a_data_script_runs_from_an_environment_whose_path_has_a_space(template_venv: Path, tmp_path: Path) -> None:
+    env = tmp_path / "my envs" / "venv"
+    shutil.copytree(template_venv, env, symlinks=True)
+    wheel = _wheel(tmp_path / "wheels", "tool", "1.0", {
+        "tool/__init__.py": b"",
+        "tool-1.0.data/scripts/say-hello": b"#!python\nimport sys\nprint('hello from', sys.prefix)\n"})
+    installer = ParallelInstaller(read_scheme(venv_py(env)))
+    installer.add(wheel)
+    installer.finish(compile_bytecode=False)
+    script = env / "bin" / "say-hello"
+    ran = subprocess.run([str(script)], capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 0 and ran.stdout.strip() == f"hello from {env}", ran.stderr

@@ -29,6 +29,7 @@ import hashlib
 import io
 import json
 import os
+import shlex
 import shutil
 import stat
 import tempfile
@@ -225,6 +226,24 @@ def _plan_wheel(path: Path, scheme: Scheme, requested: bool) -> _Wheel:
                   entry_points, requested)
 
 
+def script_shebang(python: Path, windowed: bool = False) -> bytes:
+    """The first line(s) of a ``.data/scripts`` file: this environment's interpreter.
+
+    ``#!pythonw`` keeps its ``w`` (a windowed script, Windows). A path with a space, or longer than
+    the 127 bytes a Linux kernel reads of a ``#!`` line, cannot be a plain shebang; then the script
+    starts as ``/bin/sh`` and re-executes itself with the interpreter (the form pip's and PyPA
+    installer's launchers write for such paths).
+    """
+    exe = str(python)
+    if windowed and exe.lower().endswith("python.exe"):
+        exe = exe[: -len("python.exe")] + "pythonw.exe"
+    raw = exe.encode("utf-8")
+    if b" " not in raw and len(raw) <= 127:
+        return b"#!" + raw
+    return (b"#!/bin/sh\n" + b"'''exec' " + shlex.quote(exe).encode("utf-8") + b' "$0" "$@"\n'
+            + b"' '''")
+
+
 def _write_member(zf: zipfile.ZipFile, member: _Member, python: Path, cancel: threading.Event) -> tuple[str, str]:
     """Unpack one file, checking its sha256 against RECORD; returns its RECORD (hash, size).
 
@@ -241,8 +260,8 @@ def _write_member(zf: zipfile.ZipFile, member: _Member, python: Path, cancel: th
         if member.fix_shebang and data.startswith(b"#!python"):
             # a script in .data/scripts: "#!python" becomes this environment's interpreter (PEP 427)
             check.update(data)
-            rest = data.split(b"\n", 1)[1] if b"\n" in data else b""
-            rewritten = f"#!{python}\n".encode() + rest
+            first, _, rest = data.partition(b"\n")
+            rewritten = script_shebang(python, windowed=first.rstrip().endswith(b"pythonw")) + b"\n" + rest
             out.write(rewritten)
             written += len(rewritten)
             data = src.read(BLOCK)
