@@ -342,3 +342,23 @@ def test_a_data_script_runs_from_an_environment_whose_path_has_a_space(template_
     script = env / "bin" / "say-hello"
     ran = subprocess.run([str(script)], capture_output=True, text=True, timeout=60)
     assert ran.returncode == 0 and ran.stdout.strip() == f"hello from {env}", ran.stderr
+
+
+def test_a_record_with_another_hash_is_left_to_pip_not_called_damaged(venv: Path, tmp_path: Path) -> None:
+    from wizard.core.install.wheel_installer import FastPathUnavailable
+
+    wheel = _wheel(tmp_path / "wheels", "strong", "1.0", {"strong/__init__.py": b"x = 1\n"})
+    with zipfile.ZipFile(wheel) as zf:
+        content = {n: zf.read(n) for n in zf.namelist()}
+    record = content["strong-1.0.dist-info/RECORD"].decode()
+    digest = base64.urlsafe_b64encode(hashlib.sha512(b"x = 1\n").digest()).rstrip(b"=").decode()
+    content["strong-1.0.dist-info/RECORD"] = "\n".join(
+        f"strong/__init__.py,sha512={digest},6" if line.startswith("strong/__init__.py,") else line
+        for line in record.splitlines()).encode()
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for name, data in content.items():
+            zf.writestr(name, data)
+    installer = ParallelInstaller(read_scheme(venv_py(venv)))
+    with pytest.raises(FastPathUnavailable):
+        installer.add(wheel)
+    installer.finish()

@@ -204,6 +204,10 @@ def _plan_wheel(path: Path, scheme: Scheme, requested: bool) -> _Wheel:
             continue
         if name not in record or not record[name]:
             raise damaged(path, f"{name} is not in RECORD")
+        if not str(record[name]).startswith("sha256="):
+            # PEP 376 allows any hashlib algorithm of sha256 or stronger; this path checks sha256
+            # only, so pip installs such a wheel (it is not damaged)
+            raise FastPathUnavailable(f"{path.name}: RECORD uses {str(record[name]).split('=', 1)[0]}")
         shebang = False
         if name.startswith(data_prefix):
             key, _, rest = name[len(data_prefix):].partition("/")
