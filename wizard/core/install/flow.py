@@ -644,6 +644,11 @@ def _install_fast(python: Path, requirements: Sequence[str], staging: Path, link
         installer.abort()
         why = f"{exc.details} has an invalid wheel" if isinstance(exc, wi.DamagedWheel) else str(exc)
         return CommandResult(Command(argv=("unpack",)), 1, (f"ERROR: {why}",)), []
+    except BaseException:
+        # Anything else (a cancel, a bug): no worker may still write while the undo deletes.
+        with contextlib.suppress(Exception):
+            installer.abort()
+        raise
 
 
 def _fast_steps(installer: Any, big: list[Path], python: Path, requirements: Sequence[str], staging: Path,
