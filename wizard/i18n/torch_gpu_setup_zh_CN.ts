@@ -2778,10 +2778,6 @@
         <translation>正在创建环境 {prefix}</translation>
     </message>
     <message>
-        <source>Upgrading pip in the new environment</source>
-        <translation>正在升级新环境中的 pip</translation>
-    </message>
-    <message>
         <source>Putting pip {version} into the new environment</source>
         <translation>正在把 pip {version} 放入新环境</translation>
     </message>

@@ -111,18 +111,11 @@ def default_prefix(torch: str, variant: str, base: InterpreterInfo | None, platf
     return Path(choice.path)
 
 
-def windows_long_paths_enabled() -> bool | None:  # pragma: no cover - Windows only
-    """Read HKLM\\SYSTEM\\CurrentControlSet\\Control\\FileSystem\\LongPathsEnabled."""
-    if sys.platform != "win32":
-        return None
-    import winreg
+def windows_long_paths_enabled() -> bool | None:
+    """Windows' LongPathsEnabled for this computer (None off Windows): detection's own reading."""
+    from wizard.core.detect.host import read_long_paths_enabled
 
-    try:
-        key = winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, r"SYSTEM\CurrentControlSet\Control\FileSystem")
-        value, _ = winreg.QueryValueEx(key, "LongPathsEnabled")
-        return bool(value)
-    except OSError:
-        return None
+    return read_long_paths_enabled()
 
 
 # ---------------------------------------------------------------- inspecting an interpreter
@@ -422,29 +415,6 @@ def _inside(path: Path, folder: Path) -> bool:
         return True
     except (ValueError, OSError):
         return False
-
-
-def upgrade_pip_if_old(
-    info: InterpreterInfo, on_line: LineCallback | None = None, cancel: threading.Event | None = None,
-    env: Mapping[str, str] | None = None,
-) -> tuple[InterpreterInfo, str | None]:
-    """Give a venv a pip with ``--progress-bar=raw``; returns (new info, warning or None).
-
-    ``env`` is what every pip call of the install gets (proxy, offline). A failed upgrade is not
-    fatal: the install then runs without machine-readable progress.
-    """
-    if pip_runner.pip_supports_raw_progress(info.pip_version):
-        return info, None
-    command = pip_runner.upgrade_pip_command(info.python)
-    if env:
-        command = Command(command.argv, {**command.env, **env}, command.cwd, command.unset)
-    result = run_command(command, on_line=on_line, cancel=cancel, timeout_s=600)
-    if result.cancelled:
-        raise Cancelled("cancelled while upgrading pip", hint="the new environment was removed")
-    if not result.ok:
-        return info, (f"pip {info.pip_version} could not be upgraded (continuing without a progress bar): "
-                      + pip_runner.classify_failure(result.tail, result.returncode).message)
-    return inspect_interpreter(info.python), None
 
 
 def _marker(prefix: Path) -> dict[str, object] | None:

@@ -86,11 +86,6 @@ def install_command(
     return _pip(python, *args)
 
 
-def upgrade_pip_command(python: str | Path, minimum: Version = PIP_MIN_RAW_PROGRESS) -> Command:
-    """Upgrade pip in a fresh venv from the user's own pip configuration."""
-    return _pip(python, "install", "--no-input", "--upgrade", f"pip>={minimum}")
-
-
 def uninstall_command(python: str | Path, names: Sequence[str]) -> Command:
     """``<python> -m pip uninstall -y NAMES``."""
     return _pip(python, "uninstall", "--no-input", "-y", *names)
